@@ -1,0 +1,42 @@
+"""torchscope: see inside PyTorch models.
+
+``import torchscope`` is cheap: torch and the rest load when a function first needs them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from torchscope._version import __version__
+
+if TYPE_CHECKING:
+    from torchscope._api import summary, trace
+    from torchscope.analysis.summary import Summary
+    from torchscope.capture.errors import SpecError, TraceError
+    from torchscope.model.graph import ModelGraph
+
+__all__ = ["ModelGraph", "SpecError", "Summary", "TraceError", "__version__", "summary", "trace"]
+
+_LAZY = {
+    "summary": "torchscope._api",
+    "trace": "torchscope._api",
+    "Summary": "torchscope.analysis.summary",
+    "ModelGraph": "torchscope.model.graph",
+    "TraceError": "torchscope.capture.errors",
+    "SpecError": "torchscope.capture.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'torchscope' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

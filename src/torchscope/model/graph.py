@@ -1,0 +1,285 @@
+"""Plain data describing a captured model: modules, ops, tensors and parameters.
+
+Nothing here imports torch: a ModelGraph written to JSON can be read and analysed on a
+machine without it. ``to_dict``/``from_dict`` round-trip losslessly, with a schema version.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CaptureFailure",
+    "Edge",
+    "GraphIO",
+    "ModelGraph",
+    "ModuleNode",
+    "OpNode",
+    "ParamInfo",
+    "TensorMeta",
+]
+
+SCHEMA_VERSION = 1
+
+_DTYPE_BYTES = {
+    "float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4,
+    "int16": 2, "int8": 1, "uint8": 1, "bool": 1, "complex64": 8, "complex128": 16,
+    "float8_e4m3fn": 1, "float8_e5m2": 1, "float8_e4m3fnuz": 1, "float8_e5m2fnuz": 1,
+}  # fmt: skip
+
+
+def dtype_bytes(dtype: str) -> int:
+    """Bytes per element of a dtype named as in ``str(torch.float32)`` without the prefix."""
+    return _DTYPE_BYTES.get(dtype, 4)
+
+
+@dataclass(frozen=True)
+class TensorMeta:
+    """Shape and dtype of one tensor (no data)."""
+
+    shape: tuple[int, ...]
+    dtype: str
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel * dtype_bytes(self.dtype)
+
+    def short(self) -> str:
+        """``[1, 128, 768]`` style text."""
+        return "[" + ", ".join(str(d) for d in self.shape) + "]"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shape": list(self.shape), "dtype": self.dtype}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TensorMeta:
+        return cls(tuple(d["shape"]), d["dtype"])
+
+
+@dataclass
+class ParamInfo:
+    """One unique parameter or buffer tensor; ``aliases`` are its other qualified names."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    trainable: bool
+    is_buffer: bool = False
+    aliases: list[str] = field(default_factory=list)
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel * dtype_bytes(self.dtype)
+
+
+@dataclass
+class ModuleNode:
+    """One module of the tree. Counts are over unique tensors owned in its subtree.
+
+    A tied tensor is owned by the module of its first qualified name; other modules list
+    it in ``tied`` (alias name → owner name) and do not count it again.
+    """
+
+    path: str
+    type: str
+    parent: str | None
+    children: list[str] = field(default_factory=list)
+    depth: int = 0
+    extra_repr: str = ""
+    own_params: int = 0
+    total_params: int = 0
+    trainable_params: int = 0
+    total_buffers: int = 0
+    param_bytes: int = 0
+    buffer_bytes: int = 0
+    tied: dict[str, str] = field(default_factory=dict)
+    calls: int = 0
+    input_shapes: list[TensorMeta] = field(default_factory=list)
+    output_shapes: list[TensorMeta] = field(default_factory=list)
+    own_macs: int = 0
+    macs: int = 0
+    own_activation_bytes: int = 0
+    activation_bytes: int = 0
+    ops: list[int] = field(default_factory=list)
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit(".", 1)[-1] if self.path else "(root)"
+
+
+@dataclass
+class OpNode:
+    """One torch-function-level call (``linear``, ``matmul``, ``add``…) in the forward pass.
+
+    ``macs`` come from the dispatcher-level ops it ran; ``activation_bytes`` counts the
+    bytes of newly allocated outputs (views and in-place results allocate nothing).
+    """
+
+    id: int
+    name: str
+    target: str
+    module: str
+    inputs: list[TensorMeta] = field(default_factory=list)
+    outputs: list[TensorMeta] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    macs: int = 0
+    activation_bytes: int = 0
+    aten: list[str] = field(default_factory=list)
+    uncounted: list[str] = field(default_factory=list)
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+
+@dataclass
+class Edge:
+    """A tensor flowing from ``src`` to ``dst``: ids ``op<N>``, ``input<N>``, ``output<N>``."""
+
+    src: str
+    dst: str
+    tensor: TensorMeta
+
+
+@dataclass
+class GraphIO:
+    """A graph input or output tensor, named by where it sits (``args[0]``, ``logits``)."""
+
+    name: str
+    tensor: TensorMeta
+
+
+@dataclass
+class CaptureFailure:
+    """Where a forward pass failed: the module, its inputs and the error text."""
+
+    module: str
+    module_type: str
+    input_shapes: list[TensorMeta]
+    error_type: str
+    message: str
+    op: str = ""
+
+
+@dataclass
+class ModelGraph:
+    """Everything one forward pass revealed about a model."""
+
+    model_type: str
+    device: str
+    modules: list[ModuleNode] = field(default_factory=list)
+    ops: list[OpNode] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    inputs: list[GraphIO] = field(default_factory=list)
+    outputs: list[GraphIO] = field(default_factory=list)
+    params: list[ParamInfo] = field(default_factory=list)
+    uncounted_ops: dict[str, int] = field(default_factory=dict)
+    saved_activation_bytes: int = 0
+    output_bytes: int = 0
+    peak_activation_bytes: int = 0
+    training: bool = False
+    failure: CaptureFailure | None = None
+    schema_version: int = SCHEMA_VERSION
+    _by_path: dict[str, ModuleNode] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_path = {m.path: m for m in self.modules}
+
+    def module(self, path: str) -> ModuleNode:
+        """The module with this qualified name (``""`` is the root)."""
+        if len(self._by_path) != len(self.modules):
+            self._by_path = {m.path: m for m in self.modules}
+        return self._by_path[path]
+
+    @property
+    def root(self) -> ModuleNode:
+        return self.modules[0]
+
+    @property
+    def total_macs(self) -> int:
+        return sum(op.macs for op in self.ops)
+
+    @property
+    def total_params(self) -> int:
+        return sum(p.numel for p in self.params if not p.is_buffer)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("_by_path")
+        return d
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelGraph:
+        version = d.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(
+                f"ModelGraph schema version {version!r} is not supported "
+                f"(this torchscope reads version {SCHEMA_VERSION})"
+            )
+        tm = TensorMeta.from_dict
+        modules = [
+            ModuleNode(
+                **{
+                    **m,
+                    "input_shapes": [tm(t) for t in m["input_shapes"]],
+                    "output_shapes": [tm(t) for t in m["output_shapes"]],
+                }
+            )
+            for m in d["modules"]
+        ]
+        ops = [
+            OpNode(
+                **{
+                    **o,
+                    "inputs": [tm(t) for t in o["inputs"]],
+                    "outputs": [tm(t) for t in o["outputs"]],
+                }
+            )
+            for o in d["ops"]
+        ]
+        failure = d.get("failure")
+        return cls(
+            model_type=d["model_type"],
+            device=d["device"],
+            modules=modules,
+            ops=ops,
+            edges=[Edge(e["src"], e["dst"], tm(e["tensor"])) for e in d["edges"]],
+            inputs=[GraphIO(i["name"], tm(i["tensor"])) for i in d["inputs"]],
+            outputs=[GraphIO(o["name"], tm(o["tensor"])) for o in d["outputs"]],
+            params=[ParamInfo(**{**p, "shape": tuple(p["shape"])}) for p in d["params"]],
+            uncounted_ops=dict(d["uncounted_ops"]),
+            saved_activation_bytes=d["saved_activation_bytes"],
+            output_bytes=d["output_bytes"],
+            peak_activation_bytes=d["peak_activation_bytes"],
+            training=d["training"],
+            failure=(
+                CaptureFailure(
+                    **{**failure, "input_shapes": [tm(t) for t in failure["input_shapes"]]}
+                )
+                if failure
+                else None
+            ),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelGraph:
+        return cls.from_dict(json.loads(text))

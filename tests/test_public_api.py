@@ -1,0 +1,26 @@
+"""The exported names, and that importing torchscope stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import torchscope
+
+
+def test_exported_names() -> None:
+    assert sorted(torchscope.__all__) == sorted(
+        ["ModelGraph", "SpecError", "Summary", "TraceError", "__version__", "summary", "trace"]
+    )
+    for name in torchscope.__all__:
+        assert getattr(torchscope, name) is not None
+
+
+def test_import_loads_no_heavy_dependencies() -> None:
+    code = (
+        "import sys, torchscope; "
+        "print(sorted(m for m in ('torch', 'matplotlib', 'graphviz', 'transformers', 'rich') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
