@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,7 @@ def _competitor_inputs(case: ModelCase, kwargs: dict[str, Any]) -> Any:
     return {k: v.to(case.device) for k, v in kwargs.items()}
 
 
-def _worker(tool: str, case: ModelCase) -> dict[str, Any]:
+def _worker(tool: str, case: ModelCase, state: dict[str, float]) -> dict[str, Any]:
     import torch  # noqa: F401  (imported before timing starts)
     import transformers
 
@@ -151,7 +152,7 @@ def _worker(tool: str, case: ModelCase) -> dict[str, Any]:
     if tool == "torchscope":
         import torchscope
 
-        t0 = time.perf_counter()
+        t0 = state["t0"] = time.perf_counter()
         model, kwargs = _build(case)
         t1 = time.perf_counter()
         if case.input_size is not None:
@@ -163,7 +164,7 @@ def _worker(tool: str, case: ModelCase) -> dict[str, Any]:
     elif tool == "torchinfo":
         import torchinfo
 
-        t0 = time.perf_counter()
+        t0 = state["t0"] = time.perf_counter()
         model, kwargs = _build(case)
         data = _competitor_inputs(case, kwargs)
         t1 = time.perf_counter()
@@ -177,7 +178,7 @@ def _worker(tool: str, case: ModelCase) -> dict[str, Any]:
     elif tool == "torchview":
         import torchview
 
-        t0 = time.perf_counter()
+        t0 = state["t0"] = time.perf_counter()
         model, kwargs = _build(case)
         data = _competitor_inputs(case, kwargs)
         t1 = time.perf_counter()
@@ -198,11 +199,14 @@ def _worker(tool: str, case: ModelCase) -> dict[str, Any]:
 
 
 def _worker_main(tool: str, model_key: str, out_path: str) -> int:
+    state: dict[str, float] = {}
     try:
-        payload = _worker(tool, MODELS[model_key])
+        payload = _worker(tool, MODELS[model_key], state)
         code = 0
     except BaseException as exc:  # report it; the parent turns it into an "error" row
         payload = {"error": _short_error(exc)}
+        if "t0" in state:
+            payload["failed_after_s"] = time.perf_counter() - state["t0"]
         code = 1
     Path(out_path).write_text(json.dumps(payload))
     return code
@@ -214,7 +218,12 @@ def _short_error(exc: BaseException) -> str:
         chain.append(chain[-1].__cause__)
     root = chain[-1]
     first = str(root).strip().splitlines()[0] if str(root).strip() else ""
-    return f"{type(root).__name__}: {first}"[:200]
+    where = ""
+    frames = traceback.extract_tb(root.__traceback__)
+    if frames:  # the innermost frame says which library and step failed
+        last = frames[-1]
+        where = f" (in {Path(last.filename).parent.name}/{Path(last.filename).name}:{last.name})"
+    return f"{type(root).__name__}: {first[:150]}{where}"
 
 
 # --------------------------------------------------------------------------- parent
@@ -316,6 +325,8 @@ def measure_competitor(tool: str, case: ModelCase, timeout: float) -> Result:
     result = Result(model=case.key, tool=tool)
     run, payload = run_worker(tool, case, timeout)
     if run.timed_out or "error" in payload or run.returncode != 0:
+        if "failed_after_s" in payload:
+            result.extra["failed_after_s"] = payload["failed_after_s"]
         return _fail(result, run, timeout, payload.get("error"))
     result.wall_s = run.wall_s
     result.peak_rss_mb = run.peak_rss_mb
@@ -349,13 +360,58 @@ def _macs(value: int | None) -> str:
     return "—" if value is None else f"{value / 1e9:,.3f} G"
 
 
+def _torchview_note(r: Result) -> str:
+    return f"no counts; graph of {r.extra['nodes']} nodes, {r.extra['edges']} edges (depth 3)"
+
+
+def _note(r: Result) -> str:
+    note = r.error or ""
+    if r.tool == "torchview" and r.status == "ok":
+        note = _torchview_note(r)
+    if r.tool == "torchscope" and "api_error" in r.extra:
+        note = f"analysis run failed: {r.extra['api_error']}"
+    if "failed_after_s" in r.extra:
+        note += f"; failed {r.extra['failed_after_s']:.1f} s into build + call"
+    return note if r.status == "ok" else f"{r.status}: {note}"
+
+
+def markdown_table(results: list[Result]) -> str:
+    """The same table as GitHub markdown, for RESULTS.md."""
+    head = (
+        "| model | tool | wall s | analysis s | call s | peak RSS MB | params | MACs "
+        "| ÷ts wall | ÷ts analysis | ÷ts RSS | note |"
+    )
+    lines = [head, "|" + "---|" * 2 + "---:|" * 9 + "---|"]
+    base = {r.model: r for r in results if r.tool == "torchscope" and r.status == "ok"}
+    for r in results:
+        ts = base.get(r.model)
+        ok = ts is not None and r.tool != "torchscope" and r.status == "ok"
+        cells = [
+            MODELS[r.model].label,
+            r.tool,
+            _fmt(r.wall_s, 1) + ("+" if r.status == "timeout" else ""),
+            _fmt(r.analysis_s),
+            _fmt(r.call_s),
+            _fmt(r.peak_rss_mb, 0),
+            "—" if r.params is None else f"{r.params:,}",
+            _macs(r.macs),
+            _ratio(r.wall_s, ts.wall_s) if ok and ts else "",
+            _ratio(r.analysis_s, ts.analysis_s) if ok and ts else "",
+            _ratio(r.peak_rss_mb, ts.peak_rss_mb) if ok and ts else "",
+            _note(r).replace("|", "\\|"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def print_table(results: list[Result], versions: dict[str, str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(
         title="Model summary: wall time, analysis time and peak RSS (one fresh process each)",
-        caption="ratios: competitor ÷ torchscope (wall, analysis, RSS); "
+        caption="torchscope: wall and RSS of the CLI, analysis and call from a second process; "
+        "ratios: competitor ÷ torchscope (wall, analysis, RSS); "
         + ", ".join(f"{k} {v}" for k, v in versions.items()),
     )
     for name in ("model", "tool", "wall s", "analysis s", "call s", "peak RSS MB", "params"):
@@ -370,13 +426,9 @@ def print_table(results: list[Result], versions: dict[str, str]) -> None:
     for r in results:
         ts = base.get(r.model)
         compare = ts is not None and r.tool != "torchscope" and r.status == "ok"
-        note = r.error or ""
-        if r.tool == "torchview" and r.status == "ok":
-            note = f"no counts; graph {r.extra['nodes']} nodes, {r.extra['edges']} edges"
-        if r.tool == "torchscope" and "api_error" in r.extra:
-            note = f"analysis run failed: {r.extra['api_error']}"
+        note = _note(r)
         if r.status != "ok":
-            note = f"[red]{r.status}[/]: {note}"
+            note = f"[red]{note}[/]"
         table.add_row(
             MODELS[r.model].label if r.model != last_model else "",
             r.tool,
@@ -428,7 +480,10 @@ def main(argv: list[str] | None = None) -> int:
         + ")",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
-    parser.add_argument("--worker", nargs=3, metavar=("TOOL", "MODEL", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("TOOL", "MODEL", "OUT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.worker:
         return _worker_main(*args.worker)
@@ -456,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
             print(f"  {result.status}: wall {_fmt(result.wall_s, 1)} s", flush=True)
     print_table(results, versions)
+    if args.markdown:
+        print(markdown_table(results))
     if args.json:
         payload = {
             "versions": versions,

@@ -12,7 +12,7 @@ pytest.importorskip("transformers")
 
 
 def _summary(spec: str, device: str = "meta", **config: object) -> torchscope.Summary:
-    loaded = load_model(spec, dict(config), device=device, seq_len=128)
+    loaded = load_model(spec, dict(config), device=device)
     return torchscope.summary(loaded.model, device=device, **loaded.kwargs)
 
 
@@ -82,3 +82,26 @@ def test_gpt2_training_memory_counts_what_autograd_saves() -> None:
     assert m.weights == m.gradients == 124_439_808 * 4
     assert m.optimizer_state == 2 * m.weights
     assert m.training / 2**30 == pytest.approx(14.69, rel=0.10)
+
+
+def test_mixtral_experts_are_counted_per_routed_token() -> None:
+    config = {"hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
+              "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 300,
+              "num_local_experts": 4, "num_experts_per_tok": 2}  # fmt: skip
+    loaded = load_model("hf:MixtralForCausalLM", config, device="meta", seq_len=16)
+    s = torchscope.summary(loaded.model, device="meta", dtype="bfloat16", **loaded.kwargs)
+    assert s.totals.uncounted_ops == {}
+    head_dim = 64 // 4
+    attention_proj = 64 * 64 * 2 + 64 * (2 * head_dim) * 2
+    experts = 2 * 3 * 64 * 96  # two experts per token, gate/up/down
+    router = 64 * 4
+    per_token = 2 * (attention_proj + experts + router) + 64 * 300
+    attention = 2 * 2 * 4 * 16 * 16 * head_dim
+    assert s.totals.macs == 16 * per_token + attention
+
+
+def test_clip_gets_both_modalities() -> None:
+    s = _summary("hf:CLIPModel")
+    assert [i.name for i in s.graph.inputs] == ["input_ids", "pixel_values"]
+    assert s.graph.inputs[0].tensor.shape == (1, 77)  # clamped to max_position_embeddings
+    assert s.totals.total_params == 151_277_313

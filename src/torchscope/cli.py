@@ -63,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIMS",
         help="shape of one positional input, e.g. 1,3,224,224 (repeat for several inputs)",
     )
-    s.add_argument("--seq-len", type=int, default=128, help="sequence length for token models")
+    s.add_argument(
+        "--seq-len",
+        type=int,
+        help="sequence length for token models (default 128, or the model's maximum if shorter)",
+    )
     s.add_argument("--batch-size", type=int, default=1, help="batch size of hf: example inputs")
     s.add_argument("--dtype", help="dtype for parameters and float inputs (bfloat16, float16…)")
     s.add_argument(

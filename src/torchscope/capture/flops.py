@@ -56,6 +56,15 @@ def _rnn_layer_flop(
     return 2 * steps_times_batch * (int(w_ih[0]) * int(w_ih[1]) + int(w_hh[0]) * int(w_hh[1]))
 
 
+def _grouped_mm_flop(a: Any, b: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+    """Mixture-of-experts matmul: each row of ``a`` meets one group's ``b`` (or batched)."""
+    if len(a) == 2 and len(b) == 3:  # tokens sorted by expert × per-expert weights
+        return 2 * int(a[0]) * int(a[1]) * int(b[2])
+    if len(a) == 3 and len(b) == 3:  # one matmul per group
+        return 2 * int(a[0]) * int(a[1]) * int(a[2]) * int(b[2])
+    return 2 * int(a[0]) * int(a[1]) * int(b[-1])  # 2-D × 2-D split along K (weight grads)
+
+
 def _extra_formulas() -> dict[Any, FlopFormula]:
     """Formulas torch's registry lacks, keyed by overload packet (absent ops skipped)."""
     extra: dict[Any, FlopFormula] = {}
@@ -66,6 +75,7 @@ def _extra_formulas() -> dict[Any, FlopFormula]:
         "mv": _mv_flop,
         "addmv": _addmv_flop,
         "mkldnn_rnn_layer": _rnn_layer_flop,
+        "_grouped_mm": _grouped_mm_flop,
     }
     for name, formula in wanted.items():
         packet = getattr(aten, name, None)
@@ -76,18 +86,30 @@ def _extra_formulas() -> dict[Any, FlopFormula]:
 
 _REGISTRY: dict[Any, FlopFormula] = {**flop_counter.flop_registry, **_extra_formulas()}
 
+# Custom ops of other libraries, by qualified name (they may not be registered yet at import).
+_BY_NAME: dict[str, FlopFormula] = {
+    "transformers::grouped_mm_fallback": flop_counter.shape_wrapper(_grouped_mm_flop),
+}
+
 # Names of aten ops that do matmul-like work. One of these without a formula is reported
 # as uncounted: a MAC total that silently skipped it would be wrong.
 _COMPUTE_OP = re.compile(
     r"(^|_)(mm|bmm|matmul|addmm|addbmm|baddbmm|addmv|mv|dot|vdot|linear|bilinear|einsum|"
     r"tensordot|conv\w*|convolution\w*|attention\w*|lstm\w*|gru\w*|rnn\w*|fft\w*|"
     r"linalg_(?:cholesky|solve|inv|eig|svd|qr|lstsq|lu|matrix_exp)\w*|cudnn\w*|mkldnn\w*|"
-    r"_int_mm|_weight_int\w*)$"
+    r"_int_mm|_weight_int\w*|grouped_mm\w*)$"
 )
 
 
+def _formula(packet: Any) -> FlopFormula | None:
+    formula = _REGISTRY.get(packet)
+    if formula is None and packet.__module__ != "torch._ops.aten":
+        formula = _BY_NAME.get(getattr(packet, "_qualified_op_name", ""))
+    return formula
+
+
 def has_formula(packet: Any) -> bool:
-    return packet in _REGISTRY
+    return _formula(packet) is not None
 
 
 def is_compute_op(name: str) -> bool:
@@ -97,7 +119,7 @@ def is_compute_op(name: str) -> bool:
 
 def aten_macs(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> int | None:
     """MACs of one aten call, or None when no formula is known for it."""
-    formula = _REGISTRY.get(func._overloadpacket)
+    formula = _formula(func._overloadpacket)
     if formula is None:
         return None
     return int(formula(*args, **kwargs, out_val=out)) // 2

@@ -25,12 +25,26 @@ def named_tensors(obj: Any, prefix: str = "") -> Iterator[tuple[str, torch.Tenso
 
 
 def tensors_in(obj: Any) -> list[torch.Tensor]:
-    """All tensors in ``obj``; fast path for the common flat cases."""
+    """All tensors in ``obj`` (no names): the hot path of a capture, kept cheap."""
+    found: list[torch.Tensor] = []
+    _collect(obj, found, 0)
+    return found
+
+
+def _collect(obj: Any, found: list[torch.Tensor], depth: int) -> None:
     if isinstance(obj, torch.Tensor):
-        return [obj]
-    if isinstance(obj, (tuple, list)) and all(isinstance(x, _ATOMS) for x in obj):
-        return []
-    return [t for _, t in _walk(obj, "", 0, set())]
+        found.append(obj)
+    elif isinstance(obj, (tuple, list)):
+        for item in obj:
+            if isinstance(item, torch.Tensor):
+                found.append(item)
+            elif not isinstance(item, _ATOMS):
+                _collect(item, found, depth + 1)
+    elif isinstance(obj, dict) and depth <= _MAX_DEPTH:
+        for item in obj.values():
+            _collect(item, found, depth + 1)
+    elif not isinstance(obj, _ATOMS) and depth <= _MAX_DEPTH:
+        found.extend(t for _, t in _walk(obj, "", depth, set()))
 
 
 def _join(prefix: str, key: str, index: bool = False) -> str:

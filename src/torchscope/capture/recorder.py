@@ -33,8 +33,15 @@ from torchscope.model.graph import Edge, GraphIO, ModuleNode, OpNode, TensorMeta
 __all__ = ["Recorder"]
 
 
+_DTYPE_NAMES: dict[torch.dtype, str] = {}
+
+
 def tensor_meta(t: torch.Tensor) -> TensorMeta:
-    return TensorMeta(tuple(int(d) for d in t.shape), dtype_name(t.dtype))
+    dtype = t.dtype
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = dtype_name(dtype)
+    return TensorMeta(tuple(t.shape), name)
 
 
 _PUBLIC_MODULE = {

@@ -61,7 +61,7 @@ def load_model(
     spec: str,
     config: dict[str, Any] | None = None,
     device: str | None = None,
-    seq_len: int = 128,
+    seq_len: int | None = None,
     batch_size: int = 1,
 ) -> LoadedModel:
     """Build the model a spec names; on ``device="meta"`` no weight memory is allocated."""
@@ -110,7 +110,7 @@ def _resolve_object(spec: str) -> Any:
 
 
 def _load_hf(
-    class_name: str, overrides: dict[str, Any], device: str | None, seq_len: int, batch: int
+    class_name: str, overrides: dict[str, Any], device: str | None, seq_len: int | None, batch: int
 ) -> LoadedModel:
     try:
         import transformers
@@ -128,29 +128,51 @@ def _load_hf(
     return LoadedModel(model, kwargs=hf_example_inputs(model, config, seq_len, batch))
 
 
-def hf_example_inputs(model: nn.Module, config: Any, seq_len: int, batch: int) -> dict[str, Any]:
-    """Inputs a transformers model accepts, sized from its config."""
+def hf_example_inputs(
+    model: nn.Module, config: Any, seq_len: int | None, batch: int
+) -> dict[str, Any]:
+    """Inputs a transformers model accepts, sized from its config.
+
+    Token inputs are ``seq_len`` long (default 128, or the model's maximum if shorter).
+    The main input comes first; multimodal models (CLIP, BLIP…) also get the other
+    modality when their forward takes it and their config describes it.
+    """
     params = inspect.signature(model.forward).parameters
     main = getattr(model, "main_input_name", "input_ids")
-    text = getattr(config, "get_text_config", lambda: config)()
-    inputs: dict[str, Any] = {}
-    if main == "input_ids":
-        vocab = int(getattr(text, "vocab_size", 1000) or 1000)
-        inputs["input_ids"] = torch.randint(0, vocab, (batch, seq_len))
-    elif main == "pixel_values":
-        channels = int(getattr(config, "num_channels", 3))
-        size = getattr(config, "image_size", 224)
-        h, w = (size, size) if isinstance(size, int) else tuple(size)
-        inputs["pixel_values"] = torch.randn(batch, channels, h, w)
-    elif main == "input_features":
-        mels = int(getattr(config, "num_mel_bins", 80))
-        frames = 2 * int(getattr(config, "max_source_positions", 1500))
-        inputs["input_features"] = torch.randn(batch, mels, frames)
-    elif main == "input_values":
-        inputs["input_values"] = torch.randn(batch, 16000)
-    else:
+    makers = {
+        "input_ids": lambda: _token_ids(config, batch, seq_len),
+        "pixel_values": lambda: _pixels(getattr(config, "vision_config", None) or config, batch),
+        "input_features": lambda: _mel_features(config, batch),
+        "input_values": lambda: torch.randn(batch, 16000),
+    }
+    if main not in makers:
         raise SpecError(f"no example inputs for {type(model).__name__} (main input {main!r})")
+    inputs: dict[str, Any] = {main: makers[main]()}
+    if "pixel_values" in params and hasattr(config, "vision_config") and main != "pixel_values":
+        inputs["pixel_values"] = makers["pixel_values"]()
+    if "input_ids" in params and hasattr(config, "text_config") and main != "input_ids":
+        inputs["input_ids"] = makers["input_ids"]()
     if "decoder_input_ids" in params and getattr(config, "is_encoder_decoder", False):
-        vocab = int(getattr(text, "vocab_size", 1000) or 1000)
-        inputs["decoder_input_ids"] = torch.randint(0, vocab, (batch, min(seq_len, 64)))
+        inputs["decoder_input_ids"] = _token_ids(config, batch, min(seq_len or 64, 64))
     return inputs
+
+
+def _token_ids(config: Any, batch: int, seq_len: int | None) -> torch.Tensor:
+    text = getattr(config, "text_config", None) or config
+    vocab = int(getattr(text, "vocab_size", 1000) or 1000)
+    if seq_len is None:
+        seq_len = min(128, int(getattr(text, "max_position_embeddings", 128) or 128))
+    return torch.randint(0, vocab, (batch, seq_len))
+
+
+def _pixels(config: Any, batch: int) -> torch.Tensor:
+    channels = int(getattr(config, "num_channels", 3))
+    size = getattr(config, "image_size", 224)
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    return torch.randn(batch, channels, h, w)
+
+
+def _mel_features(config: Any, batch: int) -> torch.Tensor:
+    mels = int(getattr(config, "num_mel_bins", 80))
+    frames = 2 * int(getattr(config, "max_source_positions", 1500))
+    return torch.randn(batch, mels, frames)
