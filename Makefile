@@ -16,14 +16,19 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Graphviz's `dot` is needed only for static images; install it when apt is there.
+# System packages: Graphviz's `dot` (static images) and Debian's chromium (browser tests,
+# HTML screenshots). Installed with apt when missing and apt is there.
+APT_PACKAGES := graphviz chromium
 system-deps:
-	@if ! command -v dot >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing graphviz with apt-get"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
-	      || echo "warning: could not install graphviz; static images will be unavailable"; \
-	  else echo "note: graphviz not found and apt-get unavailable; static images will be unavailable"; fi; \
+	    echo "installing$$missing with apt-get"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "warning: could not install$$missing"; \
+	  else echo "note:$$missing missing and apt-get unavailable"; fi; \
 	fi
 
 demo: install

@@ -5,7 +5,8 @@ ResNet-50 on the CPU; all built from transformers configs, nothing downloaded) t
 each in its own fresh subprocess:
 
 * torchscope: the whole CLI command ``torchscope summary SPEC ... --json`` (wall time and
-  peak RSS of the process), plus, in a second process, the analysis time alone:
+  peak RSS of the process; run as ``python -c`` + the console script's two lines, so that it
+  can seed torch like the other runs), plus, in a second process, the analysis time alone:
   ``load_model`` + ``torchscope.summary`` with torch/transformers/torchscope already imported;
 * torchinfo: ``torchinfo.summary(model, input_data=..., device=..., verbose=0)``;
 * torchview: ``torchview.draw_graph(model, input_data=..., device=..., expand_nested=True)``,
@@ -14,8 +15,11 @@ each in its own fresh subprocess:
 "wall s" is the whole subprocess (interpreter start, imports, model build, analysis);
 "analysis s" is model build + the tool's call; "call s" the tool's call alone. Peak RSS is
 the child's ``ru_maxrss`` from ``os.wait4``. Timeouts and errors are reported in the table.
+Every process seeds torch and flushes denormal floats, so all tools see the same weights and
+a CPU forward's speed does not depend on the random init. Run it on an otherwise idle machine
+(the 1-minute load average is printed first).
 
-Run (about 5 minutes on a 2-core CPU machine):
+Run (about 2 minutes on an idle 2-core CPU machine):
 
     .venv/bin/python benchmarks/summary_speed.py
     .venv/bin/python benchmarks/summary_speed.py --models gpt2 resnet50 --json out.json
@@ -26,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -41,6 +44,13 @@ TOOLS = ("torchscope", "torchinfo", "torchview")
 DEFAULT_TIMEOUT = 300.0
 # torchview on the 80-layer Llama is the slow pair; cap it so the whole run stays short.
 SLOW_PAIRS = {("llama70b", "torchview"): 180.0}
+# Every process seeds torch (same random weights for every tool) and flushes denormals: with
+# some random inits a CPU forward otherwise runs ~10x slower on denormal floats, which would
+# measure the seed, not the tool.
+SEED = 0
+_STABLE = f"torch.manual_seed({SEED}); torch.set_flush_denormal(True)"
+# the ``torchscope`` console script is ``sys.exit(main())``; this is that plus the line above
+CLI_LAUNCHER = f"import sys, torch; {_STABLE}; from torchscope.cli import main; sys.exit(main())"
 
 
 @dataclass(frozen=True)
@@ -144,8 +154,11 @@ def _competitor_inputs(case: ModelCase, kwargs: dict[str, Any]) -> Any:
 
 
 def _worker(tool: str, case: ModelCase, state: dict[str, float]) -> dict[str, Any]:
-    import torch  # noqa: F401  (imported before timing starts)
+    import torch  # imported before timing starts
     import transformers
+
+    torch.manual_seed(SEED)
+    torch.set_flush_denormal(True)
 
     getattr(transformers, case.spec.removeprefix("hf:"))  # resolve the lazy import now
     out: dict[str, Any] = {}
@@ -295,9 +308,9 @@ def run_worker(tool: str, case: ModelCase, timeout: float) -> tuple[ChildRun, di
     return run, payload
 
 
-def measure_torchscope(case: ModelCase, cli: str, timeout: float) -> Result:
+def measure_torchscope(case: ModelCase, timeout: float) -> Result:
     result = Result(model=case.key, tool="torchscope")
-    run = run_child([cli, *case.cli_args()], timeout)
+    run = run_child([sys.executable, "-c", CLI_LAUNCHER, *case.cli_args()], timeout)
     if run.timed_out or run.returncode != 0:
         return _fail(result, run, timeout, None)
     data = json.loads(run.stdout)
@@ -488,11 +501,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return _worker_main(*args.worker)
 
-    cli = shutil.which("torchscope", path=os.path.dirname(sys.executable)) or shutil.which(
-        "torchscope"
-    )
-    if cli is None:
-        parser.error("the torchscope command is not installed next to this Python")
+    load = os.getloadavg()[0]
+    print(f"1-minute load average before the run: {load:.2f} on {os.cpu_count()} CPUs")
+    if load > 0.5:
+        print("warning: the machine is busy; wall times will be inflated")
     versions = _versions()
     results: list[Result] = []
     for key in args.models:
@@ -505,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"note: {tool} on {key} gets a shorter timeout of {timeout:.0f} s")
             print(f"running {tool} on {case.label}…", flush=True)
             if tool == "torchscope":
-                result = measure_torchscope(case, cli, timeout)
+                result = measure_torchscope(case, timeout)
             else:
                 result = measure_competitor(tool, case, timeout)
             results.append(result)
@@ -518,6 +530,8 @@ def main(argv: list[str] | None = None) -> int:
             "versions": versions,
             "python": sys.version.split()[0],
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "load_average_before": load,
+            "cpus": os.cpu_count(),
             "results": [asdict(r) for r in results],
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
