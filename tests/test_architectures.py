@@ -24,6 +24,13 @@ def test_gpt2_small_params_tied_once_and_macs_with_attention() -> None:
     assert s.totals.macs == pytest.approx(16.11e9, rel=0.005)
     attention = sum(op.macs for op in s.graph.ops if op.name == "scaled_dot_product_attention")
     assert attention == 12 * 2 * 12 * 128 * 128 * 64
+    outputs = [o.name for o in s.graph.outputs]
+    assert outputs[:3] == [
+        "logits",
+        "past_key_values.layers[0].keys",
+        "past_key_values.layers[0].values",
+    ]
+    assert len(outputs) == 1 + 2 * 12  # the KV cache object's tensors are found too
 
 
 def test_resnet50_published_figures() -> None:

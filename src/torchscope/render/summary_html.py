@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from torchscope.render.summary_text import shapes_text
+from torchscope.render.summary_text import shapes_text, short_label
 from torchscope.render.units import fmt_bytes, fmt_count, fmt_si
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def summary_to_html(summary: Summary) -> str:
     t, m = summary.totals, summary.memory
     rows = []
     for r in summary.rows:
-        name = escape(r.label.rpartition(".")[2] if r.depth > 1 else r.label)
+        name = escape(short_label(r))
         rep = f' <span class="rep">×{r.repeat}</span>' if r.repeat > 1 else ""
         pad = f"padding-left:{r.depth * 1.2:.1f}em"
         rows.append(

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from torchscope.analysis.summary import Summary, SummaryRow
     from torchscope.model.graph import TensorMeta
 
-__all__ = ["shapes_text", "summary_renderables", "summary_to_text"]
+__all__ = ["shapes_text", "short_label", "summary_renderables", "summary_to_text"]
 
 
 def shapes_text(shapes: list[TensorMeta], limit: int = 1) -> str:
@@ -28,9 +28,17 @@ def shapes_text(shapes: list[TensorMeta], limit: int = 1) -> str:
     return text + (f" +{len(shapes) - limit}" if len(shapes) > limit else "")
 
 
+def short_label(row: SummaryRow) -> str:
+    """The last name of a row's path; folded runs keep their list's name (``layers.0-79``)."""
+    if row.depth <= 1:
+        return row.label
+    keep = 2 if row.repeat > 1 else 1
+    return ".".join(row.label.split(".")[-keep:])
+
+
 def _label(row: SummaryRow) -> Text:
     indent = "  " * row.depth
-    text = Text(indent + (row.label.rpartition(".")[2] if row.depth > 1 else row.label))
+    text = Text(indent + short_label(row))
     text.append(f" ({row.type})", style="dim")
     if row.repeat > 1:
         text.append(f" ×{row.repeat}", style="bold magenta")
