@@ -10,7 +10,18 @@ import torchscope
 
 def test_exported_names() -> None:
     assert sorted(torchscope.__all__) == sorted(
-        ["ModelGraph", "SpecError", "Summary", "TraceError", "__version__", "summary", "trace"]
+        [
+            "GraphView",
+            "GraphvizNotFound",
+            "ModelGraph",
+            "SpecError",
+            "Summary",
+            "TraceError",
+            "__version__",
+            "draw",
+            "summary",
+            "trace",
+        ]
     )
     for name in torchscope.__all__:
         assert getattr(torchscope, name) is not None

@@ -11,11 +11,25 @@ from torchscope._version import __version__
 
 if TYPE_CHECKING:
     from torchscope._api import summary, trace
+    from torchscope._api_graph import draw
     from torchscope.analysis.summary import Summary
     from torchscope.capture.errors import SpecError, TraceError
     from torchscope.model.graph import ModelGraph
+    from torchscope.render.dot import GraphvizNotFound
+    from torchscope.render.graph_view import GraphView
 
-__all__ = ["ModelGraph", "SpecError", "Summary", "TraceError", "__version__", "summary", "trace"]
+__all__ = [
+    "GraphView",
+    "GraphvizNotFound",
+    "ModelGraph",
+    "SpecError",
+    "Summary",
+    "TraceError",
+    "__version__",
+    "draw",
+    "summary",
+    "trace",
+]
 
 _LAZY = {
     "summary": "torchscope._api",
@@ -24,6 +38,9 @@ _LAZY = {
     "ModelGraph": "torchscope.model.graph",
     "TraceError": "torchscope.capture.errors",
     "SpecError": "torchscope.capture.errors",
+    "draw": "torchscope._api_graph",
+    "GraphView": "torchscope.render.graph_view",
+    "GraphvizNotFound": "torchscope.render.dot",
 }
 
 

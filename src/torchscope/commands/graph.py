@@ -1,0 +1,134 @@
+"""``torchscope graph SPEC -o FILE``: the model's structure as DOT, SVG, PNG, PDF, HTML or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from torchscope.commands._common import add_model_arguments, error_console, load_model_and_inputs
+
+NAME = "graph"
+HELP = "draw the model's structure (.svg .png .pdf .dot .html .json)"
+DESCRIPTION = (
+    "Run one forward pass and draw the module hierarchy as nested boxes, with tensor shapes "
+    "on the edges and repeated blocks drawn once with a ×N badge. The format comes from the "
+    "output's extension; .svg, .png and .pdf need Graphviz's `dot`. SPEC may also be a "
+    "ModelGraph saved as .json."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_arguments(parser)
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write: .svg .png .pdf .dot .html or .json (default: DOT on stdout)",
+    )
+    parser.add_argument(
+        "--depth",
+        type=int,
+        help="deepest module level drawn as a box (default: the deepest that fits ~30 nodes)",
+    )
+    parser.add_argument("--no-roll", action="store_true", help="draw repeated blocks one by one")
+    trivial = parser.add_mutually_exclusive_group()
+    trivial.add_argument(
+        "--hide-trivial",
+        dest="hide_trivial",
+        action="store_true",
+        default=True,
+        help="contract views, reshapes, dropout in eval and constants (default)",
+    )
+    trivial.add_argument(
+        "--show-trivial", dest="hide_trivial", action="store_false", help="draw every op"
+    )
+    parser.add_argument(
+        "--color-by",
+        metavar="WHAT",
+        help="colour nodes by params, macs, activation, or FILE.json mapping module → value",
+    )
+    parser.add_argument(
+        "--direction", choices=("TB", "LR"), default="TB", help="top-to-bottom or left-to-right"
+    )
+    parser.add_argument("--title", help="title drawn above the graph (default: the model class)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from torchscope.capture.errors import SpecError, TraceError
+    from torchscope.render.dot import GraphvizNotFound
+
+    errors = error_console()
+    try:
+        color_by = _color_by(args.color_by)
+        graph = _load_graph(args)
+    except TraceError as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        if exc.partial is None:
+            return 1
+        graph, status = exc.partial, 1
+    except (SpecError, ValueError, OSError) as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    else:
+        status = 0
+    try:
+        _emit(graph, color_by, args)
+    except (GraphvizNotFound, ImportError, ValueError, OSError) as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    return status
+
+
+def _color_by(value: str | None) -> str | dict[str, float] | None:
+    """``params``/``macs``/``activation`` as given; anything else is a JSON mapping file."""
+    from torchscope.analysis.graph_view import COLOR_BY
+
+    if value is None or value in COLOR_BY:
+        return value
+    path = Path(value)
+    if not path.is_file():
+        raise ValueError(
+            f"--color-by takes {', '.join(COLOR_BY)} or a JSON file of module name → value; "
+            f"{value!r} is neither"
+        )
+    mapping = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(mapping, dict) or not all(
+        isinstance(v, (int, float)) for v in mapping.values()
+    ):
+        raise ValueError(f"{value}: expected a JSON object of module name → number")
+    return {str(k): float(v) for k, v in mapping.items()}
+
+
+def _load_graph(args: argparse.Namespace) -> Any:
+    """The ModelGraph to draw: read from a saved .json, or traced from the model spec."""
+    from torchscope._api import trace
+    from torchscope.model.graph import ModelGraph
+
+    if args.spec.endswith(".json") and Path(args.spec).is_file():
+        return ModelGraph.from_json(Path(args.spec).read_text(encoding="utf-8"))
+    model, call_args, inputs = load_model_and_inputs(args)
+    with error_console().status("tracing one forward pass…"):
+        return trace(model, *call_args, **inputs)
+
+
+def _emit(graph: Any, color_by: str | dict[str, float] | None, args: argparse.Namespace) -> None:
+    from torchscope._api_graph import draw
+
+    view = draw(
+        graph,
+        depth=args.depth,
+        roll=not args.no_roll,
+        hide_trivial=args.hide_trivial,
+        color_by=color_by,
+        direction=args.direction,
+        title=args.title,
+    )
+    if args.output is None:
+        sys.stdout.write(view.to_dot())
+        return
+    with error_console().status(f"writing {args.output}…"):
+        path = view.save(args.output)
+    error_console().print(f"wrote {path} ({view})", highlight=False)
