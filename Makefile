@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck check bench clean system-deps
+.PHONY: install demo test lint typecheck check bench clean system-deps frontend
 
-install: $(STAMP) system-deps
+install: $(STAMP) system-deps frontend
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# The viewer's frontend (frontend/, npm lock file) bundled into the package's assets.
+# Rebuilt when its sources or lock file change, or when the built bundle is missing.
+VIEWER_JS := src/torchscope/render/assets/viewer.js
+FRONTEND_STAMP := frontend/.built
+FRONTEND_SRC := $(wildcard frontend/src/*) frontend/build.mjs frontend/package.json frontend/package-lock.json
+frontend: $(FRONTEND_STAMP)
+	@test -f $(VIEWER_JS) || { rm -f $(FRONTEND_STAMP); $(MAKE) --no-print-directory $(FRONTEND_STAMP); }
+
+$(FRONTEND_STAMP): $(FRONTEND_SRC)
+	cd frontend && npm ci --no-audit --no-fund && npm run build
+	touch $@
+
 # System packages: Graphviz's `dot` (static images) and Debian's chromium (browser tests,
 # HTML screenshots). Installed with apt when missing and apt is there.
-APT_PACKAGES := graphviz chromium
 system-deps:
 	@missing=""; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \

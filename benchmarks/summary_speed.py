@@ -13,8 +13,10 @@ each in its own fresh subprocess:
   capture only: the graphviz object is built but never rendered.
 
 "wall s" is the whole subprocess (interpreter start, imports, model build, analysis);
-"analysis s" is model build + the tool's call; "call s" the tool's call alone. Peak RSS is
-the child's ``ru_maxrss`` from ``os.wait4``. Timeouts and errors are reported in the table.
+"analysis s" is model build + the tool's call; "call s" the tool's call alone; the CPU
+columns are user + system time (all threads), which a busy machine inflates less than wall.
+Peak RSS is the child's ``ru_maxrss`` from ``os.wait4``. Timeouts and errors are reported in
+the table.
 Every process seeds torch and flushes denormal floats, so all tools see the same weights and
 a CPU forward's speed does not depend on the random init. Run it on an otherwise idle machine
 (the 1-minute load average is printed first).
@@ -122,7 +124,9 @@ class Result:
     tool: str
     status: str = "ok"
     wall_s: float | None = None
+    cpu_s: float | None = None
     analysis_s: float | None = None
+    analysis_cpu_s: float | None = None
     call_s: float | None = None
     build_s: float | None = None
     peak_rss_mb: float | None = None
@@ -166,6 +170,7 @@ def _worker(tool: str, case: ModelCase, state: dict[str, float]) -> dict[str, An
         import torchscope
 
         t0 = state["t0"] = time.perf_counter()
+        c0 = time.process_time()
         model, kwargs = _build(case)
         t1 = time.perf_counter()
         if case.input_size is not None:
@@ -178,6 +183,7 @@ def _worker(tool: str, case: ModelCase, state: dict[str, float]) -> dict[str, An
         import torchinfo
 
         t0 = state["t0"] = time.perf_counter()
+        c0 = time.process_time()
         model, kwargs = _build(case)
         data = _competitor_inputs(case, kwargs)
         t1 = time.perf_counter()
@@ -192,6 +198,7 @@ def _worker(tool: str, case: ModelCase, state: dict[str, float]) -> dict[str, An
         import torchview
 
         t0 = state["t0"] = time.perf_counter()
+        c0 = time.process_time()
         model, kwargs = _build(case)
         data = _competitor_inputs(case, kwargs)
         t1 = time.perf_counter()
@@ -207,7 +214,9 @@ def _worker(tool: str, case: ModelCase, state: dict[str, float]) -> dict[str, An
         out.update(nodes=len(graph.node_set), edges=len(graph.edge_list))
     else:
         raise ValueError(f"unknown tool {tool!r}")
-    out.update(build_s=t1 - t0, call_s=t2 - t1, analysis_s=t2 - t0)
+    out.update(
+        build_s=t1 - t0, call_s=t2 - t1, analysis_s=t2 - t0, analysis_cpu_s=time.process_time() - c0
+    )
     return out
 
 
@@ -248,6 +257,7 @@ class ChildRun:
 
     returncode: int | None
     wall_s: float
+    cpu_s: float
     peak_rss_mb: float
     stdout: str
     stderr: str
@@ -278,6 +288,7 @@ def run_child(cmd: list[str], timeout: float) -> ChildRun:
         return ChildRun(
             returncode=None if timed_out else proc.returncode,
             wall_s=wall,
+            cpu_s=usage.ru_utime + usage.ru_stime,
             peak_rss_mb=usage.ru_maxrss / 1024,  # Linux: KiB
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
@@ -287,6 +298,7 @@ def run_child(cmd: list[str], timeout: float) -> ChildRun:
 
 def _fail(result: Result, run: ChildRun, timeout: float, message: str | None) -> Result:
     result.wall_s = run.wall_s
+    result.cpu_s = run.cpu_s
     result.peak_rss_mb = run.peak_rss_mb
     if run.timed_out:
         result.status = "timeout"
@@ -315,6 +327,7 @@ def measure_torchscope(case: ModelCase, timeout: float) -> Result:
         return _fail(result, run, timeout, None)
     data = json.loads(run.stdout)
     result.wall_s = run.wall_s
+    result.cpu_s = run.cpu_s
     result.peak_rss_mb = run.peak_rss_mb
     result.params = data["total_params"]
     result.macs = data["macs"]
@@ -325,6 +338,7 @@ def measure_torchscope(case: ModelCase, timeout: float) -> Result:
         result.extra["api_error"] = payload.get("error") or "timeout or crash"
         return result
     result.analysis_s = payload["analysis_s"]
+    result.analysis_cpu_s = payload["analysis_cpu_s"]
     result.call_s = payload["call_s"]
     result.build_s = payload["build_s"]
     result.extra["api_wall_s"] = api_run.wall_s
@@ -342,18 +356,52 @@ def measure_competitor(tool: str, case: ModelCase, timeout: float) -> Result:
             result.extra["failed_after_s"] = payload["failed_after_s"]
         return _fail(result, run, timeout, payload.get("error"))
     result.wall_s = run.wall_s
+    result.cpu_s = run.cpu_s
     result.peak_rss_mb = run.peak_rss_mb
     result.analysis_s = payload["analysis_s"]
+    result.analysis_cpu_s = payload["analysis_cpu_s"]
     result.call_s = payload["call_s"]
     result.build_s = payload["build_s"]
     result.params = payload.get("params")
     result.macs = payload.get("macs")
     result.extra.update(
-        {k: v for k, v in payload.items() if k not in ("analysis_s", "call_s", "build_s")}
+        {
+            k: v
+            for k, v in payload.items()
+            if k not in ("analysis_s", "analysis_cpu_s", "call_s", "build_s")
+        }
     )
     result.extra.pop("params", None)
     result.extra.pop("macs", None)
     return result
+
+
+def best_of(tries: list[Result]) -> Result:
+    """Fold repeats: the fastest successful try per time, the smallest peak RSS."""
+    ok = [r for r in tries if r.status == "ok"]
+    if not ok:
+        return tries[-1]
+    tried = [
+        {k: getattr(r, k) for k in ("status", "wall_s", "cpu_s", "analysis_s", "peak_rss_mb")}
+        for r in tries
+    ]
+    best = min(ok, key=lambda r: r.wall_s or 0.0)
+
+    def low(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return min(known) if known else None
+
+    best.cpu_s = low([r.cpu_s for r in ok])
+    best.analysis_s = low([r.analysis_s for r in ok])
+    best.analysis_cpu_s = low([r.analysis_cpu_s for r in ok])
+    best.call_s = low([r.call_s for r in ok])
+    best.build_s = low([r.build_s for r in ok])
+    best.peak_rss_mb = low([r.peak_rss_mb for r in ok])
+    if len(tries) > 1:
+        best.extra["tries"] = tried
+    if len(ok) < len(tries):
+        best.extra["failed_tries"] = [r.error for r in tries if r.status != "ok"]
+    return best
 
 
 # --------------------------------------------------------------------------- report
@@ -388,77 +436,95 @@ def _note(r: Result) -> str:
     return note if r.status == "ok" else f"{r.status}: {note}"
 
 
-def markdown_table(results: list[Result]) -> str:
-    """The same table as GitHub markdown, for RESULTS.md."""
-    head = (
-        "| model | tool | wall s | analysis s | call s | peak RSS MB | params | MACs "
-        "| ÷ts wall | ÷ts analysis | ÷ts RSS | note |"
-    )
-    lines = [head, "|" + "---|" * 2 + "---:|" * 9 + "---|"]
+COLUMNS = (
+    "model",
+    "tool",
+    "wall s",
+    "CPU s",
+    "analysis s",
+    "analysis CPU s",
+    "call s",
+    "peak RSS MB",
+    "params",
+    "MACs",
+    "÷ts wall",
+    "÷ts CPU",
+    "÷ts analysis",
+    "÷ts analysis CPU",
+    "÷ts RSS",
+    "note",
+)
+
+
+def _rows(results: list[Result]) -> list[tuple[Result, list[str]]]:
+    """Table cells per result (same order as COLUMNS); ratios only for successful rows."""
     base = {r.model: r for r in results if r.tool == "torchscope" and r.status == "ok"}
+    rows = []
     for r in results:
         ts = base.get(r.model)
-        ok = ts is not None and r.tool != "torchscope" and r.status == "ok"
-        cells = [
-            MODELS[r.model].label,
-            r.tool,
-            _fmt(r.wall_s, 1) + ("+" if r.status == "timeout" else ""),
-            _fmt(r.analysis_s),
-            _fmt(r.call_s),
-            _fmt(r.peak_rss_mb, 0),
-            "—" if r.params is None else f"{r.params:,}",
-            _macs(r.macs),
-            _ratio(r.wall_s, ts.wall_s) if ok and ts else "",
-            _ratio(r.analysis_s, ts.analysis_s) if ok and ts else "",
-            _ratio(r.peak_rss_mb, ts.peak_rss_mb) if ok and ts else "",
-            _note(r).replace("|", "\\|"),
-        ]
+        ts = ts if ts is not None and r.tool != "torchscope" and r.status == "ok" else None
+        rows.append(
+            (
+                r,
+                [
+                    MODELS[r.model].label,
+                    r.tool,
+                    _fmt(r.wall_s, 1) + ("+" if r.status == "timeout" else ""),
+                    _fmt(r.cpu_s, 1),
+                    _fmt(r.analysis_s),
+                    _fmt(r.analysis_cpu_s),
+                    _fmt(r.call_s),
+                    _fmt(r.peak_rss_mb, 0),
+                    "—" if r.params is None else f"{r.params:,}",
+                    _macs(r.macs),
+                    _ratio(r.wall_s, ts.wall_s) if ts else "",
+                    _ratio(r.cpu_s, ts.cpu_s) if ts else "",
+                    _ratio(r.analysis_s, ts.analysis_s) if ts else "",
+                    _ratio(r.analysis_cpu_s, ts.analysis_cpu_s) if ts else "",
+                    _ratio(r.peak_rss_mb, ts.peak_rss_mb) if ts else "",
+                    _note(r),
+                ],
+            )
+        )
+    return rows
+
+
+def markdown_table(results: list[Result]) -> str:
+    """The same table as GitHub markdown, for RESULTS.md."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|---|---|" + "---:|" * 13 + "---|"]
+    for _, cells in _rows(results):
+        cells[-1] = cells[-1].replace("|", "\\|")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def print_table(results: list[Result], versions: dict[str, str]) -> None:
+def print_table(results: list[Result], versions: dict[str, str], repeat: int = 1) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(
-        title="Model summary: wall time, analysis time and peak RSS (one fresh process each)",
-        caption="torchscope: wall and RSS of the CLI, analysis and call from a second process; "
-        "ratios: competitor ÷ torchscope (wall, analysis, RSS); "
+        title="Model summary: wall time, CPU time, analysis time and peak RSS "
+        f"(one fresh process each{f', fastest of {repeat}' if repeat > 1 else ''})",
+        caption="torchscope: wall, CPU and RSS of the CLI process, analysis and call from a "
+        "second process; ratios: competitor ÷ torchscope; "
         + ", ".join(f"{k} {v}" for k, v in versions.items()),
     )
-    for name in ("model", "tool", "wall s", "analysis s", "call s", "peak RSS MB", "params"):
-        table.add_column(name, justify="left" if name in ("model", "tool") else "right")
-    table.add_column("MACs", justify="right")
-    table.add_column("÷ts wall", justify="right")
-    table.add_column("÷ts analysis", justify="right")
-    table.add_column("÷ts RSS", justify="right")
-    table.add_column("note", overflow="fold", max_width=40)
-    base = {r.model: r for r in results if r.tool == "torchscope" and r.status == "ok"}
-    last_model = None
-    for r in results:
-        ts = base.get(r.model)
-        compare = ts is not None and r.tool != "torchscope" and r.status == "ok"
-        note = _note(r)
+    for name in COLUMNS:
+        if name == "note":
+            table.add_column(name, overflow="fold", max_width=40)
+        else:
+            table.add_column(name, justify="left" if name in ("model", "tool") else "right")
+    rows = _rows(results)
+    for i, (r, cells) in enumerate(rows):
+        cells = [escape(c) for c in cells]
         if r.status != "ok":
-            note = f"[red]{note}[/]"
-        table.add_row(
-            MODELS[r.model].label if r.model != last_model else "",
-            r.tool,
-            _fmt(r.wall_s, 1) + ("+" if r.status == "timeout" else ""),
-            _fmt(r.analysis_s),
-            _fmt(r.call_s),
-            _fmt(r.peak_rss_mb, 0),
-            "—" if r.params is None else f"{r.params:,}",
-            _macs(r.macs),
-            _ratio(r.wall_s, ts.wall_s) if compare and ts else "",
-            _ratio(r.analysis_s, ts.analysis_s) if compare and ts else "",
-            _ratio(r.peak_rss_mb, ts.peak_rss_mb) if compare and ts else "",
-            note,
-            end_section=r.tool == TOOLS[-1],
-        )
-        last_model = r.model
-    console = Console(width=200)
+            cells[-1] = f"[red]{cells[-1]}[/]"
+        if i and rows[i - 1][0].model == r.model:
+            cells[0] = ""
+        last_of_model = i + 1 == len(rows) or rows[i + 1][0].model != r.model
+        table.add_row(*cells, end_section=last_of_model)
+    console = Console(width=220)
     console.print(table)
     for key in dict.fromkeys(r.model for r in results):
         case = MODELS[key]
@@ -493,6 +559,14 @@ def main(argv: list[str] | None = None) -> int:
         + ")",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results here")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run everything N times (round robin) and keep the fastest of each; use 3 on a "
+        "machine that is not idle",
+    )
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
     parser.add_argument(
         "--worker", nargs=3, metavar=("TOOL", "MODEL", "OUT"), help=argparse.SUPPRESS
@@ -506,23 +580,23 @@ def main(argv: list[str] | None = None) -> int:
     if load > 0.5:
         print("warning: the machine is busy; wall times will be inflated")
     versions = _versions()
-    results: list[Result] = []
-    for key in args.models:
-        case = MODELS[key]
-        for tool in TOOLS:
-            if tool not in args.tools:
-                continue
-            timeout = args.timeout or SLOW_PAIRS.get((key, tool), DEFAULT_TIMEOUT)
-            if args.timeout is None and (key, tool) in SLOW_PAIRS:
-                print(f"note: {tool} on {key} gets a shorter timeout of {timeout:.0f} s")
-            print(f"running {tool} on {case.label}…", flush=True)
-            if tool == "torchscope":
-                result = measure_torchscope(case, timeout)
-            else:
-                result = measure_competitor(tool, case, timeout)
-            results.append(result)
-            print(f"  {result.status}: wall {_fmt(result.wall_s, 1)} s", flush=True)
-    print_table(results, versions)
+    runs: dict[tuple[str, str], list[Result]] = {}
+    for rep in range(args.repeat):
+        for key in args.models:
+            case = MODELS[key]
+            for tool in (t for t in TOOLS if t in args.tools):
+                timeout = args.timeout or SLOW_PAIRS.get((key, tool), DEFAULT_TIMEOUT)
+                if rep == 0 and args.timeout is None and (key, tool) in SLOW_PAIRS:
+                    print(f"note: {tool} on {key} gets a shorter timeout of {timeout:.0f} s")
+                print(f"[{rep + 1}/{args.repeat}] {tool} on {case.label}…", flush=True)
+                if tool == "torchscope":
+                    result = measure_torchscope(case, timeout)
+                else:
+                    result = measure_competitor(tool, case, timeout)
+                runs.setdefault((key, tool), []).append(result)
+                print(f"  {result.status}: wall {_fmt(result.wall_s, 1)} s", flush=True)
+    results = [best_of(tries) for tries in runs.values()]
+    print_table(results, versions, args.repeat)
     if args.markdown:
         print(markdown_table(results))
     if args.json:
@@ -531,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": sys.version.split()[0],
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "load_average_before": load,
+            "repeat": args.repeat,
             "cpus": os.cpu_count(),
             "results": [asdict(r) for r in results],
         }

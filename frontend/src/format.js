@@ -1,0 +1,46 @@
+// Number formatting and escaping shared by the SVG renderer and the details panel.
+
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+// Every model-derived string goes through this before it enters SVG/HTML markup.
+export function esc(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}
+
+export function fmtCount(n) {
+  return Number(n).toLocaleString("en-US");
+}
+
+export function fmtSI(n, unit = "") {
+  for (const [f, p] of [[1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "K"]]) {
+    if (Math.abs(n) >= f) return `${(n / f).toFixed(2)} ${p}${unit}`;
+  }
+  return `${Math.round(n)}${unit ? " " + unit : ""}`;
+}
+
+export function fmtBytes(n) {
+  for (const [f, p] of [[2 ** 40, "TiB"], [2 ** 30, "GiB"], [2 ** 20, "MiB"], [2 ** 10, "KiB"]]) {
+    if (Math.abs(n) >= f) return `${(n / f).toFixed(2)} ${p}`;
+  }
+  return `${Math.round(n)} B`;
+}
+
+// "in_features=8, kernel_size=(3, 3), bias=True" → [["in_features","8"], …], respecting brackets.
+export function splitAttributes(extra) {
+  const parts = [];
+  let depth = 0, start = 0;
+  for (let i = 0; i <= extra.length; i++) {
+    const c = extra[i];
+    if (c === "(" || c === "[" || c === "{") depth++;
+    else if (c === ")" || c === "]" || c === "}") depth--;
+    else if ((c === "," && depth === 0) || i === extra.length) {
+      const part = extra.slice(start, i).trim();
+      if (part) {
+        const eq = part.indexOf("=");
+        parts.push(eq > 0 ? [part.slice(0, eq).trim(), part.slice(eq + 1).trim()] : ["", part]);
+      }
+      start = i + 1;
+    }
+  }
+  return parts;
+}

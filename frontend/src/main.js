@@ -1,0 +1,305 @@
+// Entry point: read the embedded graph, build the display tree, wire up the UI.
+import { showDetails } from "./details.js";
+import { exportPNG, exportSVGText } from "./export.js";
+import { fmtCount, fmtSI } from "./format.js";
+import { Layouts, flatLayoutMs } from "./layout.js";
+import { makeColours, rampCSS, renderGraph } from "./render.js";
+import { SVG_STYLE } from "./style.js";
+import { buildTree } from "./tree.js";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const REVEAL_LIMIT = 40;
+const TRANSPARENT = new Set(["ModuleList", "ModuleDict", "Sequential"]);
+
+function initialExpansion(tree, data) {
+  for (const n of tree.nodes) {
+    if (!n.children || n === tree.root) continue;
+    n.expanded = false;
+    if (n.kind !== "module") continue;
+    const m = data.modules[n.mod];
+    const depth = m.p ? m.p.split(".").length : 0;
+    // A leaf module (Linear, LayerNorm) says more collapsed than as a box around one op.
+    n.expanded = depth < data.depth && data.modules[n.mod].ch.length > 0;
+  }
+  // Containers with no ops of their own say nothing when collapsed: open them once visible.
+  for (const n of tree.nodes) {
+    if (n.kind === "module" && !n.expanded && n.children && n.parent && n.parent.expanded
+      && TRANSPARENT.has(n.sub) && !data.modules[n.mod].ops.length) n.expanded = true;
+  }
+}
+
+class Viewer {
+  constructor(data) {
+    this.data = data;
+    this.tree = buildTree(data);
+    this.layouts = new Layouts();
+    this.colourOf = makeColours(data);
+    this.hits = new Set();
+    this.matches = [];
+    this.matchIndex = -1;
+    this.selected = null;
+    this.view = { x: 20, y: 20, k: 1 };
+    this.canvas = document.getElementById("ts-canvas");
+    this.svg = document.createElementNS(SVG_NS, "svg");
+    this.svg.setAttribute("class", "ts-svg");
+    this.canvas.append(this.svg);
+    this.lastMs = 0;
+    initialExpansion(this.tree, data);
+  }
+
+  render() {
+    const t0 = performance.now();
+    this.layouts.ensure(this.tree.root);
+    const out = renderGraph(this.tree, this.colourOf, this.hits, this.selected);
+    this.size = [out.width, out.height];
+    this.stats = { nodes: out.nodeCount, edges: out.edgeCount, layouts: this.layouts.computed, layoutMs: this.layouts.ms };
+    this.svg.innerHTML = `<defs><marker id="ts-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L8 4L0 8z" class="ts-arrowhead"/></marker></defs><g class="ts-viewport">${out.svg}</g>`;
+    this.viewport = this.svg.lastChild;
+    this.applyView();
+    this.lastMs = performance.now() - t0;
+    return this.lastMs;
+  }
+
+  applyView() {
+    const { x, y, k } = this.view;
+    this.viewport.setAttribute("transform", `translate(${x.toFixed(1)},${y.toFixed(1)}) scale(${k.toFixed(4)})`);
+    // Zoomed far out, labels are unreadable specks: skip drawing them (much faster panning).
+    this.svg.classList.toggle("ts-far", k < 0.3);
+  }
+
+  fit() {
+    const r = this.canvas.getBoundingClientRect();
+    const [w, h] = this.size;
+    // A very tall graph (every layer expanded) stays readable at the top rather than a sliver.
+    const k = Math.max(0.08, Math.min(1.2, (r.width - 40) / w, (r.height - 40) / h));
+    this.view = { k, x: Math.max(20, (r.width - w * k) / 2), y: 20 };
+    this.applyView();
+  }
+
+  centerOn(node) {
+    const r = this.canvas.getBoundingClientRect();
+    const k = Math.max(this.view.k, 0.8);
+    this.view = { k, x: r.width / 2 - (node.ax + node.w / 2) * k, y: r.height / 2 - (node.ay + node.h / 2) * k };
+    this.applyView();
+  }
+
+  toggle(node) {
+    if (!node.children || node === this.tree.root) return;
+    node.expanded = !node.expanded;
+    this.render();
+  }
+
+  expandAll() {
+    for (const n of this.tree.nodes) if (n.children) n.expanded = true;
+    return this.render();
+  }
+
+  reset() {
+    initialExpansion(this.tree, this.data);
+    this.render();
+    this.fit();
+  }
+
+  select(node) {
+    this.selected = node;
+    for (const e of this.svg.querySelectorAll(".ts-sel")) e.classList.remove("ts-sel");
+    if (node) this.svg.querySelector(`[data-id="${node.id}"]`)?.classList.add("ts-sel");
+    showDetails(document.getElementById("ts-details"), node, this.data, this.data.legend.kinds?.map((k) => k[0]) || []);
+  }
+
+  search(query) {
+    this.query = query;
+    const q = query.trim().toLowerCase();
+    this.hits = new Set();
+    this.matches = [];
+    this.matchIndex = -1;
+    if (q) {
+      for (const n of this.tree.nodes) {
+        if (matches(n, q, this.data)) { this.matches.push(n); this.hits.add(n.id); }
+      }
+      this.matches.slice(0, REVEAL_LIMIT).forEach(reveal);
+    }
+    this.render();
+    if (this.matches.length) this.next();
+    else this.select(this.selected);
+    return this.matches.length;
+  }
+
+  next() {
+    if (!this.matches.length) return null;
+    this.matchIndex = (this.matchIndex + 1) % this.matches.length;
+    const node = this.matches[this.matchIndex];
+    if (!isShown(node)) { reveal(node); this.render(); }
+    this.select(node);
+    this.centerOn(node);
+    return node;
+  }
+}
+
+function matches(n, q, data) {
+  if (n.kind === "op") {
+    const op = data.ops[n.op];
+    return op.n.toLowerCase().includes(q) || op.t.toLowerCase().includes(q);
+  }
+  if (n.kind === "module") {
+    const m = data.modules[n.mod];
+    return m.p.toLowerCase().includes(q) || m.t.toLowerCase().includes(q);
+  }
+  return false;
+}
+
+function reveal(node) {
+  for (let p = node.parent; p; p = p.parent) p.expanded = true;
+}
+
+function isShown(node) {
+  for (let p = node.parent; p; p = p.parent) if (!p.expanded) return false;
+  return true;
+}
+
+function legend(data) {
+  const box = document.getElementById("ts-legend");
+  const lg = data.legend;
+  if (lg.mode === "kind") {
+    for (const [name, colour] of lg.kinds) {
+      const row = document.createElement("div");
+      const sw = document.createElement("span");
+      sw.className = "ts-sw";
+      sw.style.background = colour;
+      row.append(sw, document.createTextNode(name));
+      box.append(row);
+    }
+    return;
+  }
+  const title = document.createElement("div");
+  title.className = "ts-lt";
+  title.textContent = `colour: ${lg.label}${lg.log ? " (log scale)" : ""}`;
+  const bar = document.createElement("div");
+  bar.className = "ts-ramp";
+  bar.style.background = rampCSS;
+  const ends = document.createElement("div");
+  ends.className = "ts-ends";
+  const lo = document.createElement("span"), hi = document.createElement("span");
+  lo.textContent = fmtSI(lg.min);
+  hi.textContent = fmtSI(lg.max);
+  ends.append(lo, hi);
+  box.append(title, bar, ends);
+}
+
+function wirePanZoom(v) {
+  const c = v.canvas;
+  c.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const r = c.getBoundingClientRect();
+    const mx = e.clientX - r.left, my = e.clientY - r.top;
+    const k = Math.min(4, Math.max(0.02, v.view.k * Math.exp(-e.deltaY * 0.0015)));
+    v.view.x = mx - ((mx - v.view.x) * k) / v.view.k;
+    v.view.y = my - ((my - v.view.y) * k) / v.view.k;
+    v.view.k = k;
+    v.applyView();
+  }, { passive: false });
+  let drag = null;
+  c.addEventListener("pointerdown", (e) => { drag = { x: e.clientX, y: e.clientY, vx: v.view.x, vy: v.view.y, moved: false }; });
+  window.addEventListener("pointermove", (e) => {
+    if (!drag) return;
+    const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+    if (!drag.moved) return;
+    v.view.x = drag.vx + dx;
+    v.view.y = drag.vy + dy;
+    v.applyView();
+  });
+  window.addEventListener("pointerup", (e) => {
+    const d = drag;
+    drag = null;
+    if (!d || d.moved) return;
+    const hit = e.target.closest?.("[data-id]");
+    if (!hit) return;
+    const node = v.tree.nodes[+hit.getAttribute("data-id")];
+    // An expanded group collapses from its header only, so clicks inside it just select.
+    const onHeader = !hit.classList.contains("ts-g") || e.target.closest(".ts-ghead, .ts-gl");
+    if (node.children && node !== v.tree.root && onHeader) v.toggle(node);
+    v.select(node);
+  });
+}
+
+function wireControls(v, data) {
+  const input = document.getElementById("ts-search");
+  const count = document.getElementById("ts-search-count");
+  const showCount = () => { count.textContent = input.value.trim() ? `${v.matches.length ? v.matchIndex + 1 : 0} / ${v.matches.length}` : ""; };
+  let timer = 0;
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { v.search(input.value); showCount(); }, 200); });
+  input.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    clearTimeout(timer);
+    if (v.query !== input.value) v.search(input.value);
+    else v.next();
+    showCount();
+  });
+  const on = (id, f) => document.getElementById(id).addEventListener("click", f);
+  on("ts-expand-all", () => { v.expandAll(); v.fit(); });
+  on("ts-collapse", () => v.reset());
+  on("ts-fit", () => v.fit());
+  on("ts-export-svg", () => download(new Blob([exportSVGText(v)], { type: "image/svg+xml" }), data.title + ".svg"));
+  on("ts-export-png", () => exportPNG(v).then((blob) => download(blob, data.title + ".png")));
+  document.getElementById("ts-totals").textContent =
+    `${fmtCount(data.totals.params)} params · ${fmtSI(data.totals.macs)}MACs · ${data.ops.length} ops`;
+}
+
+function download(blob, name) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name.replace(/[^\w.-]+/g, "_");
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+function hooks(v) {
+  const byPath = new Map(v.tree.moduleNodes.map((n) => [v.data.modules[n.mod].p, n]));
+  const timed = (f) => (...args) => { const t0 = performance.now(); f(...args); return performance.now() - t0; };
+  const api = {
+    viewer: v,
+    expandAll: timed(() => v.expandAll()),
+    reset: timed(() => v.reset()),
+    expand: timed((path) => { const n = byPath.get(path); reveal(n); n.expanded = true; v.render(); }),
+    collapse: timed((path) => { byPath.get(path).expanded = false; v.render(); }),
+    expandRuns: timed(() => { for (const n of v.tree.nodes) if (n.kind === "run") { reveal(n); n.expanded = true; } v.render(); }),
+    search: (q) => v.search(q),
+    select: (path) => { const n = byPath.get(path); reveal(n); v.render(); v.select(n); v.centerOn(n); },
+    stats: () => ({ ...v.stats, lastMs: v.lastMs, expanded: v.tree.nodes.filter((n) => n.children && n.expanded).length }),
+    exportSVG: () => exportSVGText(v),
+    // For the benchmark: time an action until the browser has painted its result.
+    painted: async (action, ...args) => {
+      const t0 = performance.now();
+      api[action](...args);
+      await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+      return performance.now() - t0;
+    },
+    uncachedLayouts: () => { v.layouts = new Layouts({ share: false }); },
+    flatLayoutMs: () => flatLayoutMs(v.tree),
+    exportPNG: () => exportPNG(v).then((b) => b.size),
+  };
+  return api;
+}
+
+function main() {
+  const data = JSON.parse(document.getElementById("ts-data").textContent);
+  const style = document.createElement("style");
+  style.textContent = SVG_STYLE;
+  document.head.append(style);
+  const v = new Viewer(data);
+  legend(data);
+  v.render();
+  v.fit();
+  v.select(null);
+  wirePanZoom(v);
+  wireControls(v, data);
+  window.__torchscope = hooks(v);
+  window.__torchscope.firstRenderMs = performance.now();
+  window.__torchscope.ready = true;
+  requestAnimationFrame(() => setTimeout(() => { window.__torchscope.firstPaintMs = performance.now(); }, 0));
+}
+
+main();
