@@ -15,13 +15,19 @@ if TYPE_CHECKING:
     from torchscope.analysis.summary import Summary
     from torchscope.capture.errors import SpecError, TraceError
     from torchscope.model.graph import ModelGraph
+    from torchscope.monitor.monitor import Monitor
     from torchscope.render.dot import GraphvizNotFound
     from torchscope.render.graph_view import GraphView
+    from torchscope.store.reader import RunReader
+    from torchscope.store.writer import RunWriter
 
 __all__ = [
     "GraphView",
     "GraphvizNotFound",
     "ModelGraph",
+    "Monitor",
+    "RunReader",
+    "RunWriter",
     "SpecError",
     "Summary",
     "TraceError",
@@ -41,6 +47,9 @@ _LAZY = {
     "draw": "torchscope._api_graph",
     "GraphView": "torchscope.render.graph_view",
     "GraphvizNotFound": "torchscope.render.dot",
+    "Monitor": "torchscope.monitor.monitor",
+    "RunWriter": "torchscope.store.writer",
+    "RunReader": "torchscope.store.reader",
 }
 
 

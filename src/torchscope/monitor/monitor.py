@@ -1,0 +1,502 @@
+"""``Monitor``: training-time statistics with two lines in any loop, cheap enough to leave on.
+
+The training thread only launches device kernels and enqueues their results; a background
+thread waits for the asynchronous copies and writes the store. Nothing here calls
+``.item()`` on a training tensor, draws random numbers or changes a gradient, so the same
+seeds give bitwise-identical training with and without the monitor.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import platform
+import time
+import warnings
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from torchscope.monitor import _jobs
+from torchscope.monitor._outputs import float_tensors
+from torchscope.monitor._worker import Worker
+from torchscope.monitor.activations import ACT_MAX_COLUMNS, ACT_SUM_COLUMNS, ActivationSampler
+from torchscope.monitor.distributed import (
+    is_distributed,
+    rank,
+    reduce_max,
+    reduce_stats,
+    reduce_sum,
+    world_size,
+)
+from torchscope.monitor.metrics import ConfusionAccumulator
+from torchscope.monitor.nonfinite import NonfiniteTracker
+from torchscope.monitor.stats import (
+    MAX_COLUMNS,
+    SUM_COLUMNS,
+    histogram_counts,
+    local_tensor,
+    tensor_stats,
+    update_sumsq,
+)
+
+__all__ = ["Monitor"]
+
+_log = logging.getLogger("torchscope.monitor")
+
+
+class Monitor:
+    """Record scalars, layer statistics, activations, histograms and metrics of a training run.
+
+    Args:
+        model: the module being trained.
+        optimizer: its optimizer; gradient/weight statistics and update ratios are taken in
+            its step hooks. Without it they are taken when ``log()`` sees a new step.
+        logdir: the run directory (default ``runs/<date-time>``); only rank 0 writes.
+        every: steps between gradient/weight/update statistics (and scalar flushes).
+        activations_every: steps between activation samples; forward hooks cost nothing
+            else in between (only the cheap non-finite check runs every step).
+        histograms_every: steps between histograms of weights, gradients and activations.
+        check_nonfinite: locate the first non-finite module output (forward every step,
+            gradients on sampled steps).
+        example_input: a tuple of inputs for the model summary stored as run metadata.
+        writer: an object with RunWriter's methods (default: a RunWriter on ``logdir``).
+        start_step: the label of the first optimizer step (1 for frameworks that count
+            steps taken, like Lightning's and transformers' ``global_step``).
+
+    The defaults keep the monitor cheap enough to leave on: a statistics step reads every
+    weight and gradient a few times (a few fused kernels), so every 10th step; activation
+    statistics add several reductions per module, so every 100th; histograms read every
+    tensor once more and write 64 bins each, so every 500th. User scalars are kept for
+    every step (buffered on the device, copied in one transfer per statistics step).
+
+    ``Monitor(..., every=1, activations_every=1, histograms_every=1)`` logs everything on
+    every step. Statistics of the *n*-th optimizer step (counting from ``start_step``, 0 by
+    default) are labelled with step *n*; pass the same numbering to ``log()``.
+
+    Example:
+        >>> model = torch.nn.Linear(4, 2)
+        >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> with Monitor(model, opt, logdir="runs/doc") as mon:  # doctest: +SKIP
+        ...     loss = model(torch.randn(8, 4)).square().mean()
+        ...     loss.backward(); opt.step()
+        ...     mon.log(0, loss=loss)
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer | None = None,
+        logdir: str | None = None,
+        *,
+        every: int = 10,
+        activations_every: int = 100,
+        histograms_every: int = 500,
+        histogram_bins: int = 64,
+        check_nonfinite: bool = True,
+        config: Mapping[str, Any] | None = None,
+        example_input: Sequence[Any] | None = None,
+        writer: _jobs.Writer | None = None,
+        run_name: str | None = None,
+        start_step: int = 0,
+    ) -> None:
+        self.model, self.optimizer = model, _unwrap(optimizer)
+        self.every, self.activations_every = max(every, 1), max(activations_every, 1)
+        self.histograms_every, self.histogram_bins = max(histograms_every, 1), histogram_bins
+        self.step = start_step
+        self.nonfinite: dict[str, Any] | None = None
+        self.errors: list[str] = []
+        self._writer = None  # every rank computes and reduces; only rank 0 writes
+        if rank() == 0:
+            self._writer = writer if writer is not None else _open_writer(logdir, run_name)
+        self._worker = Worker() if self._writer is not None else None
+        self._params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        self._sharded = any(callable(getattr(p, "to_local", None)) for _, p in self._params)
+        modules = list(model.named_modules())
+        self._names = [name or type(model).__name__ for name, _ in modules]
+        self._is_leaf = [not any(True for _ in m.children()) for _, m in modules]
+        self._nonfinite = NonfiniteTracker(self._names) if check_nonfinite else None
+        self._acts = ActivationSampler(self._names)
+        self._scalars: list[tuple[int, str, str, torch.Tensor | float]] = []
+        self._confusion: dict[str, tuple[int, ConfusionAccumulator, Sequence[str] | None]] = {}
+        self._prev_weights: list[torch.Tensor] | None = None
+        self._pending_params: dict[str, Any] | None = None
+        self._last_log_step: int | None = None
+        self._start = time.time()
+        self._handles: list[Any] = []
+        self._forward_handles: list[Any] = []
+        self._last_checked: Callable[[], torch.Tensor | None] = lambda: None
+        self._closed = False
+        self._install_optimizer_hooks()
+        self._update_forward_hooks()
+        self._write_meta(config, example_input)
+
+    # ---- public API -------------------------------------------------------------------
+
+    def log(self, step: int, split: str = "train", **values: torch.Tensor | float) -> None:
+        """Record user scalars (tensors stay on the device; no host sync).
+
+        Example:
+            >>> mon.log(step, loss=loss, lr=sched.get_last_lr()[0])  # doctest: +SKIP
+        """
+        self.log_dict(step, values, split=split)
+
+    def log_dict(
+        self, step: int, values: Mapping[str, torch.Tensor | float], split: str = "train"
+    ) -> None:
+        """Record a mapping of user scalars, like ``log`` (for names that are not identifiers)."""
+        self._emit_confusions(before=step)
+        for name, value in values.items():
+            if isinstance(value, torch.Tensor):
+                value = value.detach().reshape(()).clone()
+            self._scalars.append((step, split, name, value))
+        if self.optimizer is None and (self._last_log_step is None or step > self._last_log_step):
+            self.step = step
+            self._last_log_step = step
+            self._guard("step", self._end_step)
+
+    def log_classification(
+        self,
+        step: int,
+        outputs: torch.Tensor,
+        targets: torch.Tensor,
+        split: str = "val",
+        *,
+        labels: Sequence[str] | None = None,
+        num_classes: int | None = None,
+    ) -> None:
+        """Add a batch to ``split``'s confusion matrix for ``step`` (accumulated on device).
+
+        The matrix and its metrics (accuracy, macro/weighted F1…) are written when a later
+        step is logged, on ``flush()`` or on ``close()``.
+        """
+        entry = self._confusion.get(split)
+        if entry is not None and entry[0] != step:
+            self._emit_confusion(split)
+            entry = None
+        if entry is None:
+            entry = (step, ConfusionAccumulator(num_classes), labels)
+            self._confusion[split] = entry
+        entry[1].update(outputs, targets)
+
+    def flush(self) -> None:
+        """Send everything buffered to the writer now (still without blocking on the device)."""
+        for split in list(self._confusion):
+            self._emit_confusion(split)
+        if self._nonfinite is not None:
+            self._nonfinite.end_step(self.step)
+        self._flush_scalars()
+
+    def close(self) -> None:
+        """Flush, remove every hook, finish the background writes and close the writer."""
+        if self._closed:
+            return
+        self._closed = True
+        self.flush()
+        for handle in self._handles + self._forward_handles:
+            handle.remove()
+        self._meta("wall_time_s", time.time() - self._start)
+        if self._worker is not None:
+            self._worker.close()
+            self.errors.extend(self._worker.errors)
+        if self._writer is not None and rank() == 0:
+            self._writer.close()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- schedule ---------------------------------------------------------------------
+
+    def _due(self, interval: int, step: int | None = None) -> bool:
+        return (self.step if step is None else step) % interval == 0
+
+    def _sampled(self) -> bool:
+        return self._due(self.activations_every)
+
+    def _install_optimizer_hooks(self) -> None:
+        if self.optimizer is None:
+            return
+        pre = self.optimizer.register_step_pre_hook(self._on_pre_step)
+        post = self.optimizer.register_step_post_hook(
+            lambda *a: self._guard("post", self._end_step)
+        )
+        self._handles += [pre, post]
+
+    def _on_pre_step(self, optimizer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Take gradient statistics before the update; with a closure, right after it runs.
+
+        ``step(closure)`` (LBFGS, Lightning) computes the gradients inside ``step``, after
+        this hook, so the closure is wrapped instead of reading stale gradients.
+        """
+        # ``args`` starts with the optimizer itself; a positional closure comes next.
+        closure = kwargs.get("closure", args[1] if len(args) > 1 else None)
+        if closure is None:
+            self._guard("pre", self._pre_step)
+            return None
+        done = False
+
+        def wrapped() -> Any:
+            nonlocal done
+            result = closure()
+            if not done:
+                done = True
+                self._guard("pre", self._pre_step)
+            return result
+
+        if "closure" in kwargs:
+            return args, {**kwargs, "closure": wrapped}
+        return (args[0], wrapped, *args[2:]), kwargs
+
+    def _update_forward_hooks(self) -> None:
+        """Hooks stay only while they have work: non-finite checks, or a sampled step."""
+        wanted = self._nonfinite is not None or self._sampled()
+        if wanted and not self._forward_handles:
+            for index, (_, module) in enumerate(self.model.named_modules()):
+                hook = functools.partial(self._on_forward, index)
+                self._forward_handles.append(module.register_forward_hook(hook))
+        elif not wanted and self._forward_handles:
+            for handle in self._forward_handles:
+                handle.remove()
+            self._forward_handles = []
+
+    def _on_forward(self, index: int, module: nn.Module, args: Any, output: Any) -> None:
+        try:
+            sampled = self._sampled()
+            tensors = list(float_tensors(output))
+            if self._nonfinite is not None:
+                for t in tensors:
+                    # A container returns its last child's tensor: checked already.
+                    if self._last_checked() is t:
+                        continue
+                    self._last_checked = weakref.ref(t)
+                    self._nonfinite.check("forward", index, t)
+                    if sampled and torch.is_grad_enabled():
+                        self._nonfinite.watch_backward(index, t)
+            if sampled and self._is_leaf[index]:
+                first = next(iter(tensors), None)
+                if first is not None:
+                    bins = self.histogram_bins if self._due(self.histograms_every) else 0
+                    self._acts.record(index, module, first, bins)
+        except Exception as exc:
+            self._hook_failed("forward hook", exc)
+
+    def _guard(self, where: str, fn: Any) -> None:
+        try:
+            fn()
+        except Exception as exc:
+            self._hook_failed(where, exc)
+
+    def _hook_failed(self, where: str, exc: Exception) -> None:
+        message = f"{where}: {type(exc).__name__}: {exc}"
+        if message not in self.errors:
+            self.errors.append(message)
+            warnings.warn(f"torchscope monitor {message} (training continues)", stacklevel=2)
+
+    # ---- per-step work ----------------------------------------------------------------
+
+    def _pre_step(self) -> None:
+        if self._due(self.every):
+            self._pending_params = self._param_stats()
+            weights = [local_tensor(p) for _, p in self._params]
+            self._prev_weights = list(torch._foreach_mul(weights, 1.0))
+
+    def _end_step(self) -> None:
+        step = self.step
+        if self._nonfinite is not None:
+            self._nonfinite.end_step(step)
+        if self._due(self.every):
+            if self.optimizer is None:
+                self._pending_params = self._param_stats()
+            # Scalars (with the non-finite codes) first: the first failure is then reported
+            # before the non-finite gradients it causes.
+            self._flush_scalars()
+            self._submit_params(step)
+        if self._sampled():
+            self._submit_activations(step)
+        self.step = step + 1
+        self._update_forward_hooks()
+
+    def _param_stats(self) -> dict[str, Any]:
+        grads = [(n, p.grad) for n, p in self._params if p.grad is not None]
+        tensors: dict[str, torch.Tensor] = {}
+        names: dict[str, list[str]] = {"weight": [n for n, _ in self._params]}
+        tensors["weight"] = tensor_stats([p for _, p in self._params])
+        if grads:
+            names["grad"] = [n for n, _ in grads]
+            tensors["grad"] = tensor_stats([g for _, g in grads])
+        if self._sharded:
+            for key in list(tensors):
+                tensors[key] = reduce_stats(tensors[key], SUM_COLUMNS, MAX_COLUMNS)
+        if self._due(self.histograms_every):
+            self._param_histograms(tensors, grads)
+        return {"tensors": tensors, "names": names}
+
+    def _param_histograms(
+        self, tensors: dict[str, torch.Tensor], grads: list[tuple[str, torch.Tensor]]
+    ) -> None:
+        sources: dict[str, list[torch.Tensor]] = {
+            "weight": [p for _, p in self._params],
+            "grad": [g for _, g in grads],
+        }
+        for kind, items in sources.items():
+            if not items:
+                continue
+            limits = tensors[kind][:, 3]
+            counts = torch.stack(
+                [histogram_counts(t, limits[i], self.histogram_bins) for i, t in enumerate(items)]
+            )
+            tensors[f"{kind}_hist"] = reduce_sum(counts) if self._sharded else counts
+
+    def _submit_params(self, step: int) -> None:
+        pending, self._pending_params = self._pending_params, None
+        if pending is None:
+            return
+        tensors = pending["tensors"]
+        if self._prev_weights is not None:
+            update = update_sumsq(self._prev_weights, [p for _, p in self._params])
+            tensors["update"] = reduce_sum(update) if self._sharded else update
+            self._prev_weights = None
+        self._submit(
+            tensors, _jobs.param_job(self._writer_or_none(), step, pending["names"], self._report)
+        )
+
+    def _submit_activations(self, step: int) -> None:
+        names, rows, alive = self._acts.collect()
+        if not names:
+            return
+        rows = reduce_stats(rows, ACT_SUM_COLUMNS, ACT_MAX_COLUMNS)
+        tensors = {"rows": rows, "alive": reduce_max(alive)}
+        layout: dict[str, Any] = {
+            "names": names,
+            "alive": self._acts.take_alive_sizes(),
+            "saturating": set(self._acts.saturating),
+        }
+        hists, self._acts.histograms = self._acts.histograms, []
+        if hists:
+            layout["hist_names"] = [name for name, _, _ in hists]
+            tensors["hist"] = reduce_sum(torch.stack([c for _, c, _ in hists]))
+            tensors["limits"] = torch.stack([lim for _, _, lim in hists])
+        self._submit(tensors, _jobs.activation_job(self._writer_or_none(), step, layout))
+
+    def _flush_scalars(self) -> None:
+        entries, self._scalars = self._scalars, []
+        device_values = [v for *_, v in entries if isinstance(v, torch.Tensor)]
+        tensors: dict[str, torch.Tensor] = {}
+        if device_values:
+            device = device_values[0].device
+            stacked = torch.stack([v.to(device, non_blocking=True).float() for v in device_values])
+            tensors["scalars"] = reduce_sum(stacked) / world_size() if is_distributed() else stacked
+        nonfinite = None
+        if self._nonfinite is not None:  # on every rank alike: the reduction is collective
+            codes, calls = self._nonfinite.snapshot()
+            tensors["codes"] = -reduce_max(-codes) if is_distributed() else codes
+            nonfinite = (calls, self._names)
+        plain = [
+            (s, sp, n, None if isinstance(v, torch.Tensor) else float(v)) for s, sp, n, v in entries
+        ]
+        job = _jobs.scalars_job(self._writer_or_none(), plain, nonfinite, self._report, time.time())
+        self._submit(tensors, job)
+
+    def _emit_confusions(self, before: int) -> None:
+        for split, (step, _, _) in list(self._confusion.items()):
+            if step < before:
+                self._emit_confusion(split)
+
+    def _emit_confusion(self, split: str) -> None:
+        step, acc, labels = self._confusion.pop(split)
+        matrix = acc.reset()
+        if matrix is not None:
+            matrix = reduce_sum(matrix)
+            self._submit(
+                {"matrix": matrix}, _jobs.confusion_job(self._writer_or_none(), step, split, labels)
+            )
+
+    # ---- writing ----------------------------------------------------------------------
+
+    def _writer_or_none(self) -> _jobs.Writer:
+        assert self._writer is not None or self._worker is None
+        return self._writer  # type: ignore[return-value]
+
+    def _submit(self, tensors: Mapping[str, torch.Tensor], callback: Any) -> None:
+        if self._worker is not None:  # ranks other than 0 only take part in reductions
+            self._worker.submit(tensors, callback)
+
+    def _report(self, event: dict[str, Any]) -> None:
+        """Keep and write the first non-finite event (runs on the worker thread)."""
+        if self.nonfinite is not None or self._writer is None:
+            return
+        self.nonfinite = event
+        payload = {k: v for k, v in event.items() if k != "step"}
+        self._writer.log_event(int(event["step"]), "nonfinite", payload)
+        _log.warning(
+            "torchscope: first non-finite value at step %s in %s (%s)",
+            event["step"], event["module"], event["phase"],
+        )  # fmt: skip
+
+    def _meta(self, key: str, value: Any) -> None:
+        writer = self._writer
+        if writer is not None:
+            self._submit({}, lambda _arrays: writer.set_meta(key, value))
+
+    def _write_meta(
+        self, config: Mapping[str, Any] | None, example_input: Sequence[Any] | None
+    ) -> None:
+        self._meta("environment", _environment(self.model))
+        self._meta("start_time", self._start)
+        self._meta("config", dict(config or {}))
+        self._meta(
+            "monitor",
+            {"every": self.every, "activations_every": self.activations_every,
+             "histograms_every": self.histograms_every, "histogram_bins": self.histogram_bins},
+        )  # fmt: skip
+        if example_input is not None and self._writer is not None:
+            self._guard("model summary", lambda: self._write_summary(example_input))
+
+    def _write_summary(self, example_input: Sequence[Any]) -> None:
+        from torchscope._api import summary
+
+        with torch.random.fork_rng(devices=[]):
+            result = summary(self.model, *example_input)
+        self._meta("summary", result.to_dict())
+        self._meta("graph", result.graph.to_dict())
+
+
+def _unwrap(optimizer: Any) -> torch.optim.Optimizer | None:
+    """Return the torch optimizer inside framework wrappers (accelerate, Lightning)."""
+    for _ in range(4):
+        inner = getattr(optimizer, "optimizer", None) or getattr(optimizer, "_optimizer", None)
+        if not isinstance(inner, torch.optim.Optimizer):
+            break
+        optimizer = inner
+    return optimizer
+
+
+def _open_writer(logdir: str | None, run_name: str | None) -> _jobs.Writer:
+    from torchscope.store.writer import RunWriter
+
+    path = logdir or time.strftime("runs/%Y%m%d-%H%M%S")
+    writer: _jobs.Writer = RunWriter(path, run_name=run_name)
+    return writer
+
+
+def _environment(model: nn.Module) -> dict[str, Any]:
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    env: dict[str, Any] = {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": str(device),
+        "world_size": world_size(),
+    }
+    if device.type == "cuda":
+        env["device_name"] = torch.cuda.get_device_name(device)
+    dtype = param.dtype if param is not None else None
+    env["param_dtype"] = str(dtype).removeprefix("torch.") if dtype is not None else None
+    return env

@@ -1,0 +1,243 @@
+"""Monitor end to end on a small CNN: no effect on training, exact statistics, NaN location."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from tests.monitor.fake_store import FakeWriter
+from tests.monitor.models_monitor import Poison, SmallCNN, digits, train
+from torchscope.monitor import Monitor
+
+EVERYTHING = {"every": 1, "activations_every": 1, "histograms_every": 1}
+
+
+def test_training_is_bitwise_identical_with_and_without_monitor() -> None:
+    plain, model_a, _ = train(15, lambda m, o: None)
+    writer = FakeWriter()
+    watched, model_b, mon = train(15, lambda m, o: Monitor(m, o, writer=writer, **EVERYTHING))
+    assert all(torch.equal(a, b) for a, b in zip(plain, watched))
+    for (name, a), b in zip(model_a.state_dict().items(), model_b.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert mon is not None and mon.errors == []
+    # and the monitor did record something on every step
+    assert sorted(writer.layer_stats["grad"]) == list(range(15))
+    assert writer.closed
+
+
+def test_hooks_are_removed_on_close() -> None:
+    _, model, _ = train(3, lambda m, o: Monitor(m, o, writer=FakeWriter(), **EVERYTHING))
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def _reference_run(steps: int) -> dict[str, list[dict[str, torch.Tensor]]]:
+    """Train without a monitor and keep the grads, weights before/after and act2's output."""
+    torch.manual_seed(0)
+    model = SmallCNN()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    x, y = digits()
+    acts: list[torch.Tensor] = []
+    model.act2.register_forward_hook(lambda m, a, out: acts.append(out.detach().clone()))
+    record: dict[str, list[dict[str, torch.Tensor]]] = {"grad": [], "before": [], "after": []}
+    for step in range(steps):
+        i = step * 32
+        loss = nn.functional.cross_entropy(model(x[i : i + 32]), y[i : i + 32])
+        opt.zero_grad()
+        loss.backward()
+        record["grad"].append({n: p.grad.clone() for n, p in model.named_parameters()})
+        record["before"].append({n: p.detach().clone() for n, p in model.named_parameters()})
+        opt.step()
+        record["after"].append({n: p.detach().clone() for n, p in model.named_parameters()})
+    record["act2"] = [{"out": a} for a in acts]
+    return record
+
+
+def test_layer_statistics_equal_direct_computation() -> None:
+    ref = _reference_run(4)
+    writer = FakeWriter()
+    train(4, lambda m, o: Monitor(m, o, writer=writer, **EVERYTHING))
+    for step in range(4):
+        for name, g in ref["grad"][step].items():
+            got = writer.layer_stats["grad"][step][name]
+            assert got["norm"] == pytest.approx(g.double().norm().item(), rel=1e-5)
+            assert got["mean"] == pytest.approx(g.double().mean().item(), rel=1e-4, abs=1e-9)
+            assert got["std"] == pytest.approx(g.double().std().item(), rel=1e-4)
+            assert got["max_abs"] == pytest.approx(g.abs().max().item(), rel=1e-6)
+            w0, w1 = ref["before"][step][name], ref["after"][step][name]
+            assert writer.layer_stats["weight"][step][name]["norm"] == pytest.approx(
+                w0.double().norm().item(), rel=1e-5
+            )
+            ratio = (w1 - w0).double().norm().item() / w0.double().norm().item()
+            got_ratio = writer.layer_stats["update_ratio"][step][name]["ratio"]
+            assert got_ratio == pytest.approx(ratio, rel=1e-4)
+        total = math.sqrt(sum(g.double().norm().item() ** 2 for g in ref["grad"][step].values()))
+        assert writer.scalar("grad_norm")[step] == pytest.approx(total, rel=1e-5)
+
+
+def test_activation_statistics_equal_direct_computation() -> None:
+    ref = _reference_run(2)
+    writer = FakeWriter()
+    train(2, lambda m, o: Monitor(m, o, writer=writer, **EVERYTHING))
+    for step in range(2):
+        out = ref["act2"][step]["out"].double()  # [32, 16, 4, 4] after ReLU
+        got = writer.layer_stats["activation"][step]["act2"]
+        assert got["mean"] == pytest.approx(out.mean().item(), rel=1e-5)
+        assert got["std"] == pytest.approx(out.std().item(), rel=1e-5)
+        assert got["max_abs"] == pytest.approx(out.abs().max().item(), rel=1e-6)
+        dead = (out.amax(dim=(0, 2, 3)) <= 0).double().mean().item()
+        assert got["dead_fraction"] == pytest.approx(dead)
+        assert got["inactive_fraction"] == pytest.approx((out <= 0).double().mean().item())
+        assert "saturated_fraction" in writer.layer_stats["activation"][step]["act3"]
+
+
+def test_histograms_match_numpy() -> None:
+    ref = _reference_run(1)
+    writer = FakeWriter()
+    train(1, lambda m, o: Monitor(m, o, writer=writer, **EVERYTHING))
+    hists = {(kind, name): (e, c) for s, kind, name, e, c in writer.histograms if s == 0}
+    for kind, source in (("grad", ref["grad"][0]), ("weight", ref["before"][0])):
+        for name, t in source.items():
+            edges, counts = hists[(kind, name)]
+            assert len(edges) == 65 and edges[-1] == pytest.approx(t.abs().max().item())
+            expected, _ = np.histogram(t.numpy().ravel(), bins=np.asarray(edges))
+            assert sum(counts) == t.numel()
+            # float32 vs float64 binning may move a value sitting on an edge by one bin
+            assert np.abs(np.asarray(counts) - expected).sum() <= 2
+    act_edges, act_counts = hists[("activation", "act2")]
+    assert sum(act_counts) == ref["act2"][0]["out"].numel()
+    assert act_edges[0] == pytest.approx(-ref["act2"][0]["out"].abs().max().item())
+
+
+def test_user_scalars_are_kept_for_every_step() -> None:
+    writer = FakeWriter()
+    losses, _, _ = train(23, lambda m, o: Monitor(m, o, writer=writer))
+    logged = writer.scalar("loss")
+    assert sorted(logged) == list(range(23))
+    assert [logged[s] for s in range(23)] == pytest.approx([v.item() for v in losses], rel=1e-7)
+    assert set(writer.scalar("lr").values()) == {1e-2}
+
+
+def test_default_schedule() -> None:
+    writer = FakeWriter()
+    train(25, lambda m, o: Monitor(m, o, writer=writer))
+    assert sorted(writer.layer_stats["grad"]) == [0, 10, 20]
+    assert sorted(writer.layer_stats["activation"]) == [0]
+    assert {s for s, *_ in writer.histograms} == {0}
+    assert {"environment", "config", "monitor", "start_time", "wall_time_s"} <= set(writer.meta)
+    assert writer.meta["environment"]["torch"] == torch.__version__
+
+
+def _poisoned_model(at_call: int) -> nn.Module:
+    model = SmallCNN(dropout=0.0)
+    model.fc = nn.Sequential(model.fc, Poison(at_call))
+    return model
+
+
+@pytest.mark.parametrize("poison_step", [0, 7])
+def test_nan_in_forward_is_located_at_module_and_step(poison_step: int) -> None:
+    writer = FakeWriter()
+    model = _poisoned_model(poison_step)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = digits(64)
+    with Monitor(model, opt, writer=writer) as mon:
+        for step in range(12):
+            loss = nn.functional.cross_entropy(model(x[:32]), y[:32])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            mon.log(step, loss=loss)
+    assert writer.events == [
+        (poison_step, "nonfinite", {"module": "fc.1", "phase": "forward", "tensor": "output"})
+    ]
+    assert mon.nonfinite is not None and mon.nonfinite["step"] == poison_step
+
+
+def test_nan_gradient_is_located_in_backward() -> None:
+    class BadGrad(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: object, x: torch.Tensor) -> torch.Tensor:
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx: object, g: torch.Tensor) -> torch.Tensor:
+            return g * float("nan")
+
+    class Bad(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return BadGrad.apply(x)
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), Bad(), nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    writer = FakeWriter()
+    with Monitor(model, opt, writer=writer, activations_every=1):
+        loss = model(torch.randn(5, 4)).sum()
+        loss.backward()
+        opt.step()
+    assert writer.events[0][0] == 0
+    # the first gradient that is NaN in backward order is the one flowing into Bad's input,
+    # i.e. ReLU's output gradient ("1"); Bad's own output gradient is still finite.
+    assert writer.events[0][2] == {"module": "1", "phase": "backward", "tensor": "grad_output"}
+
+
+def test_without_optimizer_statistics_come_from_log() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    writer = FakeWriter()
+    mon = Monitor(model, writer=writer, every=2, activations_every=2)
+    norms = []
+    for step in range(4):
+        loss = model(torch.randn(6, 3)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        norms.append(model[0].weight.grad.norm().item())
+        opt.step()
+        mon.log(step, loss=loss)
+    mon.close()
+    assert sorted(writer.layer_stats["grad"]) == [0, 2]
+    assert writer.layer_stats["grad"][2]["0.weight"]["norm"] == pytest.approx(norms[2], rel=1e-6)
+    sig = writer.layer_stats["activation"][0]["1"]
+    assert 0 < sig["mean"] < 1 and sig["saturated_fraction"] == 0.0
+
+
+def test_a_failing_hook_warns_and_training_continues(monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchscope.monitor import activations
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(activations.ActivationSampler, "record", boom)
+    writer = FakeWriter()
+    with pytest.warns(UserWarning, match="boom"):
+        losses, _, mon = train(2, lambda m, o: Monitor(m, o, writer=writer, **EVERYTHING))
+    assert len(losses) == 2 and mon is not None and any("boom" in e for e in mon.errors)
+    assert sorted(writer.layer_stats["grad"]) == [0, 1]
+
+
+def test_writes_a_real_store(tmp_path: object) -> None:
+    from torchscope.store.reader import RunReader
+
+    logdir = str(tmp_path) + "/run"
+    model = nn.Sequential(nn.Linear(4, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    with Monitor(model, opt, logdir=logdir, every=1, example_input=(x,)) as mon:
+        for step in range(3):
+            logits = model(x)
+            loss = nn.functional.cross_entropy(logits, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            mon.log(step, loss=loss)
+            mon.log_classification(step, logits, y, split="val")
+    with RunReader(logdir) as reader:
+        series = reader.scalars("loss")
+        assert list(series.steps) == [0, 1, 2]
+        assert reader.confusion("val") is not None
+        meta = reader.meta()
+        assert meta["summary"]["total_params"] == 15
+        assert meta["graph"]["model_type"] == "Sequential"
