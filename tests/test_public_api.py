@@ -11,17 +11,22 @@ import torchscope
 def test_exported_names() -> None:
     assert sorted(torchscope.__all__) == sorted(
         [
+            "CheckpointError",
             "GraphView",
             "GraphvizNotFound",
             "ModelGraph",
             "Monitor",
+            "ParamDiff",
+            "ParamReport",
             "RunReader",
             "RunWriter",
             "SpecError",
             "Summary",
             "TraceError",
             "__version__",
+            "diff",
             "draw",
+            "inspect_params",
             "summary",
             "trace",
         ]

@@ -12,7 +12,11 @@ from torchscope._version import __version__
 if TYPE_CHECKING:
     from torchscope._api import summary, trace
     from torchscope._api_graph import draw
+    from torchscope._api_params import diff, inspect_params
+    from torchscope.analysis.param_diff import ParamDiff
+    from torchscope.analysis.param_report import ParamReport
     from torchscope.analysis.summary import Summary
+    from torchscope.capture.checkpoint import CheckpointError
     from torchscope.capture.errors import SpecError, TraceError
     from torchscope.model.graph import ModelGraph
     from torchscope.monitor.monitor import Monitor
@@ -22,17 +26,22 @@ if TYPE_CHECKING:
     from torchscope.store.writer import RunWriter
 
 __all__ = [
+    "CheckpointError",
     "GraphView",
     "GraphvizNotFound",
     "ModelGraph",
     "Monitor",
+    "ParamDiff",
+    "ParamReport",
     "RunReader",
     "RunWriter",
     "SpecError",
     "Summary",
     "TraceError",
     "__version__",
+    "diff",
     "draw",
+    "inspect_params",
     "summary",
     "trace",
 ]
@@ -50,6 +59,11 @@ _LAZY = {
     "Monitor": "torchscope.monitor.monitor",
     "RunWriter": "torchscope.store.writer",
     "RunReader": "torchscope.store.reader",
+    "inspect_params": "torchscope._api_params",
+    "diff": "torchscope._api_params",
+    "ParamReport": "torchscope.analysis.param_report",
+    "ParamDiff": "torchscope.analysis.param_diff",
+    "CheckpointError": "torchscope.capture.checkpoint",
 }
 
 

@@ -1,0 +1,191 @@
+"""What changed between two sets of weights (fine-tuned vs base, step 1000 vs 2000).
+
+Tensors are matched by name and compared one pair at a time, in float64:
+relative change ‖b − a‖ / ‖a‖, cosine similarity, and the largest change of one value.
+A model compared with itself shows exactly zero change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from torchscope.analysis._chunked import Chunk, split_map
+from torchscope.capture.structure import dtype_name
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
+
+__all__ = ["ModuleChange", "ParamDiff", "TensorChange", "tensor_change"]
+
+
+@dataclass(frozen=True)
+class TensorChange:
+    """One tensor present in both with the same shape.
+
+    ``cosine`` is 1 for identical tensors; ``rel_change`` is inf when ``a`` is all zero
+    and ``b`` is not.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype_a: str
+    dtype_b: str
+    norm_a: float
+    norm_b: float
+    diff_norm: float
+    rel_change: float
+    cosine: float
+    max_abs_change: float
+
+    @property
+    def module(self) -> str:
+        return self.name.rpartition(".")[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "shape": list(self.shape)}
+
+
+@dataclass(frozen=True)
+class ModuleChange:
+    """A module's tensors together: ‖Δ‖ / ‖a‖ over all of them."""
+
+    name: str
+    tensors: int
+    numel: int
+    rel_change: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ParamDiff:
+    """Two sets of weights compared: matched tensors, and those added, removed or reshaped."""
+
+    a: str
+    b: str
+    changes: list[TensorChange]
+    added: dict[str, list[int]] = field(default_factory=dict)
+    removed: dict[str, list[int]] = field(default_factory=dict)
+    reshaped: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def modules(self) -> list[ModuleChange]:
+        """Per-module change, in the order the modules first appear."""
+        acc: dict[str, list[float]] = {}
+        for c in self.changes:
+            entry = acc.setdefault(c.module, [0, 0, 0.0, 0.0])
+            entry[0] += 1
+            entry[1] += math.prod(c.shape)
+            entry[2] += c.diff_norm**2
+            entry[3] += c.norm_a**2
+        return [
+            ModuleChange(name, int(n), int(k), _ratio(math.sqrt(d), math.sqrt(a)))
+            for name, (n, k, d, a) in acc.items()
+        ]
+
+    @property
+    def rel_change(self) -> float:
+        """‖b − a‖ / ‖a‖ over every matched tensor."""
+        diff = math.sqrt(sum(c.diff_norm**2 for c in self.changes))
+        return _ratio(diff, math.sqrt(sum(c.norm_a**2 for c in self.changes)))
+
+    @property
+    def identical(self) -> bool:
+        """True when nothing was added, removed or reshaped and no value changed."""
+        return not (self.added or self.removed or self.reshaped) and all(
+            c.diff_norm == 0 for c in self.changes
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "rel_change": self.rel_change,
+            "identical": self.identical,
+            "added": self.added,
+            "removed": self.removed,
+            "reshaped": {k: [list(a), list(b)] for k, (a, b) in self.reshaped.items()},
+            "skipped": self.skipped,
+            "modules": [m.to_dict() for m in self.modules],
+            "tensors": [c.to_dict() for c in self.changes],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_dataframe(self, level: str = "tensors") -> Any:
+        """``tensors`` or ``modules`` as a pandas DataFrame, one row each."""
+        import pandas as pd
+
+        rows = self.changes if level == "tensors" else self.modules
+        return pd.DataFrame([r.to_dict() for r in rows])
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from torchscope.render.param_text import diff_renderables
+
+        yield from diff_renderables(self, options.max_width)
+
+    def __str__(self) -> str:
+        from torchscope.render.param_text import to_text
+
+        return to_text(self)
+
+
+def _ratio(num: float, den: float) -> float:
+    if num == 0:
+        return 0.0
+    return num / den if den > 0 else math.inf
+
+
+def tensor_change(name: str, a: torch.Tensor, b: torch.Tensor) -> TensorChange:
+    """Compare two same-shaped tensors in float64 (on ``a``'s device).
+
+    Example:
+        >>> import torch
+        >>> c = tensor_change("w", torch.tensor([3.0, 4.0]), torch.tensor([3.0, 4.5]))
+        >>> c.rel_change, c.max_abs_change
+        (0.1, 0.5)
+    """
+    a, b = a.detach(), b.detach().to(a.device)
+    rows = (a.shape[0], -1) if a.ndim > 1 and a.numel() else (-1,)
+    parts = split_map(_change_part, a.reshape(rows), b.reshape(rows))
+    sums = [sum(p[i] for p in parts) for i in range(3)]
+    top = max(p[3] for p in parts)
+    na, nb, nd = (math.sqrt(s) for s in sums)
+    if nd == 0:
+        cosine = 1.0
+    elif na == 0 or nb == 0:
+        cosine = math.nan
+    else:  # from the norms, which keeps 1 − cos accurate for small changes
+        cosine = max(-1.0, min(1.0, (sums[0] + sums[1] - sums[2]) / (2 * na * nb)))
+    return TensorChange(
+        name=name,
+        shape=tuple(a.shape),
+        dtype_a=dtype_name(a.dtype),
+        dtype_b=dtype_name(b.dtype),
+        norm_a=na,
+        norm_b=nb,
+        diff_norm=nd,
+        rel_change=_ratio(nd, na),
+        cosine=cosine,
+        max_abs_change=top,
+    )
+
+
+def _change_part(chunks: list[Chunk]) -> tuple[float, float, float, float]:
+    aa = bb = dd = top = 0.0
+    for ca, cb in chunks:
+        x, y = ca.double().reshape(-1), cb.double().reshape(-1)
+        d = y - x
+        aa += float(torch.dot(x, x))
+        bb += float(torch.dot(y, y))
+        dd += float(torch.dot(d, d))
+        top = max(top, float(d.abs().max())) if d.numel() else top
+    return aa, bb, dd, top

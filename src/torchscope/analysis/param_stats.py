@@ -1,0 +1,470 @@
+"""Statistics of parameter tensors, their aggregates per module and model, and health flags.
+
+Each tensor is read in two sweeps over cache-sized chunks on its own device: the first
+finds its range and mean, the second everything else (centred variance, |w|, zeros,
+dead units, and a fine histogram from which the percentiles and the display histogram
+come). Sums accumulate in float64. Aggregates are exact for moments, counts and extremes;
+their percentiles and histograms come from per-tensor quantile sketches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from torchscope.analysis._chunked import Chunk, as_float, split_map
+from torchscope.capture.structure import dtype_name
+
+__all__ = [
+    "PERCENTILES",
+    "GroupStats",
+    "HealthFlag",
+    "TensorStats",
+    "ValueStats",
+    "aggregate",
+    "health_flags",
+    "layer_kind",
+    "tensor_stats",
+]
+
+PERCENTILES = (1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0)
+HIST_BINS = 64
+NEAR_ZERO = 1e-3  # near zero: |w| <= NEAR_ZERO × max|w| of the tensor
+_FINE_PER_BIN = 1024  # the fine histogram behind the percentiles has bins × 1024 bins
+_SKETCH = np.linspace(0.0, 1.0, 129)  # probabilities of the per-tensor quantile sketch
+# The norm-outlier check: modified z-score (Iglewicz & Hoaglin) of log10 L2 norms within
+# a layer type, over at least this many tensors.
+NORM_Z_THRESHOLD = 3.5
+_NORM_MIN_GROUP = 5
+
+
+@dataclass
+class ValueStats:
+    """Statistics of a set of values: a tensor's, or several tensors' together.
+
+    Moments, fractions and percentiles cover the finite values; ``std`` is the population
+    standard deviation (numpy's default). ``hist`` counts values in equal bins over
+    ``hist_range``. ``dead_units`` counts rows (output units, filters) of 2+ dimensional
+    tensors whose values are all zero, out of ``units`` rows.
+    """
+
+    name: str
+    numel: int
+    mean: float
+    std: float
+    min: float
+    max: float
+    mean_abs: float
+    l2_norm: float
+    zero_frac: float
+    near_zero_frac: float
+    nan_count: int
+    inf_count: int
+    units: int
+    dead_units: int
+    percentiles: dict[str, float]
+    hist: list[float]
+    hist_range: tuple[float, float]
+
+    @property
+    def finite_count(self) -> int:
+        return self.numel - self.nan_count - self.inf_count
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "sketch"}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+
+@dataclass
+class TensorStats(ValueStats):
+    """Statistics of one tensor. Its ``percentiles`` (``"p1"``…) are read from a histogram of
+    ``bins × 1024`` bins over [min, max], each within one such bin of numpy's exact value;
+    ``hist`` holds exact counts. ``sketch`` (quantiles at 129 evenly spaced probabilities)
+    lets groups of tensors be aggregated."""
+
+    shape: tuple[int, ...] = ()
+    dtype: str = ""
+    kind: str = ""
+    near_zero_threshold: float = 0.0
+    aliases: tuple[str, ...] = ()
+    sketch: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def module(self) -> str:
+        """The owning module's path (``""`` for a top-level tensor)."""
+        return self.name.rpartition(".")[0]
+
+
+@dataclass
+class GroupStats(ValueStats):
+    """Aggregated statistics of several tensors (a module's, or the whole model's).
+
+    Moments, extremes, counts and fractions are exact; ``percentiles`` and ``hist``
+    (float counts) are estimated from the tensors' quantile sketches.
+    """
+
+    tensors: int = 0
+
+
+@dataclass(frozen=True)
+class HealthFlag:
+    """A problem found in a tensor, with the measured value and the threshold it crossed.
+
+    ``severity`` is ``error`` (non-finite values), ``warning``, or ``info`` for patterns
+    expected at initialisation (all-zero biases, constant norm scales).
+    """
+
+    tensor: str
+    check: str
+    severity: str
+    message: str
+    value: float
+    threshold: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def layer_kind(name: str, shape: Sequence[int], module_type: str = "") -> str:
+    """A tensor's layer type for grouping: ``Linear.weight`` from a model, else by shape.
+
+    Checkpoints carry no module classes, so their tensors are typed by dimensions:
+    ``matrix.weight``, ``conv.weight``, ``vector.bias``, ``embedding.weight``…
+    """
+    leaf = name.rpartition(".")[2]
+    if module_type:
+        return f"{module_type}.{leaf}"
+    ndim = len(shape)
+    lowered = name.lower()
+    if ndim == 2 and any(k in lowered for k in ("embed", "wte", "wpe", "tok_")):
+        shape_kind = "embedding"
+    else:
+        shape_kind = {0: "scalar", 1: "vector", 2: "matrix"}.get(ndim, "conv")
+    return f"{shape_kind}.{leaf}"
+
+
+# --- one tensor -------------------------------------------------------------------------
+
+
+def tensor_stats(
+    name: str,
+    tensor: torch.Tensor,
+    *,
+    kind: str = "",
+    bins: int = HIST_BINS,
+    near_zero: float = NEAR_ZERO,
+    percentiles: Sequence[float] = PERCENTILES,
+    aliases: Sequence[str] = (),
+) -> TensorStats:
+    """Statistics of one floating-point tensor, computed where it lies.
+
+    Example:
+        >>> import torch
+        >>> s = tensor_stats("w", torch.tensor([[0.0, 1.0], [0.0, 3.0]]))
+        >>> s.mean, s.max, s.zero_frac, s.l2_norm
+        (1.0, 3.0, 0.5, 3.1622776601683795)
+    """
+    x = tensor.detach()
+    if not x.is_floating_point():
+        x = x.float()
+    rows = x.reshape(x.shape[0], -1) if x.ndim >= 2 and x.numel() else x.reshape(-1)
+    nan_count = inf_count = 0
+    finite = rows
+    lo, hi, total = _range_and_sum(rows)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        mask = torch.isfinite(rows)
+        nan_count = int(torch.isnan(rows).sum())
+        inf_count = int(rows.numel() - mask.sum()) - nan_count
+        finite = rows[mask]
+        lo, hi, total = _range_and_sum(finite)
+    n = finite.numel()
+    mean = total / n if n else math.nan
+    threshold = near_zero * max(abs(lo), abs(hi)) if n else 0.0
+    sweep = _Sweep.merge(split_map(_Sweep(lo, hi, mean, threshold, bins * _FINE_PER_BIN), finite))
+    dead = _dead_rows(rows) if finite is not rows else sweep.dead
+    fine = sweep.fine_hist
+    probs = [q / 100 for q in percentiles]
+    return TensorStats(
+        name=name,
+        shape=tuple(tensor.shape),
+        dtype=dtype_name(tensor.dtype),
+        kind=kind or layer_kind(name, tuple(tensor.shape)),
+        numel=tensor.numel(),
+        mean=mean,
+        std=math.sqrt(sweep.m2 / n) if n else math.nan,
+        min=lo if n else math.nan,
+        max=hi if n else math.nan,
+        mean_abs=sweep.sum_abs / n if n else math.nan,
+        l2_norm=math.sqrt(sweep.m2 + n * mean * mean) if n else math.nan,
+        zero_frac=(n - sweep.nonzero) / n if n else math.nan,
+        near_zero_frac=sweep.near / n if n else math.nan,
+        near_zero_threshold=threshold,
+        nan_count=nan_count,
+        inf_count=inf_count,
+        percentiles=dict(zip(map(_pname, percentiles), _quantiles(fine, lo, hi, probs))),
+        hist=fine.reshape(bins, _FINE_PER_BIN).sum(1).tolist() if n else [0] * bins,
+        hist_range=(lo, hi) if n else (0.0, 0.0),
+        units=rows.shape[0] if rows.ndim == 2 else 0,
+        dead_units=dead,
+        aliases=tuple(aliases),
+        sketch=_quantiles(fine, lo, hi, _SKETCH) if n else [],
+    )
+
+
+def _pname(q: float) -> str:
+    return f"p{q:g}"
+
+
+def _range_and_sum(x: torch.Tensor) -> tuple[float, float, float]:
+    if x.numel() == 0:
+        return 0.0, 0.0, 0.0
+    parts = split_map(_range_part, x)
+    lo, hi = min(p[0] for p in parts), max(p[1] for p in parts)
+    if math.isnan(lo) or math.isnan(hi) or any(math.isnan(p[0]) for p in parts):
+        return math.nan, math.nan, math.nan
+    return lo, hi, sum(p[2] for p in parts)
+
+
+def _range_part(chunks: list[Chunk]) -> tuple[float, float, float]:
+    lo, hi, total = math.inf, -math.inf, 0.0
+    for (raw,) in chunks:
+        c = as_float(raw)
+        c_lo, c_hi = torch.aminmax(c)
+        if torch.isnan(c_lo) or torch.isnan(c_hi):
+            return math.nan, math.nan, math.nan
+        lo, hi = min(lo, float(c_lo)), max(hi, float(c_hi))
+        total += float(c.sum(dtype=torch.float64))
+    return lo, hi, total
+
+
+class _Sweep:
+    """The second pass over a tensor's finite values: one instance per group of chunks."""
+
+    def __init__(self, lo: float, hi: float, mean: float, near: float, fine: int) -> None:
+        self.lo, self.mean, self.threshold, self.fine = lo, mean, near, fine
+        self.scale = fine / (hi - lo) if hi > lo else 0.0
+        self.m2 = self.sum_abs = 0.0
+        self.nonzero = self.near = self.dead = 0
+        self.counts: torch.Tensor | None = None
+
+    def __call__(self, chunks: list[Chunk]) -> _Sweep:
+        part = _Sweep.__new__(_Sweep)
+        part.__dict__.update(self.__dict__)
+        for (raw,) in chunks:
+            part._add(as_float(raw))
+        return part
+
+    def _add(self, c: torch.Tensor) -> None:
+        buf = torch.sub(c, self.mean)
+        flat = buf.reshape(-1)
+        self.m2 += float(torch.dot(flat, flat))
+        torch.abs(c, out=buf)
+        # a CPU chunk's float32 sum of magnitudes is exact enough; a GPU sums it all at once
+        self.sum_abs += float(buf.sum(dtype=None if c.is_cpu else torch.float64))
+        self.near += int(torch.count_nonzero(buf <= self.threshold))
+        nonzero = int(torch.count_nonzero(c))
+        self.nonzero += nonzero
+        if c.ndim == 2 and c.numel() - nonzero >= c.shape[1]:  # room for an all-zero row
+            self.dead += int((torch.count_nonzero(c, dim=1) == 0).sum())
+        # c ≥ lo, so indices are ≥ 0; the maximum lands on index `fine`, folded in below
+        index = torch.sub(c, self.lo, out=buf).mul_(self.scale).to(torch.int64)
+        counts = torch.bincount(index.reshape(-1), minlength=self.fine + 1)
+        self.counts = counts if self.counts is None else self.counts.add_(counts)
+
+    @staticmethod
+    def merge(parts: list[_Sweep]) -> _Sweep:
+        total = parts[0]
+        for p in parts[1:]:
+            total.m2, total.sum_abs = total.m2 + p.m2, total.sum_abs + p.sum_abs
+            total.nonzero, total.near = total.nonzero + p.nonzero, total.near + p.near
+            total.dead += p.dead
+            if p.counts is not None:
+                total.counts = p.counts if total.counts is None else total.counts + p.counts
+        return total
+
+    @property
+    def fine_hist(self) -> np.ndarray:
+        if self.counts is None:
+            return np.zeros(self.fine, dtype=np.int64)
+        counts = self.counts.cpu().numpy()
+        return np.concatenate([counts[: self.fine - 1], [counts[self.fine - 1 :].sum()]])
+
+
+def _dead_rows(rows: torch.Tensor) -> int:
+    if rows.ndim != 2:
+        return 0
+    return int((torch.count_nonzero(rows, dim=1) == 0).sum())
+
+
+def _quantiles(
+    fine: np.ndarray, lo: float, hi: float, probs: Sequence[float] | np.ndarray
+) -> list[float]:
+    """Quantiles (numpy's linear interpolation) read from a fine histogram over [lo, hi].
+
+    Within a bin the values are taken as evenly spread, so each is off by less than a bin.
+    """
+    n = int(fine.sum())
+    p = np.asarray(probs, dtype=np.float64)
+    if n == 0:
+        return [math.nan] * len(p)
+    if hi <= lo:
+        return [lo] * len(p)
+    cum = np.cumsum(fine)
+    position = p * (n - 1)
+    below = np.floor(position)
+    t = position - below
+
+    def value(rank: np.ndarray) -> np.ndarray:
+        b = np.searchsorted(cum, rank, side="right")
+        before = np.where(b > 0, cum[np.maximum(b - 1, 0)], 0)
+        return lo + (b + (rank - before + 0.5) / fine[b]) * ((hi - lo) / len(fine))
+
+    v = (1 - t) * value(below) + t * value(np.minimum(below + 1, n - 1))
+    v = np.clip(v, lo, hi)
+    v[p <= 0], v[p >= 1] = lo, hi
+    return [float(x) for x in v]
+
+
+# --- groups -----------------------------------------------------------------------------
+
+
+def aggregate(name: str, members: Sequence[TensorStats], bins: int = HIST_BINS) -> GroupStats:
+    """Combine tensor statistics exactly (moments, counts) or by sketches (percentiles)."""
+    live = [m for m in members if m.finite_count]
+    n = sum(m.finite_count for m in live)
+    mean = sum(m.mean * m.finite_count for m in live) / n if n else math.nan
+    m2 = sum(m.std**2 * m.finite_count + m.finite_count * (m.mean - mean) ** 2 for m in live)
+    lo = min((m.min for m in live), default=math.nan)
+    hi = max((m.max for m in live), default=math.nan)
+    cdf = _MixtureCdf(live) if n else None
+    edges = np.linspace(lo, hi, bins + 1) if n else np.zeros(bins + 1)
+    hist = (np.diff(cdf(edges)) * n).tolist() if cdf else [0.0] * bins
+    return GroupStats(
+        name=name,
+        tensors=len(members),
+        numel=sum(m.numel for m in members),
+        mean=mean,
+        std=math.sqrt(m2 / n) if n else math.nan,
+        min=lo,
+        max=hi,
+        mean_abs=sum(m.mean_abs * m.finite_count for m in live) / n if n else math.nan,
+        l2_norm=math.sqrt(sum(m.l2_norm**2 for m in live)),
+        zero_frac=sum(m.zero_frac * m.finite_count for m in live) / n if n else math.nan,
+        near_zero_frac=sum(m.near_zero_frac * m.finite_count for m in live) / n if n else math.nan,
+        nan_count=sum(m.nan_count for m in members),
+        inf_count=sum(m.inf_count for m in members),
+        units=sum(m.units for m in members),
+        dead_units=sum(m.dead_units for m in members),
+        percentiles=cdf.percentiles(members[0].percentiles) if cdf and members else {},
+        hist=hist,
+        hist_range=(lo, hi),
+    )
+
+
+class _MixtureCdf:
+    """The CDF of several tensors' values together, from their quantile sketches."""
+
+    def __init__(self, members: Sequence[TensorStats]) -> None:
+        self.sketches = [(np.asarray(m.sketch), m.finite_count) for m in members]
+        self.total = sum(w for _, w in self.sketches)
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(values))
+        for sketch, weight in self.sketches:
+            out += weight * np.interp(values, sketch, _SKETCH, left=0.0, right=1.0)
+        return out / self.total
+
+    def percentiles(self, like: dict[str, float]) -> dict[str, float]:
+        grid = np.unique(np.concatenate([s for s, _ in self.sketches]))
+        if len(grid) > 4096:
+            grid = grid[np.linspace(0, len(grid) - 1, 4096).astype(int)]
+        cdf = self(grid)
+        return {k: float(np.interp(float(k[1:]) / 100, cdf, grid)) for k in like}
+
+
+# --- health -----------------------------------------------------------------------------
+
+
+def health_flags(tensors: Sequence[TensorStats]) -> list[HealthFlag]:
+    """Non-finite values, all-zero or constant tensors, dead units, and norm outliers."""
+    flags: list[HealthFlag] = []
+    for t in tensors:
+        flags.extend(_tensor_flags(t))
+    flags.extend(_norm_outliers(tensors))
+    return flags
+
+
+def _tensor_flags(t: TensorStats) -> list[HealthFlag]:
+    flags = []
+    bad = t.nan_count + t.inf_count
+    vector = len(t.shape) <= 1
+    if bad:
+        flags.append(
+            HealthFlag(
+                t.name,
+                "non_finite",
+                "error",
+                f"{t.nan_count} NaN and {t.inf_count} Inf of {t.numel} values",
+                bad / t.numel,
+                0.0,
+            )
+        )
+    if t.finite_count and t.zero_frac == 1.0:
+        flags.append(
+            HealthFlag(
+                t.name, "all_zero", "info" if vector else "warning", "every value is zero", 1.0, 1.0
+            )
+        )
+    elif t.finite_count > 1 and t.min == t.max:
+        flags.append(
+            HealthFlag(
+                t.name,
+                "constant",
+                "info" if vector else "warning",
+                f"every value is {t.min:.6g}",
+                0.0,
+                0.0,
+            )
+        )
+    elif t.dead_units and "embedding" not in t.kind.lower():
+        flags.append(
+            HealthFlag(
+                t.name,
+                "dead_units",
+                "warning",
+                f"{t.dead_units} of {t.units} rows (output units) are all zero",
+                t.dead_units / t.units,
+                0.0,
+            )
+        )
+    return flags
+
+
+def _norm_outliers(tensors: Sequence[TensorStats]) -> list[HealthFlag]:
+    groups: dict[str, list[TensorStats]] = {}
+    for t in tensors:
+        if t.l2_norm > 0 and math.isfinite(t.l2_norm):
+            groups.setdefault(t.kind, []).append(t)
+    flags = []
+    for kind, members in groups.items():
+        if len(members) < _NORM_MIN_GROUP:
+            continue
+        logs = np.log10([m.l2_norm for m in members])
+        median = float(np.median(logs))
+        mad = float(np.median(np.abs(logs - median)))
+        for member, value in zip(members, logs):
+            z = 0.6745 * (value - median) / mad if mad > 0 else 0.0
+            if abs(z) > NORM_Z_THRESHOLD:
+                message = (
+                    f"L2 norm {member.l2_norm:.4g} vs median {10**median:.4g} of "
+                    f"{len(members)} {kind} tensors (robust z {z:+.1f})"
+                )
+                flags.append(
+                    HealthFlag(member.name, "norm_outlier", "warning", message, z, NORM_Z_THRESHOLD)
+                )
+    return flags

@@ -1,0 +1,147 @@
+"""Tensor statistics, aggregates and health flags, checked against numpy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from torchscope.analysis._chunked import CHUNK
+from torchscope.analysis.param_stats import (
+    PERCENTILES,
+    aggregate,
+    health_flags,
+    layer_kind,
+    tensor_stats,
+)
+
+
+def _check_against_numpy(stats, values: np.ndarray, bins: int = 64) -> None:  # type: ignore[no-untyped-def]
+    finite = values[np.isfinite(values)]
+    assert stats.mean == pytest.approx(finite.mean(), rel=1e-6, abs=1e-9)
+    assert stats.std == pytest.approx(finite.std(), rel=1e-6)
+    assert stats.min == finite.min() and stats.max == finite.max()
+    assert stats.mean_abs == pytest.approx(np.abs(finite).mean(), rel=1e-6)
+    assert stats.l2_norm == pytest.approx(np.linalg.norm(finite), rel=1e-6)
+    assert stats.zero_frac == pytest.approx(np.mean(finite == 0))
+    limit = stats.near_zero_threshold
+    assert limit == pytest.approx(1e-3 * np.abs(finite).max())
+    assert stats.near_zero_frac == pytest.approx(np.mean(np.abs(finite) <= limit))
+    assert stats.nan_count == np.isnan(values).sum() and stats.inf_count == np.isinf(values).sum()
+    # percentiles come from a (bins × 1024)-bin histogram: off by less than one of its bins
+    fine_bin = (finite.max() - finite.min()) / (bins * 1024)
+    for q in PERCENTILES:
+        assert abs(stats.percentiles[f"p{q:g}"] - np.percentile(finite, q)) <= fine_bin
+    counts, _ = np.histogram(finite, bins=bins, range=(finite.min(), finite.max()))
+    assert sum(stats.hist) == finite.size
+    # binning runs in float32: a value within rounding of a bin edge may land on either side
+    assert np.abs(np.array(stats.hist) - counts).sum() <= 4 + finite.size // 50_000
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"),
+    [
+        ((300, 1000), torch.float32),  # several row chunks on the CPU
+        ((3 * CHUNK + 17,), torch.float32),  # several flat chunks, ragged end
+        ((64, 3, 7, 7), torch.bfloat16),
+        ((50, 40), torch.float16),
+        ((20, 30), torch.float64),
+        ((5,), torch.float32),
+    ],
+)
+def test_statistics_match_numpy(shape: tuple[int, ...], dtype: torch.dtype) -> None:
+    t = (torch.randn(shape) * 0.05 + 0.01).to(dtype)
+    stats = tensor_stats("layer.weight", t)
+    assert stats.shape == shape and stats.numel == t.numel()
+    assert stats.dtype == str(dtype).removeprefix("torch.")
+    _check_against_numpy(stats, t.double().numpy().ravel())
+
+
+def test_zeros_dead_rows_and_non_finite_values() -> None:
+    t = torch.randn(400, 700)
+    t[[3, 50, 399]] = 0.0  # three dead output units
+    t[10, :5] = 0.0
+    t[7, 7], t[8, 8], t[9, 9] = math.nan, math.inf, -math.inf
+    stats = tensor_stats("w", t)
+    assert stats.dead_units == 3 and stats.units == 400
+    assert stats.nan_count == 1 and stats.inf_count == 2
+    _check_against_numpy(stats, t.numpy().ravel())
+    flags = {f.check: f for f in health_flags([stats])}
+    assert (
+        flags["non_finite"].severity == "error" and "1 NaN and 2 Inf" in flags["non_finite"].message
+    )
+    assert flags["dead_units"].value == pytest.approx(3 / 400)
+    assert "3 of 400 rows" in flags["dead_units"].message
+
+
+def test_constant_all_zero_and_empty_tensors() -> None:
+    ones = tensor_stats("norm.weight", torch.ones(16))
+    assert (ones.mean, ones.std, ones.min, ones.max) == (1.0, 0.0, 1.0, 1.0)
+    assert all(v == 1.0 for v in ones.percentiles.values()) and ones.hist[0] == 16
+    zeros = tensor_stats("fc.weight", torch.zeros(8, 4))
+    assert zeros.zero_frac == 1.0 and zeros.dead_units == 8 and zeros.l2_norm == 0.0
+    flags = health_flags([ones, zeros])
+    assert [(f.tensor, f.check, f.severity) for f in flags] == [
+        ("norm.weight", "constant", "info"),
+        ("fc.weight", "all_zero", "warning"),
+    ]
+    empty = tensor_stats("e", torch.zeros(0, 3))
+    assert empty.numel == 0 and math.isnan(empty.mean)
+
+
+def test_norm_outliers_are_flagged_with_their_threshold() -> None:
+    tensors = [
+        tensor_stats(f"h.{i}.fc.weight", torch.randn(32, 32) * 0.02, kind="Linear.weight")
+        for i in range(8)
+    ]
+    tensors.append(tensor_stats("h.8.fc.weight", torch.randn(32, 32) * 5, kind="Linear.weight"))
+    flags = [f for f in health_flags(tensors) if f.check == "norm_outlier"]
+    assert [f.tensor for f in flags] == ["h.8.fc.weight"]
+    assert flags[0].value > flags[0].threshold == 3.5 and "median" in flags[0].message
+
+
+def test_aggregates_are_exact_for_moments_and_close_for_percentiles() -> None:
+    parts = [torch.randn(100, 50) * 0.1, torch.rand(1000) + 2.0, torch.zeros(30)]
+    stats = [tensor_stats(f"t{i}", p) for i, p in enumerate(parts)]
+    group = aggregate("all", stats)
+    values = np.concatenate([p.numpy().ravel() for p in parts]).astype(np.float64)
+    assert group.numel == values.size and group.tensors == 3
+    assert group.mean == pytest.approx(values.mean(), rel=1e-6)
+    assert group.std == pytest.approx(values.std(), rel=1e-6)
+    assert (group.min, group.max) == (values.min(), values.max())
+    assert group.l2_norm == pytest.approx(np.linalg.norm(values), rel=1e-6)
+    assert group.zero_frac == pytest.approx(np.mean(values == 0))
+    assert sum(group.hist) == pytest.approx(values.size)
+    spread = values.max() - values.min()
+    for q in (5, 25, 50, 75, 95):
+        assert group.percentiles[f"p{q}"] == pytest.approx(
+            np.percentile(values, q), abs=0.02 * spread
+        )
+
+
+def test_layer_kinds_from_models_and_from_shapes() -> None:
+    assert layer_kind("h.0.mlp.fc.weight", (4, 4), "Linear") == "Linear.weight"
+    assert layer_kind("h.0.mlp.fc.weight", (4, 4)) == "matrix.weight"
+    assert layer_kind("wte.weight", (50, 4)) == "embedding.weight"
+    assert layer_kind("conv.weight", (8, 3, 3, 3)) == "conv.weight"
+    assert layer_kind("ln.bias", (4,)) == "vector.bias"
+
+
+def test_statistics_leave_the_tensor_and_thread_settings_unchanged() -> None:
+    t = torch.randn(600, 600)
+    before, threads = t.clone(), torch.get_num_threads()
+    tensor_stats("w", t)
+    assert torch.equal(t, before) and torch.get_num_threads() == threads
+
+
+@pytest.mark.gpu
+def test_statistics_on_the_gpu_match_the_cpu() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    t = torch.randn(1000, 3000)
+    cpu, gpu = tensor_stats("w", t), tensor_stats("w", t.cuda())
+    for field in ("mean", "std", "min", "max", "mean_abs", "l2_norm", "zero_frac"):
+        assert getattr(gpu, field) == pytest.approx(getattr(cpu, field), rel=1e-5)
+    assert gpu.hist == cpu.hist
