@@ -55,8 +55,12 @@ typecheck: install
 test: install lint typecheck
 	$(PY) -m pytest -q
 
+# Speed/memory benchmarks against the competitors, each printing ratios (minutes; run on a
+# quiet machine). Results go to benchmarks/RESULTS.md by hand, with machine and date.
+BENCHMARKS := summary_speed graph_static_speed viewer_speed params_streaming \
+	spectral_vs_weightwatcher store_speed monitor_overhead training_memory_gpu
 bench: install
-	$(PY) benchmarks/summary_speed.py
+	@for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
