@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
 from torchscope.commands._common import stdout_console
 
 NAME = "demo"
-HELP = "summarise a small built-in model (a two-layer MLP for 28×28 images)"
-DESCRIPTION = "Build a small built-in model and show what torchscope sees in it."
+HELP = "the whole picture on a small built-in model (an MLP for 28×28 images)"
+DESCRIPTION = (
+    "Summarise a small built-in MLP, draw its graph, train it briefly on synthetic digits "
+    "under a Monitor, and write the graph, parameter and run plots to a folder."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, help="table width in characters")
+    parser.add_argument(
+        "-o", "--out", default="torchscope-demo", help="folder for the files (default: %(default)s)"
+    )
+    parser.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
+    parser.add_argument("--summary-only", action="store_true", help="print the summary only")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,5 +31,53 @@ def run(args: argparse.Namespace) -> int:
 
     console = stdout_console(args.width)
     console.rule("[bold]torchscope demo: a two-layer MLP for 28×28 images")
-    console.print(summary(DemoMLP(), input_size=DEMO_INPUT_SIZE))
+    model = DemoMLP()
+    console.print(summary(model, input_size=DEMO_INPUT_SIZE))
+    if args.summary_only:
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = _graphs(model, out, console)
+    with console.status(f"training {args.steps} steps on synthetic digits under a Monitor…"):
+        written += _training(model, out, args.steps)
+    written += _parameters(model, out, console)
+    console.rule("[bold]files")
+    for path in written:
+        console.print(f"  {path}")
     return 0
+
+
+def _graphs(model: Any, out: Path, console: Any) -> list[Path]:
+    from torchscope._api_graph import draw
+    from torchscope.demo import DEMO_INPUT_SIZE
+    from torchscope.render.dot import GraphvizNotFound
+
+    view = draw(model, input_size=DEMO_INPUT_SIZE)
+    written = [view.save(out / "graph.html")]
+    try:
+        written.append(view.save(out / "graph.svg"))
+    except GraphvizNotFound as exc:
+        console.print(f"[yellow]skipped graph.svg:[/] {exc}")
+    return written
+
+
+def _training(model: Any, out: Path, steps: int) -> list[Path]:
+    from torchscope.demo import train_demo
+    from torchscope.render.run_plots import run_figures
+
+    run_dir = train_demo(model, out / "run", steps=steps)
+    written = [run_dir]
+    for stem, figure in run_figures(run_dir).items():
+        path = out / f"run_{stem}.png"
+        figure.savefig(path, dpi=110, bbox_inches="tight")
+        written.append(path)
+    return written
+
+
+def _parameters(model: Any, out: Path, console: Any) -> list[Path]:
+    from torchscope._api_params import inspect_params
+
+    report = inspect_params(model)
+    console.rule("[bold]parameters after training")
+    console.print(report)
+    return list(report.save(out / "params"))
