@@ -45,11 +45,12 @@ def trace(
         8
     """
     target = torch.device(device) if device is not None else None
+    run_device = target or _model_device(model)
     cast = _as_dtype(dtype)
     if input_size is not None:
         if args:
             raise ValueError("give either positional inputs or input_size, not both")
-        args = tuple(random_inputs(input_size, target or _model_device(model), cast))
+        args = tuple(random_inputs(input_size, run_device, cast))
     args = move_inputs(args, target, cast)
     kwargs = move_inputs(kwargs, target, cast)
 
@@ -60,7 +61,7 @@ def trace(
     rec = Recorder(nodes, placement.by_id)
     graph = ModelGraph(
         model_type=type(model).__name__,
-        device=str(target or _model_device(model)),
+        device=str(run_device),
         modules=modules,
         params=params,
         training=model.training,

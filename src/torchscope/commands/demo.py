@@ -26,18 +26,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchscope._api import summary
+    from torchscope._api import summary, trace
     from torchscope.demo import DEMO_INPUT_SIZE, DemoMLP
 
     console = stdout_console(args.width)
     console.rule("[bold]torchscope demo: a two-layer MLP for 28×28 images")
     model = DemoMLP()
-    console.print(summary(model, input_size=DEMO_INPUT_SIZE))
+    graph = trace(model, input_size=DEMO_INPUT_SIZE)  # one capture serves table and drawings
+    console.print(summary(graph))
     if args.summary_only:
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = _graphs(model, out, console)
+    written = _graphs(graph, out, console)
     with console.status(f"training {args.steps} steps on synthetic digits under a Monitor…"):
         written += _training(model, out, args.steps)
     written += _parameters(model, out, console)
@@ -47,12 +48,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _graphs(model: Any, out: Path, console: Any) -> list[Path]:
+def _graphs(graph: Any, out: Path, console: Any) -> list[Path]:
     from torchscope._api_graph import draw
-    from torchscope.demo import DEMO_INPUT_SIZE
     from torchscope.render.dot import GraphvizNotFound
 
-    view = draw(model, input_size=DEMO_INPUT_SIZE)
+    view = draw(graph)
     written = [view.save(out / "graph.html")]
     try:
         written.append(view.save(out / "graph.svg"))

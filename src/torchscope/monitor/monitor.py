@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from torchscope.capture.structure import dtype_name
 from torchscope.monitor import _jobs
 from torchscope.monitor._outputs import float_tensors
 from torchscope.monitor._worker import Worker
@@ -498,5 +499,5 @@ def _environment(model: nn.Module) -> dict[str, Any]:
     if device.type == "cuda":
         env["device_name"] = torch.cuda.get_device_name(device)
     dtype = param.dtype if param is not None else None
-    env["param_dtype"] = str(dtype).removeprefix("torch.") if dtype is not None else None
+    env["param_dtype"] = dtype_name(dtype) if dtype is not None else None
     return env
