@@ -1,12 +1,14 @@
 """Training-step overhead of torchscope's Monitor against the usual alternatives.
 
-Configurations, each on its own copy of the same model (same seed), run round-robin (in an
-order rotated every round) in blocks of ``--block`` steps so machine noise hits all alike:
+Configurations take turns training ONE model and optimizer, round-robin (in an order
+rotated every round) in blocks of ``--block`` steps, so machine noise hits all alike:
 
 * ``none``: the bare training step;
+* ``none-again``: the bare step once more — its "overhead" is the noise floor of the run;
 * ``torchscope``: ``Monitor(model, opt)`` at its defaults (statistics every 10 steps,
   activations every 100, histograms every 500, non-finite checks every step), writing a
-  real store in a temporary directory;
+  real store in a temporary directory (a new Monitor per block, created and closed
+  outside the timing: each block pays the first allocation of its weight snapshot);
 * ``torchscope-all``: ``Monitor(..., every=1, activations_every=1, histograms_every=1)``;
 * ``item-norms``: the common hand-written recipe, ``p.grad.norm().item()`` per parameter
   every step;
@@ -15,14 +17,15 @@ order rotated every round) in blocks of ``--block`` steps so machine noise hits 
 CPU runs use one torch thread by default (``--threads``): on a shared machine two OpenMP
 threads spin-wait and swing a small step's time by 50x. A block's time divided by its
 steps is one sample (so periodic statistics are amortised
-over the block); the table gives the median over blocks and the overhead relative to
-``none``, for wall time and for this process's CPU time (all its threads, so background
-writers count; less disturbed by other processes on a shared machine).
+over the block). The overhead of a configuration is the median over rounds of its block
+time divided by the ``none`` block of the same round (paired, so slow drifts of a shared
+machine cancel), for wall time and for this process's CPU time (all its threads, so
+background writers count; less disturbed by other processes on a shared machine).
 
 Models: on the CPU a small CNN on 32×32 images and an MLP; on CUDA (when available) GPT-2
 small built from a transformers config, batch 8×1024, bf16 autocast, AdamW.
 
-Run (about 3 minutes on 2 cores):
+Run (about 5 minutes on 2 cores):
 
     .venv/bin/python benchmarks/monitor_overhead.py
     .venv/bin/python benchmarks/monitor_overhead.py --models cnn --rounds 10 --json out.json
@@ -45,7 +48,7 @@ from torch import nn
 
 from torchscope.monitor import Monitor
 
-CONFIGS = ("none", "torchscope", "torchscope-all", "item-norms", "tensorboard")
+CONFIGS = ("none", "none-again", "torchscope", "torchscope-all", "item-norms", "tensorboard")
 
 
 class CNN(nn.Module):
@@ -108,46 +111,63 @@ def _gpt2(device: str) -> tuple[nn.Module, tuple[torch.Tensor, torch.Tensor]]:
     return model, (ids, ids)
 
 
-def _setup(config: str, work: Workload, tmp: str) -> tuple[Callable[[], None], Callable[[], None]]:
-    """Return (one training step, cleanup) for a configuration on its own model copy."""
-    model, opt = work.copy()
-    state = {"step": 0}
-    mon: Monitor | None = None
-    hook: Callable[[int], None] = lambda step: None  # noqa: E731
-    if config == "torchscope":
-        mon = Monitor(model, opt, logdir=f"{tmp}/{work.name}-defaults")
-    elif config == "torchscope-all":
+class Trainer:
+    """One model and optimizer that every configuration trains in turn.
+
+    Separate model copies would not do: identical bare copies of the MLP differed by up to
+    9% per step on this machine (memory placement), more than the effects measured here.
+    """
+
+    def __init__(self, work: Workload) -> None:
+        self.work = work
+        self.model, self.opt = work.copy()
+
+    def step(self) -> torch.Tensor:
+        loss = self.work.loss(self.model)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return loss
+
+
+def _attach(
+    config: str, trainer: Trainer, logdir: str, start: int
+) -> tuple[Callable[[int, torch.Tensor], None], Callable[[], None]]:
+    """Return (what runs after each step, detach) for a configuration on the shared model.
+
+    Monitors are created afresh per block (outside the timing) and number their steps on
+    from ``start``, so each one sees its schedule as in one continuous run.
+    """
+    model, opt = trainer.model, trainer.opt
+    if config in ("torchscope", "torchscope-all"):
+        settings = {"every": 1, "activations_every": 1, "histograms_every": 1}
         mon = Monitor(
-            model, opt, logdir=f"{tmp}/{work.name}-all",
-            every=1, activations_every=1, histograms_every=1,
+            model, opt, logdir=logdir, start_step=start,
+            **(settings if config == "torchscope-all" else {}),
         )  # fmt: skip
-    elif config == "item-norms":
-        hook = lambda step: [p.grad.norm().item() for p in model.parameters()]  # type: ignore[union-attr]  # noqa: E731
-    elif config == "tensorboard":
+        return (lambda step, loss: mon.log(step, loss=loss)), mon.close
+    if config == "item-norms":
+
+        def norms(step: int, loss: torch.Tensor) -> None:
+            [p.grad.norm().item() for p in model.parameters() if p.grad is not None]
+
+        return norms, _nothing
+    if config == "tensorboard":
         from torch.utils.tensorboard import SummaryWriter
 
-        tb = SummaryWriter(f"{tmp}/{work.name}-tb")
+        tb = SummaryWriter(logdir)
 
-        def hook(step: int) -> None:
+        def hook(step: int, loss: torch.Tensor) -> None:
             for name, p in model.named_parameters():
                 tb.add_histogram(name, p, step)
                 tb.add_histogram(f"{name}.grad", p.grad, step)
 
-    def step() -> None:
-        loss = work.loss(model)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if mon is not None:
-            mon.log(state["step"], loss=loss)
-        hook(state["step"])
-        state["step"] += 1
+        return hook, tb.close
+    return (lambda step, loss: None), _nothing
 
-    def cleanup() -> None:
-        if mon is not None:
-            mon.close()
 
-    return step, cleanup
+def _nothing() -> None:
+    pass
 
 
 def _sync(device: str) -> None:
@@ -156,39 +176,39 @@ def _sync(device: str) -> None:
 
 
 def measure(
-    work: Workload, rounds: int, block: int, warmup: int
+    work: Workload, rounds: int, block: int, warmup: int, configs: tuple[str, ...] = CONFIGS
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Return wall and process-CPU ms/step samples (one per block) per configuration."""
-    samples: dict[str, list[float]] = {c: [] for c in CONFIGS}
-    cpu_samples: dict[str, list[float]] = {c: [] for c in CONFIGS}
+    """Return wall and process-CPU ms/step samples (one per block and round) per configuration."""
+    samples: dict[str, list[float]] = {c: [] for c in configs}
+    cpu_samples: dict[str, list[float]] = {c: [] for c in configs}
+    steps = dict.fromkeys(configs, 0)  # each configuration's own step count
+    trainer = Trainer(work)
     with tempfile.TemporaryDirectory() as tmp:
-        runs = {c: _setup(c, work, tmp) for c in CONFIGS}
-        for step, _ in runs.values():
-            for _ in range(warmup):
-                step()
+        for _ in range(warmup):
+            trainer.step()
         _sync(work.device)
-        names = list(runs)
+        names = list(configs)
         for r in range(rounds):
             # rotate the order: a block must not always follow the one whose background
             # writer threads (tensorboard, torchscope) are still busy
             for config in names[r % len(names) :] + names[: r % len(names)]:
-                step = runs[config][0]
+                after, detach = _attach(config, trainer, f"{tmp}/{config}-{r}", steps[config])
+                _sync(work.device)
                 start, cpu = time.perf_counter(), time.process_time()
                 for _ in range(block):
-                    step()
+                    after(steps[config], trainer.step())
+                    steps[config] += 1
                 _sync(work.device)
                 samples[config].append((time.perf_counter() - start) * 1000 / block)
                 cpu_samples[config].append((time.process_time() - cpu) * 1000 / block)
-        for _, cleanup in runs.values():
-            cleanup()
+                detach()
     return samples, cpu_samples
 
 
 def table(
     name: str, samples: dict[str, list[float]], cpu: dict[str, list[float]]
 ) -> list[dict[str, Any]]:
-    """Print and return median wall and CPU ms/step, and overheads, per configuration."""
-    base, cpu_base = statistics.median(samples["none"]), statistics.median(cpu["none"])
+    """Print and return median ms/step and paired overheads (wall and CPU) per configuration."""
     rows = []
     print(f"\n{name}: median of {len(samples['none'])} blocks")
     print(f"{'configuration':<16} {'ms/step':>9} {'overhead':>9} {'CPU ms':>9} {'CPU ovh':>9}")
@@ -198,9 +218,9 @@ def table(
             "model": name,
             "config": config,
             "ms_per_step": wall,
-            "overhead_pct": (wall / base - 1) * 100,
+            "overhead_pct": _paired_overhead(values, samples["none"]),
             "cpu_ms_per_step": used,
-            "cpu_overhead_pct": (used / cpu_base - 1) * 100,
+            "cpu_overhead_pct": _paired_overhead(cpu[config], cpu["none"]),
         }
         rows.append(row)
         print(
@@ -210,13 +230,22 @@ def table(
     return rows
 
 
+def _paired_overhead(values: list[float], base: list[float]) -> float:
+    """Median over rounds of (this block / the same round's bare block) − 1, in percent."""
+    return (statistics.median(v / b for v, b in zip(values, base)) - 1) * 100
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["cnn", "mlp", "gpt2"])
-    parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--block", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--block", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+    parser.add_argument(
+        "--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS,
+        help="configurations to compare ('none' is always included)",
+    )  # fmt: skip
     parser.add_argument("--json", help="write the rows to this file")
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)
@@ -230,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         work = Workload(name, device)
         label = f"{name} ({torch.cuda.get_device_name() if device == 'cuda' else 'cpu'})"
-        rows += table(label, *measure(work, args.rounds, args.block, args.warmup))
+        configs = ("none", *[c for c in args.configs if c != "none"])
+        rows += table(label, *measure(work, args.rounds, args.block, args.warmup, configs))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

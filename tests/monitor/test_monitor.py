@@ -137,23 +137,93 @@ def _poisoned_model(at_call: int) -> nn.Module:
     return model
 
 
-@pytest.mark.parametrize("poison_step", [0, 7])
-def test_nan_in_forward_is_located_at_module_and_step(poison_step: int) -> None:
+NOTE = (
+    "only the model output is checked at this step (each module every 10 steps); "
+    "Monitor(nonfinite_every=1) names the module"
+)
+
+
+@pytest.mark.parametrize(
+    ("poison_step", "settings", "expected"),
+    [
+        (0, {}, {"module": "fc.1"}),
+        (20, {}, {"module": "fc.1"}),
+        (7, {"nonfinite_every": 1}, {"module": "fc.1"}),
+        # between module checks the model output still catches it, at the right step
+        (7, {}, {"module": "SmallCNN", "note": NOTE}),
+    ],
+)
+def test_nan_in_forward_is_located_at_module_and_step(
+    poison_step: int, settings: dict[str, int], expected: dict[str, str]
+) -> None:
     writer = FakeWriter()
     model = _poisoned_model(poison_step)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = digits(64)
-    with Monitor(model, opt, writer=writer) as mon:
-        for step in range(12):
+    with Monitor(model, opt, writer=writer, **settings) as mon:
+        for step in range(25):
             loss = nn.functional.cross_entropy(model(x[:32]), y[:32])
             opt.zero_grad()
             loss.backward()
             opt.step()
             mon.log(step, loss=loss)
     assert writer.events == [
-        (poison_step, "nonfinite", {"module": "fc.1", "phase": "forward", "tensor": "output"})
+        (poison_step, "nonfinite", {"phase": "forward", "tensor": "output", **expected})
     ]
     assert mon.nonfinite is not None and mon.nonfinite["step"] == poison_step
+
+
+class PoisonReLU(nn.ReLU):
+    """A ReLU (a type whose output is not checked) that makes a NaN at its second call."""
+
+    calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        out = super().forward(x)
+        if self.calls == 2:
+            out = out.clone()
+            out[0, 0] = float("nan")
+        return out
+
+
+def test_nan_from_an_unchecked_module_is_found_at_the_next_checked_one() -> None:
+    model = nn.Sequential(nn.Linear(4, 8), PoisonReLU(), nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    writer = FakeWriter()
+    with Monitor(model, opt, writer=writer, nonfinite_every=1) as mon:
+        for step in range(3):
+            loss = model(torch.randn(5, 4)).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            mon.log(step, loss=loss)
+    assert writer.events[0] == (
+        1,
+        "nonfinite",
+        {"module": "2", "phase": "forward", "tensor": "output"},
+    )
+
+
+def test_between_module_checks_only_the_model_is_hooked() -> None:
+    model = SmallCNN()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = digits(32)
+    hooked = []
+    with Monitor(model, opt, writer=FakeWriter(), nonfinite_every=5) as mon:
+        for step in range(12):
+            hooked.append(sorted(n for n, m in model.named_modules() if m._forward_hooks))
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            mon.log(step, loss=loss)
+    every_module = sorted(n for n, _ in model.named_modules())
+    assert hooked[0] == every_module  # step 0 is sampled: every module
+    assert hooked[1] == [""]  # only the model
+    # a module-check step: modules that can make a non-finite value (not ReLU, pool, ...)
+    assert hooked[5] == ["", "conv1", "conv2", "fc", "head"]
+    assert hooked[10] == hooked[5] and hooked[11] == [""]
 
 
 def test_nan_gradient_is_located_in_backward() -> None:

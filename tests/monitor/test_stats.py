@@ -8,6 +8,7 @@ import torch
 
 from torchscope.monitor.nonfinite import NonfiniteTracker, resolve_first
 from torchscope.monitor.stats import (
+    WeightSnapshot,
     decode_histograms,
     decode_tensor_stats,
     histogram_counts,
@@ -42,14 +43,53 @@ def test_histogram_counts_equal_numpy_and_leave_out_nan() -> None:
 
 def test_nonfinite_tracker_keeps_the_earliest_step_and_call() -> None:
     tracker = NonfiniteTracker(["root", "a", "b"])
-    tracker.check("forward", 1, torch.ones(3))
-    tracker.end_step(0)
-    tracker.check("forward", 1, torch.ones(3))
-    tracker.check("forward", 2, torch.tensor([1.0, float("inf")]))
-    tracker.check("forward", 1, torch.tensor([float("nan")]))
-    tracker.end_step(1)
-    tracker.check("forward", 1, torch.tensor([float("nan")]))
-    tracker.end_step(2)
+    tracker.check("forward", 1, torch.ones(3), step=0)
+    tracker.check("forward", 1, torch.ones(3), step=1)
+    tracker.check("forward", 2, torch.tensor([1.0, float("inf")]), step=1)
+    tracker.check("forward", 1, torch.tensor([float("nan")]), step=1)
+    tracker.check("forward", 1, torch.tensor([float("nan")]), step=2)
     codes, log = tracker.snapshot()
     event = resolve_first(codes.numpy(), log, tracker.names)
     assert event == {"module": "b", "phase": "forward", "tensor": "output", "step": 1}
+
+
+def test_tensor_stats_max_magnitude_on_every_device_path() -> None:
+    # the most negative value dominates; a bfloat16 tensor and an empty one are allowed
+    tensors = [torch.tensor([1.0, -7.5, 3.0]), torch.tensor([2.0, -0.5]).bfloat16(), torch.zeros(0)]
+    raw = tensor_stats(tensors)
+    assert raw[:, 3].tolist() == [7.5, 2.0, 0.0]
+    assert raw[:, 2].tolist() == [3.0, 2.0, 0.0]
+
+
+def test_weight_snapshot_measures_the_update_and_reuses_its_buffers() -> None:
+    weights = [torch.randn(64, 32), torch.randn(32)]
+    snap = WeightSnapshot()
+    assert snap.update_sumsq(weights) is None  # nothing taken yet
+    for _ in range(3):
+        snap.take(weights)
+        before = [w.clone() for w in weights]
+        buffers = [c.data_ptr() for c in snap._copies or []]
+        for w in weights:
+            w.add_(torch.randn_like(w) * 0.01)
+        sumsq = snap.update_sumsq(weights)
+        assert sumsq is not None
+        expected = [float(((w - b) ** 2).sum()) for w, b in zip(weights, before)]
+        assert sumsq.tolist() == pytest.approx(expected, rel=1e-5)
+        snap.take(weights)
+        assert [c.data_ptr() for c in snap._copies or []] == buffers  # kept on the CPU
+        snap.update_sumsq(weights)
+
+
+def test_nonfinite_tracker_stacks_long_runs_of_checks_in_chunks() -> None:
+    tracker = NonfiniteTracker(["root", "a"])
+    for step in range(3000):
+        tracker.check("forward", 0, torch.ones(2), step=step)
+        tracker.check(
+            "forward", 1, torch.ones(2) * (float("inf") if step == 2500 else 1), step=step
+        )
+    assert len(tracker._chunks["forward"]) == 1  # 6000 sums: one chunk of 4096 + a rest
+    codes, log = tracker.snapshot()
+    event = resolve_first(codes.numpy(), log, tracker.names)
+    assert event == {"module": "a", "phase": "forward", "tensor": "output", "step": 2500}
+    codes, log = tracker.snapshot()  # everything was taken
+    assert resolve_first(codes.numpy(), log, tracker.names) is None

@@ -115,7 +115,7 @@ def activation_job(
 def scalars_job(
     writer: Writer,
     entries: list[tuple[int, str, str, float | None]],
-    nonfinite: tuple[dict[tuple[str, int], list[int]], Sequence[str]] | None,
+    nonfinite: tuple[dict[str, list[tuple[int, int]]], Sequence[str]] | None,
     report: Report,
     wall_time: float,
 ) -> Callable[[dict[str, np.ndarray]], None]:

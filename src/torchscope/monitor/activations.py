@@ -66,24 +66,25 @@ class ActivationSampler:
         zero = t.new_zeros((), dtype=torch.float32)
         inactive, saturated = zero, zero
         if isinstance(module, RELU_FAMILY):
-            positive = t > 0
-            inactive = (~positive).sum(dtype=torch.float32)
+            inactive = (t <= 0).sum(dtype=torch.float32)
             dim = _unit_dim(t)
-            units = positive.movedim(dim, -1).reshape(-1, t.shape[dim]).any(dim=0)
-            self._alive.append(units.float())
+            others = [d for d in range(t.dim()) if d != dim]
+            # a unit is alive if it is positive anywhere in the batch: its maximum is > 0
+            peak = t.amax(dim=others) if others else t
+            self._alive.append((peak > 0).float())
             self.alive_sizes.append((self.names[module_index], t.shape[dim]))
         elif isinstance(module, SATURATING):
             saturated = _saturated(module, t)
             self.saturating.add(self.names[module_index])
-        tf = t.float()
+        low, high = torch.aminmax(t)
         row = torch.stack(
             [
-                tf.sum(),
-                (tf * tf).sum(),
+                t.sum(dtype=torch.float32),
+                torch.linalg.vector_norm(t, dtype=torch.float32).square(),
                 t.new_full((), float(t.numel()), dtype=torch.float32),
                 inactive,
                 saturated,
-                tf.abs().max(),
+                torch.maximum(-low, high).float(),
             ]
         )
         self._rows.append(row)

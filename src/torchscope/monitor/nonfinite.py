@@ -1,12 +1,16 @@
 """Locate the first non-finite value (module, forward/backward, step) without per-op syncs.
 
-Each hooked module output adds one device scalar, its float32 sum, to a list: a sum is
+Each checked module output adds one device scalar, its float32 sum, to a list: a sum is
 non-finite exactly when the tensor holds a NaN or an infinity (or, only for values near
 float32's maximum, when the sum itself overflows), and it costs one read of the tensor with
-no temporary, about a third of ``isfinite(out).all()``. At the end of a step the sums are
-stacked, checked with one ``isfinite`` and the first failing call is folded into a running
-device-side minimum of ``step * STRIDE + call``. Only that one int64 per phase is copied to
-the host, at logging steps, and the call index is mapped back to a module name there.
+no temporary, about a third of ``isfinite(out).all()``. Nothing else runs per step: when
+scalars are flushed the sums are stacked and checked at once, and only the index of the
+first failing one (one int64 per phase) is copied to the host, where a host-side log of
+(step, module) per sum names it.
+
+Parameter-free modules that cannot turn finite inputs into non-finite outputs (ReLU,
+pooling by maximum, dropout, flattening…) are not checked in forward: a non-finite value
+they pass on is found where it was made or at the next checked module, in the same step.
 """
 
 from __future__ import annotations
@@ -17,70 +21,97 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
-__all__ = ["NOT_FOUND", "STRIDE", "NonfiniteTracker", "resolve_first"]
+__all__ = [
+    "FINITE_PRESERVING",
+    "NOT_FOUND",
+    "NonfiniteTracker",
+    "needs_forward_check",
+    "resolve_first",
+]
 
-STRIDE = 1 << 24  # calls per step that can be told apart
 NOT_FOUND = (1 << 62) - 1
 PHASES = ("forward", "backward")
+CHUNK = 4096  # pending sums stacked into one tensor, so a long flush interval holds few
+
+FINITE_PRESERVING: tuple[type[nn.Module], ...] = (
+    nn.Identity, nn.Flatten, nn.Unflatten,
+    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
+    nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid, nn.Tanh, nn.Sigmoid, nn.Softsign,
+    nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout,
+    nn.FeatureAlphaDropout,
+    nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
+    nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d,
+    nn.PixelShuffle, nn.PixelUnshuffle, nn.ChannelShuffle,
+)  # fmt: skip
+
+
+def needs_forward_check(module: nn.Module) -> bool:
+    """False for parameter-free modules whose output is finite whenever their input is."""
+    if not isinstance(module, FINITE_PRESERVING):
+        return True
+    return any(True for _ in module.parameters(recurse=False))
 
 
 @dataclass
 class NonfiniteTracker:
-    """Device-side record of the first non-finite module output per phase.
+    """Device-side record of module outputs (and gradients) to find the first non-finite one.
 
     Example:
         >>> tr = NonfiniteTracker(["a", "b"])
-        >>> tr.check("forward", 1, torch.tensor([float("nan")]))
-        >>> tr.end_step(7)
-        >>> codes, calls = tr.snapshot()
-        >>> resolve_first(codes.numpy(), calls, tr.names)
+        >>> tr.check("forward", 0, torch.ones(2), step=7)
+        >>> tr.check("forward", 1, torch.tensor([float("nan")]), step=7)
+        >>> codes, log = tr.snapshot()
+        >>> resolve_first(codes.numpy(), log, tr.names)
         {'module': 'b', 'phase': 'forward', 'tensor': 'output', 'step': 7}
     """
 
     names: Sequence[str]
-    _flags: dict[str, list[torch.Tensor]] = field(default_factory=lambda: {p: [] for p in PHASES})
-    _calls: dict[str, list[int]] = field(default_factory=lambda: {p: [] for p in PHASES})
-    _first: dict[str, torch.Tensor | None] = field(default_factory=lambda: dict.fromkeys(PHASES))
-    _log: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    _sums: dict[str, list[torch.Tensor]] = field(default_factory=lambda: {p: [] for p in PHASES})
+    _chunks: dict[str, list[torch.Tensor]] = field(default_factory=lambda: {p: [] for p in PHASES})
+    _log: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: {p: [] for p in PHASES})
 
-    def check(self, phase: str, module_index: int, tensor: torch.Tensor) -> None:
+    def check(self, phase: str, module_index: int, tensor: torch.Tensor, step: int) -> None:
         """Queue the on-device float32 sum of ``tensor`` (an output or its gradient)."""
-        self._flags[phase].append(tensor.detach().sum(dtype=torch.float32))
-        self._calls[phase].append(module_index)
+        sums = self._sums[phase]
+        sums.append(tensor.detach().sum(dtype=torch.float32))
+        self._log[phase].append((step, module_index))
+        if len(sums) >= CHUNK:
+            self._chunks[phase].append(torch.stack(sums))
+            self._sums[phase] = []
 
-    def watch_backward(self, module_index: int, tensor: torch.Tensor) -> None:
+    def watch_backward(self, module_index: int, tensor: torch.Tensor, step: int) -> None:
         """Check the gradient that flows into ``tensor`` during backward."""
         if tensor.requires_grad:
-            tensor.register_hook(lambda g: self.check("backward", module_index, g))
+            tensor.register_hook(lambda g: self.check("backward", module_index, g, step))
 
-    def end_step(self, step: int) -> None:
-        """Fold this step's flags into the running first-failure codes (device ops only)."""
+    def snapshot(self) -> tuple[torch.Tensor, dict[str, list[tuple[int, int]]]]:
+        """Return the [2] indices of the first failing sum (forward, backward) and their log.
+
+        A phase with no failure gets ``NOT_FOUND``; the log maps an index to (step, module).
+        Everything queued so far is taken; the next snapshot starts afresh.
+        """
+        codes = []
         for phase in PHASES:
-            flags = self._flags[phase]
-            if not flags:
+            parts = self._chunks[phase] + (
+                [torch.stack(self._sums[phase])] if self._sums[phase] else []
+            )
+            if not parts:
+                codes.append(torch.tensor(NOT_FOUND, device=self.device))
                 continue
-            ok = torch.isfinite(torch.stack(flags))
-            first_bad = torch.argmin(ok.to(torch.int32))  # the first False, if any
-            code = torch.where(ok.all(), NOT_FOUND, first_bad + step * STRIDE)
-            prev = self._first[phase]
-            self._first[phase] = code if prev is None else torch.minimum(prev, code)
-            self._log[(phase, step)] = self._calls[phase]
-            self._flags[phase], self._calls[phase] = [], []
-
-    def snapshot(self) -> tuple[torch.Tensor, dict[tuple[str, int], list[int]]]:
-        """Return the [2] first codes (forward, backward) and the call log since the last one."""
-        device = next((t.device for t in self._first.values() if t is not None), None)
-        codes = [
-            t if t is not None else torch.tensor(NOT_FOUND, device=device)
-            for t in self._first.values()
-        ]
-        log, self._log = self._log, {}
-        return torch.stack(codes), log
+            ok = torch.isfinite(torch.cat(parts))
+            first_bad = torch.argmin(ok.to(torch.int32)).to(torch.int64)  # the first False
+            codes.append(torch.where(ok.all(), NOT_FOUND, first_bad))
+        log = self._log
+        self._sums, self._chunks = {p: [] for p in PHASES}, {p: [] for p in PHASES}
+        self._log = {p: [] for p in PHASES}
+        return torch.stack([c.to(self.device) for c in codes]), log
 
 
 def resolve_first(
-    codes: np.ndarray, log: dict[tuple[str, int], list[int]], names: Sequence[str]
+    codes: np.ndarray, log: dict[str, list[tuple[int, int]]], names: Sequence[str]
 ) -> dict[str, Any] | None:
     """Return the earliest failure as ``{module, phase, tensor, step}``, or None.
 
@@ -88,13 +119,12 @@ def resolve_first(
     """
     found = []
     for phase, code in zip(PHASES, codes.tolist()):
-        if code >= NOT_FOUND:
+        entries = log.get(phase, [])
+        if code >= NOT_FOUND or code >= len(entries):
             continue
-        step, call = divmod(int(code), STRIDE)
-        calls = log.get((phase, step))
-        module = names[calls[call]] if calls is not None and call < len(calls) else "?"
+        step, module_index = entries[int(code)]
         tensor = "output" if phase == "forward" else "grad_output"
-        found.append((step, phase != "forward", module, phase, tensor))
+        found.append((step, phase != "forward", names[module_index], phase, tensor))
     if not found:
         return None
     step, _, module, phase, tensor = min(found)
