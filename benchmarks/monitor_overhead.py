@@ -7,8 +7,7 @@ rotated every round) in blocks of ``--block`` steps, so machine noise hits all a
 * ``none-again``: the bare step once more — its "overhead" is the noise floor of the run;
 * ``torchscope``: ``Monitor(model, opt)`` at its defaults (statistics every 10 steps,
   activations every 100, histograms every 500, non-finite checks every step), writing a
-  real store in a temporary directory (a new Monitor per block, created and closed
-  outside the timing: each block pays the first allocation of its weight snapshot);
+  real store in a temporary directory (one Monitor, paused outside its blocks);
 * ``torchscope-all``: ``Monitor(..., every=1, activations_every=1, histograms_every=1)``;
 * ``item-norms``: the common hand-written recipe, ``p.grad.norm().item()`` per parameter
   every step;
@@ -41,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -130,28 +130,36 @@ class Trainer:
         return loss
 
 
-def _attach(
-    config: str, trainer: Trainer, logdir: str, start: int
-) -> tuple[Callable[[int, torch.Tensor], None], Callable[[], None]]:
-    """Return (what runs after each step, detach) for a configuration on the shared model.
+@dataclass
+class Attached:
+    """A configuration on the shared model: what runs after each step, and its switches."""
 
-    Monitors are created afresh per block (outside the timing) and number their steps on
-    from ``start``, so each one sees its schedule as in one continuous run.
+    after: Callable[[int, torch.Tensor], None] = lambda step, loss: None
+    start: Callable[[], None] = lambda: None  # before each of its blocks
+    stop: Callable[[], None] = lambda: None  # after each of its blocks
+    close: Callable[[], None] = lambda: None
+
+
+def _attach(config: str, trainer: Trainer, logdir: str) -> Attached:
+    """Set a configuration up on the shared model, switched off until its first block.
+
+    A Monitor is paused outside its own blocks (``Monitor.pause`` removes every hook), so
+    each one sees its schedule as in one continuous run.
     """
     model, opt = trainer.model, trainer.opt
     if config in ("torchscope", "torchscope-all"):
         settings = {"every": 1, "activations_every": 1, "histograms_every": 1}
-        mon = Monitor(
-            model, opt, logdir=logdir, start_step=start,
-            **(settings if config == "torchscope-all" else {}),
-        )  # fmt: skip
-        return (lambda step, loss: mon.log(step, loss=loss)), mon.close
+        mon = Monitor(model, opt, logdir=logdir, **(settings if config.endswith("all") else {}))
+        mon.pause()
+        return Attached(
+            lambda step, loss: mon.log(step, loss=loss), mon.resume, mon.pause, mon.close
+        )
     if config == "item-norms":
 
         def norms(step: int, loss: torch.Tensor) -> None:
             [p.grad.norm().item() for p in model.parameters() if p.grad is not None]
 
-        return norms, _nothing
+        return Attached(norms)
     if config == "tensorboard":
         from torch.utils.tensorboard import SummaryWriter
 
@@ -162,12 +170,8 @@ def _attach(
                 tb.add_histogram(name, p, step)
                 tb.add_histogram(f"{name}.grad", p.grad, step)
 
-        return hook, tb.close
-    return (lambda step, loss: None), _nothing
-
-
-def _nothing() -> None:
-    pass
+        return Attached(hook, close=tb.close)
+    return Attached()
 
 
 def _sync(device: str) -> None:
@@ -184,6 +188,7 @@ def measure(
     steps = dict.fromkeys(configs, 0)  # each configuration's own step count
     trainer = Trainer(work)
     with tempfile.TemporaryDirectory() as tmp:
+        attached = {c: _attach(c, trainer, f"{tmp}/{c}") for c in configs}
         for _ in range(warmup):
             trainer.step()
         _sync(work.device)
@@ -192,16 +197,19 @@ def measure(
             # rotate the order: a block must not always follow the one whose background
             # writer threads (tensorboard, torchscope) are still busy
             for config in names[r % len(names) :] + names[: r % len(names)]:
-                after, detach = _attach(config, trainer, f"{tmp}/{config}-{r}", steps[config])
+                this = attached[config]
+                this.start()
                 _sync(work.device)
                 start, cpu = time.perf_counter(), time.process_time()
                 for _ in range(block):
-                    after(steps[config], trainer.step())
+                    this.after(steps[config], trainer.step())
                     steps[config] += 1
                 _sync(work.device)
                 samples[config].append((time.perf_counter() - start) * 1000 / block)
                 cpu_samples[config].append((time.process_time() - cpu) * 1000 / block)
-                detach()
+                this.stop()
+        for this in attached.values():
+            this.close()
     return samples, cpu_samples
 
 
@@ -238,8 +246,8 @@ def _paired_overhead(values: list[float], base: list[float]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["cnn", "mlp", "gpt2"])
-    parser.add_argument("--rounds", type=int, default=12)
-    parser.add_argument("--block", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--block", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
     parser.add_argument(

@@ -311,3 +311,31 @@ def test_writes_a_real_store(tmp_path: object) -> None:
         meta = reader.meta()
         assert meta["summary"]["total_params"] == 15
         assert meta["graph"]["model_type"] == "Sequential"
+
+
+def test_pause_removes_every_hook_and_resume_carries_on() -> None:
+    model = SmallCNN()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = digits(32)
+    writer = FakeWriter()
+
+    def step(i: int) -> None:
+        loss = nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        mon.log(i, loss=loss)
+
+    with Monitor(model, opt, writer=writer, every=2) as mon:
+        for i in range(3):
+            step(i)
+        with mon.paused():
+            assert not any(m._forward_hooks for m in model.modules())
+            assert not opt._optimizer_step_pre_hooks and not opt._optimizer_step_post_hooks
+            for i in range(3, 8):
+                step(i)
+        for i in range(3, 6):  # the monitor's own count goes on from 3
+            step(i)
+    assert sorted(writer.layer_stats["grad"]) == [0, 2, 4]
+    assert sorted(writer.scalar("loss")) == list(range(8))  # log() kept scalars while paused
+    assert not any(m._forward_hooks for m in model.modules())

@@ -8,13 +8,14 @@ seeds give bitwise-identical training with and without the monitor.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import platform
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -142,6 +143,7 @@ class Monitor:
         self._hooked = "none"  # which forward hooks are installed: none, checks or all
         self._last_seen: Callable[[], torch.Tensor | None] = lambda: None
         self._closed = False
+        self._paused = False
         self._install_optimizer_hooks()
         self._update_forward_hooks()
         self._write_meta(config, example_input)
@@ -163,8 +165,11 @@ class Monitor:
         self._emit_confusions(before=step)
         for name, value in values.items():
             if isinstance(value, torch.Tensor):
-                value = value.detach().reshape(()).clone()
+                value = value.detach()
+                value = (value if value.dim() == 0 else value.reshape(())).clone()
             self._scalars.append((step, split, name, value))
+        if self._paused:
+            return
         if self.optimizer is None and (self._last_log_step is None or step > self._last_log_step):
             self.step = step
             self._last_log_step = step
@@ -200,14 +205,44 @@ class Monitor:
             self._emit_confusion(split)
         self._flush_scalars()
 
+    def pause(self) -> None:
+        """Remove every hook until ``resume()``: model and optimizer run as if unmonitored.
+
+        ``log()`` still records scalars; statistics and non-finite checks stop, and the
+        optimizer steps taken meanwhile are not counted.
+        """
+        if not (self._paused or self._closed):
+            self._paused = True
+            self._remove_hooks()
+
+    def resume(self) -> None:
+        """Install the hooks again after ``pause()``."""
+        if self._paused and not self._closed:
+            self._paused = False
+            self._install_optimizer_hooks()
+            self._update_forward_hooks()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """``pause()`` for the ``with`` block (an evaluation loop, a profiled section).
+
+        Example:
+            >>> with mon.paused():  # doctest: +SKIP
+            ...     evaluate(model)
+        """
+        self.pause()
+        try:
+            yield
+        finally:
+            self.resume()
+
     def close(self) -> None:
         """Flush, remove every hook, finish the background writes and close the writer."""
         if self._closed:
             return
         self._closed = True
         self.flush()
-        for handle in self._handles + self._forward_handles:
-            handle.remove()
+        self._remove_hooks()
         self._meta("wall_time_s", time.time() - self._start)
         if self._worker is not None:
             self._worker.close()
@@ -228,6 +263,11 @@ class Monitor:
 
     def _sampled(self) -> bool:
         return self._due(self.activations_every)
+
+    def _remove_hooks(self) -> None:
+        for handle in self._handles + self._forward_handles:
+            handle.remove()
+        self._handles, self._forward_handles, self._hooked = [], [], "none"
 
     def _install_optimizer_hooks(self) -> None:
         if self.optimizer is None:
