@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from torchscope.store.schema import (
     VALUE_DTYPE,
     connect_read_only,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
 
 __all__ = ["RunReader", "decimate", "find_runs"]
 
@@ -229,6 +232,18 @@ class RunReader:
 
     def __repr__(self) -> str:
         return f"RunReader({str(self.path)!r})"
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """The run's overview (settings, scalars, statistics, events) for ``rich.print``."""
+        from torchscope.render.run_text import overview_renderables
+
+        yield from overview_renderables(self)
+
+    def _repr_html_(self) -> str:
+        """The run's overview as HTML for notebooks (every stored string escaped)."""
+        from torchscope.render.run_text import overview_to_html
+
+        return overview_to_html(self)
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:

@@ -1,0 +1,79 @@
+"""``torchscope runs PATH...``: an overview of each training run found under the paths."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+from torchscope.commands._common import error_console, stdout_console
+
+NAME = "runs"
+HELP = "overview of training runs: settings, scalars with their last values, statistics, events"
+DESCRIPTION = """\
+Print an overview of each run stored at or below the PATHs (a run directory, a folder
+holding several runs, or a run.sqlite file): steps and wall time, environment, monitor
+settings and config, model totals, every scalar with its first/last/min/max value, the
+layer statistics, histograms and confusion matrices it holds, and its events (a first
+non-finite value is shown in red).
+
+  torchscope runs runs/exp1
+  torchscope runs runs/ --json | jq .scalars
+
+--json prints one JSON object per run, one per line (JSON Lines)."""
+
+__all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="run directory, folder of runs, or run.sqlite"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object per run (JSON Lines) instead"
+    )
+    parser.add_argument("--width", type=int, help="table width in characters")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from torchscope.render.run_text import overview_renderables
+    from torchscope.store.reader import find_runs
+
+    errors = error_console()
+    found = {p: find_runs(p) for p in args.paths}
+    empty = [p for p, dirs in found.items() if not dirs]
+    if empty:
+        where = escape(", ".join(empty))
+        errors.print(f"[bold red]error:[/] no torchscope run under {where}", highlight=False)
+        return 2
+    run_dirs = list(dict.fromkeys(d for dirs in found.values() for d in dirs))
+    try:
+        overviews = [_overview(d) for d in run_dirs]
+    except (OSError, ValueError, sqlite3.DatabaseError) as exc:
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        return 2
+    if args.json:
+        for o in overviews:
+            sys.stdout.write(json.dumps(o, default=str) + "\n")
+        return 0
+    out = stdout_console(args.width)
+    for i, o in enumerate(overviews):
+        if i:
+            out.print()
+        for renderable in overview_renderables(o):
+            out.print(renderable)
+    return 0
+
+
+def _overview(run_dir: Path) -> dict[str, Any]:
+    """The overview dict of one run, its reader closed afterwards."""
+    from torchscope.render.run_text import run_overview
+    from torchscope.store.reader import RunReader
+
+    with RunReader(run_dir) as reader:
+        return run_overview(reader)
