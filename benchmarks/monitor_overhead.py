@@ -5,8 +5,9 @@ rotated every round) in blocks of ``--block`` steps, so machine noise hits all a
 
 * ``none``: the bare training step;
 * ``none-again``: the bare step once more — its "overhead" is the noise floor of the run;
-* ``torchscope``: ``Monitor(model, opt)`` at its defaults (statistics every 10 steps,
-  activations every 100, histograms every 500, non-finite checks every step), writing a
+* ``torchscope``: ``Monitor(model, opt)`` at its defaults (statistics every 25 steps,
+  activations every 100, histograms every 500, the model output checked for non-finite
+  values every step and every module's output every 10), writing a
   real store in a temporary directory (one Monitor, paused outside its blocks);
 * ``torchscope-all``: ``Monitor(..., every=1, activations_every=1, histograms_every=1)``;
 * ``item-norms``: the common hand-written recipe, ``p.grad.norm().item()`` per parameter
@@ -16,15 +17,18 @@ rotated every round) in blocks of ``--block`` steps, so machine noise hits all a
 CPU runs use one torch thread by default (``--threads``): on a shared machine two OpenMP
 threads spin-wait and swing a small step's time by 50x. A block's time divided by its
 steps is one sample (so periodic statistics are amortised
-over the block). The overhead of a configuration is the median over rounds of its block
-time divided by the ``none`` block of the same round (paired, so slow drifts of a shared
-machine cancel), for wall time and for this process's CPU time (all its threads, so
-background writers count; less disturbed by other processes on a shared machine).
+over the block). The overhead of a configuration is its total time over all rounds
+divided by the total of ``none`` (interleaved, so slow drifts of a shared machine hit
+both alike; totals, not medians, because the monitor's periodic work lands in some steps
+only), for wall time and for this process's CPU time (all its threads, so background
+writers count). Blocks are 100 steps, a multiple of the monitor's statistics (25) and
+activation (100) intervals, so each block holds the same share of periodic work except
+histograms (every 500th step).
 
 Models: on the CPU a small CNN on 32×32 images and an MLP; on CUDA (when available) GPT-2
 small built from a transformers config, batch 8×1024, bf16 autocast, AdamW.
 
-Run (about 5 minutes on 2 cores):
+Run (about 15 minutes on 2 cores; TensorBoard's blocks take most of it):
 
     .venv/bin/python benchmarks/monitor_overhead.py
     .venv/bin/python benchmarks/monitor_overhead.py --models cnn --rounds 10 --json out.json
@@ -239,15 +243,15 @@ def table(
 
 
 def _paired_overhead(values: list[float], base: list[float]) -> float:
-    """Median over rounds of (this block / the same round's bare block) − 1, in percent."""
-    return (statistics.median(v / b for v, b in zip(values, base)) - 1) * 100
+    """Total time over the rounds relative to the bare configuration's, in percent."""
+    return (sum(values) / sum(base) - 1) * 100
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["cnn", "mlp", "gpt2"])
-    parser.add_argument("--rounds", type=int, default=40)
-    parser.add_argument("--block", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--block", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
     parser.add_argument(

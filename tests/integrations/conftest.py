@@ -1,16 +1,3 @@
-from __future__ import annotations
+from tests.fixtures import single_torch_thread
 
-from collections.abc import Iterator
-
-import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    # Small CPU steps: with other processes busy, 2 OpenMP threads spin-wait and a step
-    # takes 50x longer; one thread keeps these tests fast and their numbers unchanged.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+__all__ = ["single_torch_thread"]  # an autouse fixture for every test in this folder

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -123,8 +124,8 @@ def test_user_scalars_are_kept_for_every_step() -> None:
 
 def test_default_schedule() -> None:
     writer = FakeWriter()
-    train(25, lambda m, o: Monitor(m, o, writer=writer))
-    assert sorted(writer.layer_stats["grad"]) == [0, 10, 20]
+    train(30, lambda m, o: Monitor(m, o, writer=writer))
+    assert sorted(writer.layer_stats["grad"]) == [0, 25]
     assert sorted(writer.layer_stats["activation"]) == [0]
     assert {s for s, *_ in writer.histograms} == {0}
     assert {"environment", "config", "monitor", "start_time", "wall_time_s"} <= set(writer.meta)
@@ -339,3 +340,24 @@ def test_pause_removes_every_hook_and_resume_carries_on() -> None:
     assert sorted(writer.layer_stats["grad"]) == [0, 2, 4]
     assert sorted(writer.scalar("loss")) == list(range(8))  # log() kept scalars while paused
     assert not any(m._forward_hooks for m in model.modules())
+
+
+def test_scalars_reach_the_writer_within_a_second_between_statistics_steps() -> None:
+    model = nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    writer = FakeWriter()
+    mon = Monitor(model, opt, writer=writer, every=1000)
+    for step in range(3):
+        loss = model(torch.randn(8, 4)).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        mon.log(step, loss=loss)
+        time.sleep(0.3)
+    # the half-second flush at step 2 sent the losses of steps 0 and 1, before any close()
+    deadline = time.monotonic() + 10
+    while len(writer.scalar("loss")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(writer.scalar("loss")) == [0, 1]
+    mon.close()
+    assert sorted(writer.scalar("loss")) == [0, 1, 2]
