@@ -101,12 +101,10 @@ class WeightSnapshot:
         ts = [local_tensor(w) for w in weights]
         if not ts:
             return
-        keep = ts[0].device.type != "cuda"
         copies = self._copies
-        if keep and copies is not None and [c.shape for c in copies] == [t.shape for t in ts]:
-            torch._foreach_copy_(copies, ts)
-        else:
-            copies = [t.clone() for t in ts]
+        if copies is None or [c.shape for c in copies] != [t.shape for t in ts]:
+            copies = [torch.empty_like(t) for t in ts]
+        torch._foreach_copy_(copies, ts)  # one fused kernel on CUDA
         self._copies, self._taken = copies, True
 
     def update_sumsq(self, weights: Sequence[torch.Tensor]) -> torch.Tensor | None:
@@ -118,7 +116,7 @@ class WeightSnapshot:
         torch._foreach_sub_(diffs, [local_tensor(w) for w in weights])  # before − after
         norms = torch.stack(torch._foreach_norm(diffs, 2, dtype=torch.float32))
         if diffs[0].device.type == "cuda":
-            self._copies = None
+            self._copies = None  # freed: nothing held between statistics steps
         return norms * norms
 
 
