@@ -9,9 +9,11 @@ import torch
 from torchscope.monitor.nonfinite import NonfiniteTracker, resolve_first
 from torchscope.monitor.stats import (
     WeightSnapshot,
+    _index_histograms,
     decode_histograms,
     decode_tensor_stats,
     histogram_counts,
+    histogram_counts_many,
     tensor_stats,
 )
 
@@ -93,3 +95,25 @@ def test_nonfinite_tracker_stacks_long_runs_of_checks_in_chunks() -> None:
     assert event == {"module": "a", "phase": "forward", "tensor": "output", "step": 2500}
     codes, log = tracker.snapshot()  # everything was taken
     assert resolve_first(codes.numpy(), log, tracker.names) is None
+
+
+def test_fused_histograms_of_many_tensors_equal_one_at_a_time() -> None:
+    torch.manual_seed(3)
+    tensors = [torch.randn(n) * s for n, s in ((1000, 1.0), (37, 5.0), (4096, 0.01), (5, 2.0))]
+    tensors.append(torch.randn(64, 3).bfloat16())
+    tensors[1][3] = float("nan")
+    tensors[2][0] = float("inf")
+    limits = torch.stack([t.float().nan_to_num(0, 0, 0).abs().max() for t in tensors])
+    limits[3] = float("inf")  # a non-finite range: nothing counted, like one at a time
+    fused = histogram_counts_many(tensors, limits, 16, chunk=2000, fused=True)  # 3 chunks
+    alone = torch.stack(
+        [_index_histograms(t.reshape(-1).float(), limits[i : i + 1], 16, None)[0]
+         for i, t in enumerate(tensors)]
+    )  # fmt: skip
+    assert torch.equal(fused, alone)
+    assert fused[0].sum() == 1000 and fused[1].sum() == 36 and fused[2].sum() == 4095
+    assert fused[3].sum() == 0 and fused[4].sum() == 192
+    expected, _ = np.histogram(
+        tensors[0].numpy(), bins=16, range=(-limits[0].item(), limits[0].item())
+    )
+    assert np.abs(fused[0].numpy() - expected).sum() <= 2  # edge rounding only

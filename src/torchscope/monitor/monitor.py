@@ -40,7 +40,7 @@ from torchscope.monitor.stats import (
     MAX_COLUMNS,
     SUM_COLUMNS,
     WeightSnapshot,
-    histogram_counts,
+    histogram_counts_many,
     tensor_stats,
 )
 
@@ -456,9 +456,7 @@ class Monitor:
             if not items:
                 continue
             limits = tensors[kind][:, 3]
-            counts = torch.stack(
-                [histogram_counts(t, limits[i], self.histogram_bins) for i, t in enumerate(items)]
-            )
+            counts = histogram_counts_many(items, limits, self.histogram_bins)
             tensors[f"{kind}_hist"] = reduce_sum(counts) if self._sharded else counts
 
     def _submit_params(self, step: int) -> None:
