@@ -59,7 +59,8 @@ class Monitor:
         optimizer: its optimizer; gradient/weight statistics and update ratios are taken in
             its step hooks. Without it they are taken when ``log()`` sees a new step.
         logdir: the run directory (default ``runs/<date-time>``); only rank 0 writes.
-        every: steps between gradient/weight/update statistics (and scalar flushes).
+        every: steps between gradient/weight/update statistics (and scalar flushes, which
+            also happen at least every half second).
         activations_every: steps between activation samples.
         histograms_every: steps between histograms of weights, gradients and activations.
         check_nonfinite: find the first non-finite value: the model's first output every

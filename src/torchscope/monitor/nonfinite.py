@@ -99,7 +99,8 @@ class NonfiniteTracker:
                 [torch.stack(self._sums[phase])] if self._sums[phase] else []
             )
             if not parts:
-                codes.append(torch.tensor(NOT_FOUND, device=self.device))
+                # a fill on the device: no host-to-device copy
+                codes.append(torch.full((), NOT_FOUND, dtype=torch.int64, device=self.device))
                 continue
             ok = torch.isfinite(torch.cat(parts))
             first_bad = torch.argmin(ok.to(torch.int32)).to(torch.int64)  # the first False
