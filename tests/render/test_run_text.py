@@ -159,3 +159,11 @@ def test_overview_of_a_monitored_run(tmp_path: Path) -> None:
     assert hists["weight"]["snapshots"] == 2
     assert isinstance(o["wall_time_s"], float) and (o["first_step"], o["last_step"]) == (0, 3)
     assert np.isfinite(next(r["last"] for r in o["scalars"] if r["name"] == "loss"))
+
+
+def test_nonfinite_note_is_shown(tmp_path: Path) -> None:
+    event = {"module": "Net", "phase": "forward", "tensor": "output", "note": "only the model"}
+    with RunWriter(tmp_path / "run") as w:
+        w.log_event(7, "nonfinite", event)
+    text = overview_to_text(run_overview(tmp_path / "run"), width=200)
+    assert "first non-finite value at step 7 in Net (forward, output); only the model" in text

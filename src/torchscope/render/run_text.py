@@ -221,7 +221,8 @@ def _event_text(e: dict[str, Any]) -> str:
     if e["kind"] == "nonfinite":
         where = f"in {p.get('module', '?')} ({p.get('phase', '?')}"
         where += f", {p['tensor']})" if "tensor" in p else ")"
-        return f"first non-finite value at step {e['step']} {where}"
+        note = f"; {p['note']}" if p.get("note") else ""
+        return f"first non-finite value at step {e['step']} {where}{note}"
     return _value(p, 120)
 
 
