@@ -361,3 +361,44 @@ def test_scalars_reach_the_writer_within_a_second_between_statistics_steps() -> 
     assert sorted(writer.scalar("loss")) == [0, 1]
     mon.close()
     assert sorted(writer.scalar("loss")) == [0, 1, 2]
+
+
+def test_a_compiled_model_is_monitored_without_recompiles() -> None:
+    from torch._dynamo.utils import counters
+
+    def run(monitored: bool) -> tuple[int, FakeWriter]:
+        torch._dynamo.reset()
+        counters.clear()
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+        compiled = torch.compile(model, backend="eager")
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        writer = FakeWriter()
+        y = torch.tensor([0, 1, 2, 0])
+        mon = None
+        if monitored:
+            with pytest.warns(UserWarning, match="compiled"):
+                mon = Monitor(compiled, opt, writer=writer, **EVERYTHING)
+        for step in range(8):
+            x = torch.randn(4, 8)
+            if step == 5:
+                x[0, 0] = float("nan")  # bad data at step 5
+            loss = nn.functional.cross_entropy(compiled(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if mon is not None:
+                mon.log(step, loss=loss)
+        if mon is not None:
+            mon.close()
+        return counters["frames"]["total"], writer
+
+    plain_frames, _ = run(monitored=False)
+    frames, writer = run(monitored=True)
+    # hooks inside the graph would change between steps and force a recompile each time
+    assert frames == plain_frames
+    assert sorted(writer.layer_stats["grad"][0]) == ["0.bias", "0.weight", "2.bias", "2.weight"]
+    assert "activation" not in writer.layer_stats
+    # the torch.compile wrapper's own hook still checks the model output every step
+    assert writer.events[0] == (5, "nonfinite", {"module": "Sequential", "phase": "forward",
+                                                 "tensor": "output"})  # fmt: skip

@@ -126,10 +126,11 @@ class Monitor:
         if rank() == 0:
             self._writer = writer if writer is not None else _open_writer(logdir, run_name)
         self._worker = Worker() if self._writer is not None else None
-        self._params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        self._compiled = _compiled_inside(model)
+        self._params = [(_plain(n), p) for n, p in model.named_parameters() if p.requires_grad]
         self._sharded = any(callable(getattr(p, "to_local", None)) for _, p in self._params)
         modules = list(model.named_modules())
-        self._names = [name or type(model).__name__ for name, _ in modules]
+        self._names = [_plain(name) or _model_name(model) for name, _ in modules]
         self._is_leaf = [not any(True for _ in m.children()) for _, m in modules]
         self._checked = [
             index == 0 or needs_forward_check(m) for index, (_, m) in enumerate(modules)
@@ -151,6 +152,14 @@ class Monitor:
         self._last_seen: Callable[[], torch.Tensor | None] = lambda: None
         self._closed = False
         self._paused = False
+        if self._compiled:
+            warnings.warn(
+                "torchscope: the model is compiled (torch.compile); activation statistics and "
+                "per-module non-finite checks would hook into the compiled graph and force "
+                "recompiles, so they are off. Gradients, weights, updates, scalars and the "
+                "model output (of a torch.compile wrapper) are still recorded.",
+                stacklevel=2,
+            )
         self._install_optimizer_hooks()
         self._update_forward_hooks()
         self._write_meta(config, example_input)
@@ -318,7 +327,10 @@ class Monitor:
         are checked, by a lean hook; otherwise only the model itself; with no checks, none.
         """
         wanted = "none"
-        if self._sampled():
+        if self._compiled:  # a hook on the torch.compile wrapper runs outside the graph
+            wrapper = _is_compile_wrapper(self.model)
+            wanted = "root" if self._nonfinite is not None and wrapper else "none"
+        elif self._sampled():
             wanted = "all"
         elif self._nonfinite is not None:
             wanted = "checks" if self._due(self.nonfinite_every) else "root"
@@ -583,6 +595,29 @@ class Monitor:
             result = summary(self.model, *example_input)
         self._meta("summary", result.to_dict())
         self._meta("graph", result.graph.to_dict())
+
+
+def _is_compile_wrapper(module: nn.Module) -> bool:
+    """True for the module ``torch.compile(module)`` returns (an ``OptimizedModule``)."""
+    return type(module).__module__ == "torch._dynamo.eval_frame"
+
+
+def _compiled_inside(model: nn.Module) -> bool:
+    """True if the model or a module in it runs compiled (``torch.compile`` or ``.compile()``)."""
+    return any(
+        _is_compile_wrapper(m) or getattr(m, "_compiled_call_impl", None) is not None
+        for m in model.modules()
+    )
+
+
+def _plain(name: str) -> str:
+    """A module or parameter name without the ``_orig_mod.`` a torch.compile wrapper adds."""
+    return name.replace("_orig_mod.", "").removesuffix("_orig_mod")
+
+
+def _model_name(model: nn.Module) -> str:
+    inner = getattr(model, "_orig_mod", None) if _is_compile_wrapper(model) else None
+    return type(inner if isinstance(inner, nn.Module) else model).__name__
 
 
 def _unwrap(optimizer: Any) -> torch.optim.Optimizer | None:
