@@ -366,7 +366,7 @@ def test_scalars_reach_the_writer_within_a_second_between_statistics_steps() -> 
 def test_a_compiled_model_is_monitored_without_recompiles() -> None:
     from torch._dynamo.utils import counters
 
-    def run(monitored: bool) -> tuple[int, FakeWriter]:
+    def run(monitored: bool, watch_wrapper: bool = True) -> tuple[int, FakeWriter]:
         torch._dynamo.reset()
         counters.clear()
         torch.manual_seed(0)
@@ -377,8 +377,8 @@ def test_a_compiled_model_is_monitored_without_recompiles() -> None:
         y = torch.tensor([0, 1, 2, 0])
         mon = None
         if monitored:
-            with pytest.warns(UserWarning, match="compiled"):
-                mon = Monitor(compiled, opt, writer=writer, **EVERYTHING)
+            watched = compiled if watch_wrapper else model
+            mon = Monitor(watched, opt, writer=writer, **EVERYTHING)
         for step in range(8):
             x = torch.randn(4, 8)
             if step == 5:
@@ -394,7 +394,8 @@ def test_a_compiled_model_is_monitored_without_recompiles() -> None:
         return counters["frames"]["total"], writer
 
     plain_frames, _ = run(monitored=False)
-    frames, writer = run(monitored=True)
+    with pytest.warns(UserWarning, match="compiled"):
+        frames, writer = run(monitored=True)
     # hooks inside the graph would change between steps and force a recompile each time
     assert frames == plain_frames
     assert sorted(writer.layer_stats["grad"][0]) == ["0.bias", "0.weight", "2.bias", "2.weight"]
@@ -402,3 +403,10 @@ def test_a_compiled_model_is_monitored_without_recompiles() -> None:
     # the torch.compile wrapper's own hook still checks the model output every step
     assert writer.events[0] == (5, "nonfinite", {"module": "Sequential", "phase": "forward",
                                                  "tensor": "output"})  # fmt: skip
+    # the model itself watched while its torch.compile wrapper trains: our hooks notice the
+    # trace, do nothing and are removed after the first step (one more compile, no more)
+    with pytest.warns(UserWarning, match="compiled"):
+        frames, writer = run(monitored=True, watch_wrapper=False)
+    assert frames <= plain_frames + 1
+    assert sorted(writer.layer_stats["grad"]) == list(range(8))
+    assert writer.events[0][0] == 5  # the NaN loss, as a logged scalar

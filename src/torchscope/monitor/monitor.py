@@ -152,14 +152,9 @@ class Monitor:
         self._last_seen: Callable[[], torch.Tensor | None] = lambda: None
         self._closed = False
         self._paused = False
+        self._traced = False  # a hook of ours ran inside a torch.compile trace
         if self._compiled:
-            warnings.warn(
-                "torchscope: the model is compiled (torch.compile); activation statistics and "
-                "per-module non-finite checks would hook into the compiled graph and force "
-                "recompiles, so they are off. Gradients, weights, updates, scalars and the "
-                "model output (of a torch.compile wrapper) are still recorded.",
-                stacklevel=2,
-            )
+            self._warn_compiled()
         self._install_optimizer_hooks()
         self._update_forward_hooks()
         self._write_meta(config, example_input)
@@ -327,6 +322,9 @@ class Monitor:
         are checked, by a lean hook; otherwise only the model itself; with no checks, none.
         """
         wanted = "none"
+        if self._traced and not self._compiled:
+            self._compiled = True
+            self._warn_compiled()
         if self._compiled:  # a hook on the torch.compile wrapper runs outside the graph
             wrapper = _is_compile_wrapper(self.model)
             wanted = "root" if self._nonfinite is not None and wrapper else "none"
@@ -352,8 +350,30 @@ class Monitor:
             self._forward_handles.append(module.register_forward_hook(hook))
         self._hooked = wanted
 
+    def _warn_compiled(self) -> None:
+        warnings.warn(
+            "torchscope: the model runs compiled (torch.compile); activation statistics and "
+            "per-module non-finite checks would hook into the compiled graph and force "
+            "recompiles, so they are off. Gradients, weights, updates, scalars and the "
+            "model output (of a torch.compile wrapper passed to Monitor) are still recorded.",
+            stacklevel=4,
+        )
+
+    def _in_trace(self) -> bool:
+        """True (and remembered) when torch.compile is tracing the hook being called.
+
+        The hooks then do nothing; after the step they are removed for good, so the graph
+        is compiled once more, without them (the model was compiled outside the Monitor).
+        """
+        if torch.compiler.is_compiling():
+            self._traced = True
+            return True
+        return False
+
     def _check_forward(self, index: int, module: nn.Module, args: Any, output: Any) -> None:
         """The per-step hook: queue a non-finite check of a new output (device op only)."""
+        if self._in_trace():
+            return
         try:
             assert self._nonfinite is not None
             if isinstance(output, torch.Tensor):
@@ -373,6 +393,8 @@ class Monitor:
         NaN), else the logits; other outputs (caches, hidden states) are left to the
         module checks.
         """
+        if self._in_trace():
+            return
         try:
             first = next(float_tensors(output), None)
             if first is not None:
@@ -390,6 +412,8 @@ class Monitor:
 
     def _on_forward(self, index: int, module: nn.Module, args: Any, output: Any) -> None:
         """The hook of sampled steps: activation statistics and gradient checks too."""
+        if self._in_trace():
+            return
         try:
             tensors = list(float_tensors(output))
             if self._nonfinite is not None:
