@@ -69,6 +69,12 @@ def _counts(device: torch.device, numels: tuple[int, ...]) -> torch.Tensor:
     return torch.tensor([float(n) for n in numels], device=device)
 
 
+@functools.lru_cache(maxsize=64)
+def _sizes(device: torch.device, numels: tuple[int, ...]) -> torch.Tensor:
+    # int64: float32 counts are inexact above 2**24 elements, and these must be exact
+    return torch.tensor(numels, dtype=torch.int64, device=device)
+
+
 def _absmax(ts: Sequence[torch.Tensor]) -> torch.Tensor:
     if ts[0].device.type == "cuda":
         return torch.stack(torch._foreach_norm(list(ts), math.inf, dtype=torch.float32))
@@ -186,7 +192,7 @@ def histogram_counts_many(
             stop += 1
         group = ts[start:stop]
         x = torch.cat([t.reshape(-1) for t in group]).float()
-        sizes = _counts(x.device, tuple(t.numel() for t in group)).long()
+        sizes = _sizes(x.device, tuple(t.numel() for t in group))
         rows.append(_index_histograms(x, limits[start:stop], bins, (sizes, size)))
         start = stop
     return torch.cat(rows)
