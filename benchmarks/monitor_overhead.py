@@ -220,7 +220,7 @@ def measure(
 def table(
     name: str, samples: dict[str, list[float]], cpu: dict[str, list[float]]
 ) -> list[dict[str, Any]]:
-    """Print and return median ms/step and paired overheads (wall and CPU) per configuration."""
+    """Print and return median ms/step and overheads of total time (wall, CPU) per configuration."""
     rows = []
     print(f"\n{name}: median of {len(samples['none'])} blocks")
     print(f"{'configuration':<16} {'ms/step':>9} {'overhead':>9} {'CPU ms':>9} {'CPU ovh':>9}")
@@ -230,9 +230,9 @@ def table(
             "model": name,
             "config": config,
             "ms_per_step": wall,
-            "overhead_pct": _paired_overhead(values, samples["none"]),
+            "overhead_pct": _overhead_of_totals(values, samples["none"]),
             "cpu_ms_per_step": used,
-            "cpu_overhead_pct": _paired_overhead(cpu[config], cpu["none"]),
+            "cpu_overhead_pct": _overhead_of_totals(cpu[config], cpu["none"]),
         }
         rows.append(row)
         print(
@@ -242,7 +242,7 @@ def table(
     return rows
 
 
-def _paired_overhead(values: list[float], base: list[float]) -> float:
+def _overhead_of_totals(values: list[float], base: list[float]) -> float:
     """Total time over the rounds relative to the bare configuration's, in percent."""
     return (sum(values) / sum(base) - 1) * 100
 

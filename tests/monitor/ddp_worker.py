@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -17,7 +15,17 @@ SETTINGS = {"every": 1, "activations_every": 1, "histograms_every": 1}
 
 def run(rank: int, world: int, port: int, out: str) -> None:
     """Train with DDP on rank's share of each batch; rank 0 dumps what it wrote to ``out``."""
+    _run_rank(rank, world, port, out, fsdp=False)
+
+
+def run_fsdp(rank: int, world: int, port: int, out: str) -> None:
+    """Like ``run`` but with FSDP2 (``fully_shard``): parameters and gradients are sharded."""
+    _run_rank(rank, world, port, out, fsdp=True)
+
+
+def _run_rank(rank: int, world: int, port: int, out: str, *, fsdp: bool) -> None:
     import torch.distributed as dist
+    from torch.distributed.fsdp import fully_shard
     from torch.nn.parallel import DistributedDataParallel
 
     dist.init_process_group(
@@ -26,13 +34,24 @@ def run(rank: int, world: int, port: int, out: str) -> None:
     try:
         torch.manual_seed(0)
         model = SmallCNN(dropout=0.0)
-        ddp = DistributedDataParallel(model)
-        opt = torch.optim.Adam(ddp.parameters(), lr=1e-2)
+        # FSDP2 shards the model in place; DDP wraps it and the wrapper runs the forward
+        forward: nn.Module = model
+        if fsdp:
+            fully_shard(model)
+        else:
+            forward = DistributedDataParallel(model)
+        opt = torch.optim.Adam(forward.parameters(), lr=1e-2)
         writer = FakeWriter(out) if rank == 0 else None
         share = BATCH // world
-        train(model, ddp, opt, Monitor(model, opt, writer=writer, **SETTINGS), rank * share, share)
+        train(
+            model, forward, opt, Monitor(model, opt, writer=writer, **SETTINGS), rank * share, share
+        )
     finally:
-        _teardown(dist)
+        # Meet the other rank before destroying the group: a rank that tears gloo down while
+        # the other is still in a collective sometimes aborted ("terminate called without an
+        # active exception", about 1 run in 10 on a busy machine).
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def train(
@@ -50,33 +69,3 @@ def train(
         mon.log(step, loss=loss)
         mon.log_classification(step, logits, y[i : i + n], split="train")
     mon.close()
-
-
-def run_fsdp(rank: int, world: int, port: int, out: str) -> None:
-    """Like ``run`` but with FSDP2 (``fully_shard``): parameters and gradients are sharded."""
-    import torch.distributed as dist
-    from torch.distributed.fsdp import fully_shard
-
-    dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
-    )
-    try:
-        torch.manual_seed(0)
-        model = SmallCNN(dropout=0.0)
-        fully_shard(model)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-        writer = FakeWriter(out) if rank == 0 else None
-        share = BATCH // world
-        train(
-            model, model, opt, Monitor(model, opt, writer=writer, **SETTINGS), rank * share, share
-        )
-    finally:
-        _teardown(dist)
-
-
-def _teardown(dist: Any) -> None:
-    """Meet the other rank before destroying the group: a rank that tears gloo down while
-    the other is still in a collective sometimes aborted (``terminate called without an
-    active exception``, about 1 run in 10 on a busy machine)."""
-    dist.barrier()
-    dist.destroy_process_group()

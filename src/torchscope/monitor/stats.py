@@ -59,20 +59,14 @@ def tensor_stats(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     norms = torch.stack(torch._foreach_norm(ts, 2, dtype=torch.float32))
     absmax = _absmax(ts)
     sums = torch.stack([t.sum(dtype=torch.float32) for t in ts])
-    counts = _counts(device, tuple(t.numel() for t in ts))
+    counts = _numels(device, tuple(t.numel() for t in ts), torch.float32)
     return torch.stack([sums, norms * norms, counts, absmax], dim=1)
 
 
 @functools.lru_cache(maxsize=64)
-def _counts(device: torch.device, numels: tuple[int, ...]) -> torch.Tensor:
+def _numels(device: torch.device, numels: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
     # Cached so the host-to-device copy of the element counts happens once per tensor set.
-    return torch.tensor([float(n) for n in numels], device=device)
-
-
-@functools.lru_cache(maxsize=64)
-def _sizes(device: torch.device, numels: tuple[int, ...]) -> torch.Tensor:
-    # int64: float32 counts are inexact above 2**24 elements, and these must be exact
-    return torch.tensor(numels, dtype=torch.int64, device=device)
+    return torch.tensor(numels, dtype=dtype, device=device)
 
 
 def _absmax(ts: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -192,7 +186,8 @@ def histogram_counts_many(
             stop += 1
         group = ts[start:stop]
         x = torch.cat([t.reshape(-1) for t in group]).float()
-        sizes = _sizes(x.device, tuple(t.numel() for t in group))
+        # int64: float32 counts are inexact above 2**24 elements, and these must be exact
+        sizes = _numels(x.device, tuple(t.numel() for t in group), torch.int64)
         rows.append(_index_histograms(x, limits[start:stop], bins, (sizes, size)))
         start = stop
     return torch.cat(rows)
