@@ -401,8 +401,12 @@ def test_a_compiled_model_is_monitored_without_recompiles() -> None:
     assert sorted(writer.layer_stats["grad"][0]) == ["0.bias", "0.weight", "2.bias", "2.weight"]
     assert "activation" not in writer.layer_stats
     # the torch.compile wrapper's own hook still checks the model output every step
+    note = (
+        "only the model output is checked at this step "
+        "(module outputs are not checked in a compiled model)"
+    )
     assert writer.events[0] == (5, "nonfinite", {"module": "Sequential", "phase": "forward",
-                                                 "tensor": "output"})  # fmt: skip
+                                                 "tensor": "output", "note": note})  # fmt: skip
     # the model itself watched while its torch.compile wrapper trains: our hooks notice the
     # trace, do nothing and are removed after the first step (one more compile, no more)
     with pytest.warns(UserWarning, match="compiled"):

@@ -321,17 +321,10 @@ class Monitor:
         of outputs and their gradients); on module-check steps the modules whose outputs
         are checked, by a lean hook; otherwise only the model itself; with no checks, none.
         """
-        wanted = "none"
         if self._traced and not self._compiled:
             self._compiled = True
             self._warn_compiled()
-        if self._compiled:  # a hook on the torch.compile wrapper runs outside the graph
-            wrapper = _is_compile_wrapper(self.model)
-            wanted = "root" if self._nonfinite is not None and wrapper else "none"
-        elif self._sampled():
-            wanted = "all"
-        elif self._nonfinite is not None:
-            wanted = "checks" if self._due(self.nonfinite_every) else "root"
+        wanted = self._hook_set(self.step)
         if wanted == self._hooked:
             return
         for handle in self._forward_handles:
@@ -369,6 +362,17 @@ class Monitor:
             self._traced = True
             return True
         return False
+
+    def _hook_set(self, step: int) -> str:
+        """The forward hooks a step gets: ``all``, ``checks``, ``root`` (the model) or ``none``."""
+        if self._compiled:  # a hook on the torch.compile wrapper runs outside the graph
+            wrapper = _is_compile_wrapper(self.model)
+            return "root" if self._nonfinite is not None and wrapper else "none"
+        if self._due(self.activations_every, step):
+            return "all"
+        if self._nonfinite is None:
+            return "none"
+        return "checks" if self._due(self.nonfinite_every, step) else "root"
 
     def _check_forward(self, index: int, module: nn.Module, args: Any, output: Any) -> None:
         """The per-step hook: queue a non-finite check of a new output (device op only)."""
@@ -575,14 +579,14 @@ class Monitor:
         if self.nonfinite is not None or self._writer is None:
             return
         step = int(event["step"])
-        if event["phase"] == "forward" and not (
-            self._due(self.nonfinite_every, step) or self._due(self.activations_every, step)
-        ):
-            event = {
-                **event,
-                "note": f"only the model output is checked at this step (each module every "
-                f"{self.nonfinite_every} steps); Monitor(nonfinite_every=1) names the module",
-            }
+        if event["phase"] == "forward" and self._hook_set(step) not in ("checks", "all"):
+            how = (
+                "(module outputs are not checked in a compiled model)"
+                if self._compiled
+                else f"(each module every {self.nonfinite_every} steps); "
+                "Monitor(nonfinite_every=1) names the module"
+            )
+            event = {**event, "note": f"only the model output is checked at this step {how}"}
         self.nonfinite = event
         payload = {k: v for k, v in event.items() if k != "step"}
         self._writer.log_event(step, "nonfinite", payload)
