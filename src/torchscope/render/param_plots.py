@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from torchscope.render.figures import axes_grid, figure
+
 if TYPE_CHECKING:
     import torch
     from matplotlib.axes import Axes
@@ -53,20 +55,11 @@ _PROFILE_LABELS = {
 }
 
 
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
 def _grid(n: int, cols: int, size: tuple[float, float] = (3.2, 2.2)) -> tuple[Figure, list[Axes]]:
     cols = max(1, min(cols, n))
     rows = max(1, math.ceil(n / cols))
-    fig = _figure(size[0] * cols, size[1] * rows)
-    axes = list(np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel())
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    return fig, axes[:n]
+    fig = figure(size[0] * cols, size[1] * rows)
+    return fig, axes_grid(fig, n, cols)
 
 
 def _short(name: str, keep: int = 3) -> str:
@@ -118,7 +111,7 @@ def depth_profile(
     """Bars of per-tensor metrics along the model's depth (tensors in order), one row each;
     weights (2+ dimensions) in one colour, vectors in another."""
     tensors = report.tensors
-    fig = _figure(max(8.0, 0.06 * len(tensors) + 4), 2.0 * len(metrics) + 0.6)
+    fig = figure(max(8.0, 0.06 * len(tensors) + 4), 2.0 * len(metrics) + 0.6)
     axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
     x = np.arange(len(tensors))
     colours = ["tab:blue" if len(t.shape) >= 2 else "tab:orange" for t in tensors]
@@ -142,7 +135,7 @@ def weight_heatmap(tensor: torch.Tensor, name: str = "", max_size: int = 256) ->
 
     w = tensor.detach().float().cpu()
     w = w.reshape(w.shape[0], -1) if w.ndim >= 2 else w.reshape(1, -1)
-    fig = _figure(6.5, 5.0)
+    fig = figure(6.5, 5.0)
     ax = fig.subplots()
     rows, cols = w.shape
     if rows > max_size or cols > max_size:
@@ -191,7 +184,7 @@ def _esd_axes(ax: Axes, layer: LayerSpectrum) -> None:
 def spectral_figure(spectral: SpectralReport, layer: str | None = None) -> Figure:
     """Alpha of every layer along depth (band: 2–6) and the ESD of one layer with its fit
     (default: the layer with the largest alpha-weighted value)."""
-    fig = _figure(12, 4.2)
+    fig = figure(12, 4.2)
     left, right = fig.subplots(1, 2, width_ratios=[1.6, 1])
     layers = spectral.layers
     alphas = [x.alpha if x.status == "ok" else np.nan for x in layers]
@@ -226,7 +219,7 @@ def esd_grid(spectral: SpectralReport, max_panels: int = 12, cols: int = 4) -> F
 
 def importance_chart(importances: Sequence[Importance], top: int = 20) -> Figure:
     """The ``top`` layers by each importance method, as ranked horizontal bars."""
-    fig = _figure(5.5 * len(importances), 0.28 * top + 1.2)
+    fig = figure(5.5 * len(importances), 0.28 * top + 1.2)
     axes = fig.subplots(1, len(importances), squeeze=False)[0]
     for ax, imp in zip(axes, importances):
         rows = imp.layers[:top][::-1]
@@ -241,7 +234,7 @@ def importance_chart(importances: Sequence[Importance], top: int = 20) -> Figure
 def diff_chart(diff: ParamDiff) -> Figure:
     """Relative change ‖b−a‖/‖a‖ per layer (module) along depth, and per tensor."""
     modules = diff.modules
-    fig = _figure(max(8.0, 0.12 * len(modules) + 4), 5.5)
+    fig = figure(max(8.0, 0.12 * len(modules) + 4), 5.5)
     top, bottom = fig.subplots(2, 1)
     x = np.arange(len(modules))
     top.bar(x, [max(m.rel_change, 1e-12) for m in modules], color="tab:purple")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from torchscope.render.figures import axes_grid, figure
 from torchscope.store.reader import RunReader
 
 if TYPE_CHECKING:
@@ -90,24 +91,13 @@ def _style() -> Iterator[None]:
 
 
 def _figure(width: float, height: float) -> Figure:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained", dpi=100)
+    return figure(width, height, dpi=100)
 
 
 def _palette(n: int) -> list[tuple[float, float, float]]:
     import seaborn as sns
 
     return list(sns.color_palette("deep", max(n, 1)))
-
-
-def _grid(fig: Figure, n: int, cols: int = 3) -> list[Axes]:
-    cols = min(cols, n)
-    rows = math.ceil(n / cols)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    return axes[:n]
 
 
 def _draw_series(
@@ -172,7 +162,7 @@ def learning_curves(
     colors = dict(zip(splits, _palette(len(splits))))
     with _style():
         fig = _figure(4.6 * min(len(names), 3), 3.3 * math.ceil(len(names) / 3))
-        for ax, name in zip(_grid(fig, len(names)), names):
+        for ax, name in zip(axes_grid(fig, len(names), 3), names):
             drawn = [
                 reader.scalars(name, split=sp, buckets=buckets)
                 for sp in splits
@@ -451,7 +441,7 @@ def compare_runs(
     colors = _palette(len(readers))
     with _style():
         fig = _figure(4.6 * min(len(names), 3), 3.3 * math.ceil(len(names) / 3))
-        for ax, name in zip(_grid(fig, len(names)), names):
+        for ax, name in zip(axes_grid(fig, len(names), 3), names):
             drawn: list[Series] = []
             for reader, color in zip(readers, colors):
                 for split in sorted(
@@ -574,7 +564,7 @@ def distributions(
     cols = 2 if len(names) == 4 else min(len(names), 3)
     with _style():
         fig = _figure(max(4.4 * cols, 7.5), 2.7 * math.ceil(len(names) / cols) + 0.7)
-        for ax, name in zip(_grid(fig, len(names), cols), names):
+        for ax, name in zip(axes_grid(fig, len(names), cols), names):
             _draw_distribution(ax, reader, kind, name, color)
             ax.set_title(name, fontsize="medium")
             ax.set_xlabel("step")
