@@ -148,7 +148,7 @@ class Monitor:
         self._flushed_at = time.monotonic()
         self._handles: list[Any] = []
         self._forward_handles: list[Any] = []
-        self._hooked = "none"  # which forward hooks are installed: none, checks or all
+        self._hooked = "none"  # the forward hooks installed: a value of _hook_set()
         self._last_seen: Callable[[], torch.Tensor | None] = lambda: None
         self._closed = False
         self._paused = False
