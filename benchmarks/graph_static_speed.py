@@ -37,7 +37,7 @@ TORCHVIEW_CONFIG = {"gpt2": {"use_cache": False}, "gpt2-meta": {"use_cache": Fal
 
 
 def _build(name: str, tool: str) -> tuple[Any, dict[str, Any], str]:
-    from torchscope.capture.spec import load_model
+    from torchscope.sources.spec import load_model
 
     spec, config, device = MODELS[name]
     if tool == "torchview":
@@ -48,7 +48,7 @@ def _build(name: str, tool: str) -> tuple[Any, dict[str, Any], str]:
 
 def _torchscope_svg(model: Any, inputs: dict[str, Any], device: str) -> bytes:
     import torchscope
-    from torchscope._api_graph import draw
+    from torchscope._api import draw
 
     graph = torchscope.trace(model, device=device, **inputs)
     return draw(graph).render("svg")

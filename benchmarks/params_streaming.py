@@ -36,15 +36,15 @@ from pathlib import Path
 from typing import Any
 
 CHILD_BASELINE = """
-import torch, torchscope._api_params
-from torchscope.capture.checkpoint import open_checkpoint
+import torch, torchscope._api
+from torchscope.sources.checkpoint import open_checkpoint
 with open_checkpoint({path!r}) as source:
     print(len(source.entries))
 """
 
 CHILD_TORCHSCOPE = """
 import time, torch
-from torchscope._api_params import inspect_params
+from torchscope._api import inspect_params
 start, cpu = time.perf_counter(), time.process_time()
 report = inspect_params({path!r})
 print(time.perf_counter() - start, time.process_time() - cpu, report.total.numel)

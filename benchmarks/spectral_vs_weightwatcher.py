@@ -75,7 +75,7 @@ def run_weightwatcher(model: torch.nn.Module) -> tuple[Timer, dict[str, float]]:
 
 def run_torchscope_spectral(model: torch.nn.Module) -> tuple[Timer, dict[str, float]]:
     from torchscope.analysis.spectral import SpectralRunner, spectral_kind
-    from torchscope.capture.checkpoint import module_source
+    from torchscope.sources.checkpoint import module_source
 
     with Timer() as timer:
         source = module_source(model)
@@ -95,7 +95,7 @@ def run_torchscope_spectral(model: torch.nn.Module) -> tuple[Timer, dict[str, fl
 
 
 def run_torchscope_full(model: torch.nn.Module) -> Timer:
-    from torchscope._api_params import inspect_params
+    from torchscope._api import inspect_params
 
     with Timer() as timer:
         inspect_params(model, spectral=True)

@@ -143,7 +143,7 @@ class Result:
 
 
 def _build(case: ModelCase) -> tuple[Any, dict[str, Any]]:
-    from torchscope.capture.spec import load_model
+    from torchscope.sources.spec import load_model
 
     loaded = load_model(case.spec, dict(case.config), device=case.device, seq_len=case.seq_len)
     return loaded.model, dict(loaded.kwargs)

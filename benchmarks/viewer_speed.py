@@ -55,8 +55,8 @@ TARGETS_MS = {"first render": 1000.0, "expand decoder layer": 200.0, "expand all
 def build_page(path: Path) -> dict[str, float]:
     """Trace the 70B-shaped Llama on meta and write its viewer page; returns timings."""
     import torchscope
-    from torchscope.capture.spec import load_model
     from torchscope.render.graph_html import graph_to_html
+    from torchscope.sources.spec import load_model
 
     t0 = time.perf_counter()
     lm = load_model("hf:LlamaForCausalLM", dict(LLAMA_70B), device="meta")

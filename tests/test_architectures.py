@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import torchscope
-from torchscope.capture.spec import load_model
+from torchscope.sources.spec import load_model
 
 pytest.importorskip("transformers")
 

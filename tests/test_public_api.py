@@ -22,6 +22,7 @@ def test_exported_names() -> None:
             "RunWriter",
             "SpecError",
             "Summary",
+            "TorchscopeError",
             "TraceError",
             "__version__",
             "diff",

@@ -10,20 +10,44 @@ from typing import TYPE_CHECKING, Any
 from torchscope._version import __version__
 
 if TYPE_CHECKING:
-    from torchscope._api import summary, trace
-    from torchscope._api_graph import draw
-    from torchscope._api_params import diff, inspect_params
+    from torchscope._api import diff, draw, inspect_params, summary, trace
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
     from torchscope.analysis.summary import Summary
-    from torchscope.capture.checkpoint import CheckpointError
-    from torchscope.capture.errors import SpecError, TraceError
+    from torchscope.errors import (
+        CheckpointError,
+        GraphvizNotFound,
+        SpecError,
+        TorchscopeError,
+        TraceError,
+    )
     from torchscope.model.graph import ModelGraph
     from torchscope.monitor.monitor import Monitor
-    from torchscope.render.dot import GraphvizNotFound
     from torchscope.render.graph_view import GraphView
     from torchscope.store.reader import RunReader
     from torchscope.store.writer import RunWriter
+
+# Public name → the module that defines it, imported on first use.
+_LAZY = {
+    "trace": "torchscope._api",
+    "summary": "torchscope._api",
+    "draw": "torchscope._api",
+    "inspect_params": "torchscope._api",
+    "diff": "torchscope._api",
+    "Monitor": "torchscope.monitor.monitor",
+    "ModelGraph": "torchscope.model.graph",
+    "Summary": "torchscope.analysis.summary",
+    "GraphView": "torchscope.render.graph_view",
+    "ParamReport": "torchscope.analysis.param_report",
+    "ParamDiff": "torchscope.analysis.param_diff",
+    "RunWriter": "torchscope.store.writer",
+    "RunReader": "torchscope.store.reader",
+    "TorchscopeError": "torchscope.errors",
+    "TraceError": "torchscope.errors",
+    "SpecError": "torchscope.errors",
+    "CheckpointError": "torchscope.errors",
+    "GraphvizNotFound": "torchscope.errors",
+}
 
 __all__ = [
     "CheckpointError",
@@ -37,6 +61,7 @@ __all__ = [
     "RunWriter",
     "SpecError",
     "Summary",
+    "TorchscopeError",
     "TraceError",
     "__version__",
     "diff",
@@ -45,26 +70,6 @@ __all__ = [
     "summary",
     "trace",
 ]
-
-_LAZY = {
-    "summary": "torchscope._api",
-    "trace": "torchscope._api",
-    "Summary": "torchscope.analysis.summary",
-    "ModelGraph": "torchscope.model.graph",
-    "TraceError": "torchscope.capture.errors",
-    "SpecError": "torchscope.capture.errors",
-    "draw": "torchscope._api_graph",
-    "GraphView": "torchscope.render.graph_view",
-    "GraphvizNotFound": "torchscope.render.dot",
-    "Monitor": "torchscope.monitor.monitor",
-    "RunWriter": "torchscope.store.writer",
-    "RunReader": "torchscope.store.reader",
-    "inspect_params": "torchscope._api_params",
-    "diff": "torchscope._api_params",
-    "ParamReport": "torchscope.analysis.param_report",
-    "ParamDiff": "torchscope.analysis.param_diff",
-    "CheckpointError": "torchscope.capture.checkpoint",
-}
 
 
 def __getattr__(name: str) -> Any:

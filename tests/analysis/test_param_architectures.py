@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from torchscope._api_params import diff, inspect_params
-from torchscope.capture.spec import load_model
+from torchscope._api import diff, inspect_params
+from torchscope.sources.spec import load_model
 
 pytest.importorskip("transformers")
 

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from tests.models import MLP
-from torchscope._api_params import diff
+from torchscope._api import diff
 from torchscope.analysis.param_diff import tensor_change
 
 

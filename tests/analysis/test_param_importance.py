@@ -8,12 +8,12 @@ import torch.nn.functional as F
 
 from tests.models import MLP, TiedLM
 from torchscope.analysis.importance import magnitude_importance, taylor_importance
-from torchscope.analysis.param_stats import tensor_stats
+from torchscope.analysis.param_stats import describe_tensor
 
 
 def test_magnitude_is_the_l1_norm_per_tensor_and_layer() -> None:
     model = MLP()
-    stats = [tensor_stats(n, p) for n, p in model.named_parameters()]
+    stats = [describe_tensor(n, p) for n, p in model.named_parameters()]
     imp = magnitude_importance(stats)
     expected = {n: float(p.detach().abs().double().sum()) for n, p in model.named_parameters()}
     assert {r.name: r.score for r in imp.tensors} == pytest.approx(expected, rel=1e-6)

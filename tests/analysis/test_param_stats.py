@@ -12,9 +12,9 @@ from torchscope.analysis._chunked import CHUNK
 from torchscope.analysis.param_stats import (
     PERCENTILES,
     aggregate,
+    describe_tensor,
     health_flags,
     layer_kind,
-    tensor_stats,
 )
 
 
@@ -53,7 +53,7 @@ def _check_against_numpy(stats, values: np.ndarray, bins: int = 64) -> None:  # 
 )
 def test_statistics_match_numpy(shape: tuple[int, ...], dtype: torch.dtype) -> None:
     t = (torch.randn(shape) * 0.05 + 0.01).to(dtype)
-    stats = tensor_stats("layer.weight", t)
+    stats = describe_tensor("layer.weight", t)
     assert stats.shape == shape and stats.numel == t.numel()
     assert stats.dtype == str(dtype).removeprefix("torch.")
     _check_against_numpy(stats, t.double().numpy().ravel())
@@ -64,7 +64,7 @@ def test_zeros_dead_rows_and_non_finite_values() -> None:
     t[[3, 50, 399]] = 0.0  # three dead output units
     t[10, :5] = 0.0
     t[7, 7], t[8, 8], t[9, 9] = math.nan, math.inf, -math.inf
-    stats = tensor_stats("w", t)
+    stats = describe_tensor("w", t)
     assert stats.dead_units == 3 and stats.units == 400
     assert stats.nan_count == 1 and stats.inf_count == 2
     _check_against_numpy(stats, t.numpy().ravel())
@@ -77,26 +77,26 @@ def test_zeros_dead_rows_and_non_finite_values() -> None:
 
 
 def test_constant_all_zero_and_empty_tensors() -> None:
-    ones = tensor_stats("norm.weight", torch.ones(16))
+    ones = describe_tensor("norm.weight", torch.ones(16))
     assert (ones.mean, ones.std, ones.min, ones.max) == (1.0, 0.0, 1.0, 1.0)
     assert all(v == 1.0 for v in ones.percentiles.values()) and ones.hist[0] == 16
-    zeros = tensor_stats("fc.weight", torch.zeros(8, 4))
+    zeros = describe_tensor("fc.weight", torch.zeros(8, 4))
     assert zeros.zero_frac == 1.0 and zeros.dead_units == 8 and zeros.l2_norm == 0.0
     flags = health_flags([ones, zeros])
     assert [(f.tensor, f.check, f.severity) for f in flags] == [
         ("norm.weight", "constant", "info"),
         ("fc.weight", "all_zero", "warning"),
     ]
-    empty = tensor_stats("e", torch.zeros(0, 3))
+    empty = describe_tensor("e", torch.zeros(0, 3))
     assert empty.numel == 0 and math.isnan(empty.mean)
 
 
 def test_norm_outliers_are_flagged_with_their_threshold() -> None:
     tensors = [
-        tensor_stats(f"h.{i}.fc.weight", torch.randn(32, 32) * 0.02, kind="Linear.weight")
+        describe_tensor(f"h.{i}.fc.weight", torch.randn(32, 32) * 0.02, kind="Linear.weight")
         for i in range(8)
     ]
-    tensors.append(tensor_stats("h.8.fc.weight", torch.randn(32, 32) * 5, kind="Linear.weight"))
+    tensors.append(describe_tensor("h.8.fc.weight", torch.randn(32, 32) * 5, kind="Linear.weight"))
     flags = [f for f in health_flags(tensors) if f.check == "norm_outlier"]
     assert [f.tensor for f in flags] == ["h.8.fc.weight"]
     assert flags[0].value > flags[0].threshold == 3.5 and "median" in flags[0].message
@@ -104,7 +104,7 @@ def test_norm_outliers_are_flagged_with_their_threshold() -> None:
 
 def test_aggregates_are_exact_for_moments_and_close_for_percentiles() -> None:
     parts = [torch.randn(100, 50) * 0.1, torch.rand(1000) + 2.0, torch.zeros(30)]
-    stats = [tensor_stats(f"t{i}", p) for i, p in enumerate(parts)]
+    stats = [describe_tensor(f"t{i}", p) for i, p in enumerate(parts)]
     group = aggregate("all", stats)
     values = np.concatenate([p.numpy().ravel() for p in parts]).astype(np.float64)
     assert group.numel == values.size and group.tensors == 3
@@ -132,7 +132,7 @@ def test_layer_kinds_from_models_and_from_shapes() -> None:
 def test_statistics_leave_the_tensor_and_thread_settings_unchanged() -> None:
     t = torch.randn(600, 600)
     before, threads = t.clone(), torch.get_num_threads()
-    tensor_stats("w", t)
+    describe_tensor("w", t)
     assert torch.equal(t, before) and torch.get_num_threads() == threads
 
 
@@ -141,7 +141,7 @@ def test_statistics_on_the_gpu_match_the_cpu() -> None:
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")
     t = torch.randn(1000, 3000)
-    cpu, gpu = tensor_stats("w", t), tensor_stats("w", t.cuda())
+    cpu, gpu = describe_tensor("w", t), describe_tensor("w", t.cuda())
     for field in ("mean", "std", "min", "max", "mean_abs", "l2_norm", "zero_frac"):
         assert getattr(gpu, field) == pytest.approx(getattr(cpu, field), rel=1e-5)
     assert gpu.hist == cpu.hist

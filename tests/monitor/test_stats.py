@@ -10,18 +10,18 @@ from torchscope.monitor.nonfinite import NonfiniteTracker, resolve_first
 from torchscope.monitor.stats import (
     WeightSnapshot,
     _index_histograms,
+    decode_fused_stats,
     decode_histograms,
-    decode_tensor_stats,
+    fused_tensor_stats,
     histogram_counts,
     histogram_counts_many,
-    tensor_stats,
 )
 
 
 def test_tensor_stats_equal_numpy() -> None:
     tensors = [torch.randn(7, 5) * 3 + 1, torch.randn(100).to(torch.bfloat16), torch.rand(3)]
-    raw = tensor_stats(tensors).numpy()
-    stats = decode_tensor_stats(raw, ["a", "b", "c"])
+    raw = fused_tensor_stats(tensors).numpy()
+    stats = decode_fused_stats(raw, ["a", "b", "c"])
     for name, t in zip("abc", tensors):
         x = t.float().numpy().astype(np.float64).ravel()
         assert stats[name]["norm"] == pytest.approx(np.linalg.norm(x), rel=1e-5)
@@ -58,7 +58,7 @@ def test_nonfinite_tracker_keeps_the_earliest_step_and_call() -> None:
 def test_tensor_stats_max_magnitude_on_every_device_path() -> None:
     # the most negative value dominates; a bfloat16 tensor and an empty one are allowed
     tensors = [torch.tensor([1.0, -7.5, 3.0]), torch.tensor([2.0, -0.5]).bfloat16(), torch.zeros(0)]
-    raw = tensor_stats(tensors)
+    raw = fused_tensor_stats(tensors)
     assert raw[:, 3].tolist() == [7.5, 2.0, 0.0]
     assert raw[:, 2].tolist() == [3.0, 2.0, 0.0]
 

@@ -19,8 +19,8 @@ from torch import nn
 
 import torchscope
 from tests.models import Stack
-from torchscope._api_graph import draw
-from torchscope.analysis.graph_view import ColorScale, visible_graph
+from torchscope._api import draw
+from torchscope.analysis.visible_graph import ColorScale, visible_graph
 from torchscope.model.graph import ModelGraph
 from torchscope.render.dot import (
     PALETTE,
@@ -139,7 +139,7 @@ def test_module_hierarchy_is_nested_clusters_down_to_depth() -> None:
 
 def _tiny_hf(spec: str, **config: Any) -> ModelGraph:
     pytest.importorskip("transformers")
-    from torchscope.capture.spec import load_model
+    from torchscope.sources.spec import load_model
 
     loaded = load_model(spec, config, device="meta", seq_len=16)
     return torchscope.trace(loaded.model, *loaded.args, device="meta", **loaded.kwargs)

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from tests.render.models_viewer import HOSTILE, repeat_net_graph
+from torchscope.errors import ViewerBundleMissing
 from torchscope.model.graph import ModelGraph
 from torchscope.render import graph_html
 from torchscope.render.graph_html import (
     OP_KINDS,
-    ViewerBundleMissing,
     graph_to_html,
     op_kind,
     viewer_data,

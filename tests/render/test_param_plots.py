@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from torchscope._api_params import diff, inspect_params
+from torchscope._api import diff, inspect_params
 from torchscope.render.param_plots import (
     depth_profile,
     diff_chart,

@@ -14,7 +14,7 @@ import torch
 import torchscope
 from tests.models import BrokenMiddle, Stack, TiedLM
 from torchscope.analysis.summary import summarize
-from torchscope.demo import DEMO_INPUT_SIZE, DemoMLP
+from torchscope.examples import DEMO_INPUT_SIZE, DemoMLP
 from torchscope.render.summary_text import summary_to_text
 
 GOLDEN = Path(__file__).parent.parent / "golden"

@@ -82,9 +82,9 @@ def magnitude_importance(stats: Sequence[TensorStats]) -> Importance:
 
     Example:
         >>> import torch
-        >>> from torchscope.analysis.param_stats import tensor_stats
-        >>> imp = magnitude_importance([tensor_stats("a.weight", torch.ones(2, 2)),
-        ...                             tensor_stats("b.weight", -torch.ones(2))])
+        >>> from torchscope.analysis.param_stats import describe_tensor
+        >>> imp = magnitude_importance([describe_tensor("a.weight", torch.ones(2, 2)),
+        ...                             describe_tensor("b.weight", -torch.ones(2))])
         >>> [(r.name, r.score, round(r.share, 3)) for r in imp.layers]
         [('a', 4.0, 0.667), ('b', 2.0, 0.333)]
     """

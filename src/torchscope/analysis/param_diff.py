@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from torchscope.analysis._chunked import Chunk, split_map
-from torchscope.capture.structure import dtype_name
+from torchscope.model.dtypes import dtype_name
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from torchscope.analysis._chunked import Chunk, as_float, split_map
-from torchscope.capture.structure import dtype_name
+from torchscope.model.dtypes import dtype_name
 
 __all__ = [
     "PERCENTILES",
@@ -27,9 +27,9 @@ __all__ = [
     "TensorStats",
     "ValueStats",
     "aggregate",
+    "describe_tensor",
     "health_flags",
     "layer_kind",
-    "tensor_stats",
 ]
 
 PERCENTILES = (1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0)
@@ -151,7 +151,7 @@ def layer_kind(name: str, shape: Sequence[int], module_type: str = "") -> str:
 # --- one tensor -------------------------------------------------------------------------
 
 
-def tensor_stats(
+def describe_tensor(
     name: str,
     tensor: torch.Tensor,
     *,
@@ -165,7 +165,7 @@ def tensor_stats(
 
     Example:
         >>> import torch
-        >>> s = tensor_stats("w", torch.tensor([[0.0, 1.0], [0.0, 3.0]]))
+        >>> s = describe_tensor("w", torch.tensor([[0.0, 1.0], [0.0, 3.0]]))
         >>> s.mean, s.max, s.zero_frac, s.l2_norm
         (1.0, 3.0, 0.5, 3.1622776601683795)
     """

@@ -27,7 +27,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torchscope.capture.attention import fused_attention_on_meta, is_meta_attention
 from torchscope.capture.flops import aten_macs, has_formula, is_compute_op
 from torchscope.capture.nested import named_tensors, tensors_in
-from torchscope.capture.structure import dtype_name
+from torchscope.model.dtypes import dtype_name
 from torchscope.model.graph import Edge, GraphIO, ModuleNode, OpNode, TensorMeta
 
 __all__ = ["Recorder"]

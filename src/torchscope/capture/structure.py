@@ -7,13 +7,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from torchscope.model.dtypes import dtype_name
 from torchscope.model.graph import ModuleNode, ParamInfo
 
-__all__ = ["dtype_name", "module_tree", "unique_tensors"]
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
+__all__ = ["module_tree", "unique_tensors"]
 
 
 def _tensor_key(t: torch.Tensor) -> Any:

@@ -9,10 +9,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from torchscope.capture.errors import TraceError
 from torchscope.capture.placement import Placement, move_inputs
 from torchscope.capture.recorder import AtenLevel, FunctionLevel, Recorder
 from torchscope.capture.structure import module_tree, unique_tensors
+from torchscope.errors import TraceError
 from torchscope.model.graph import CaptureFailure, ModelGraph, ModuleNode, TensorMeta
 
 __all__ = ["trace"]

@@ -75,7 +75,7 @@ def load_model_and_inputs(args: argparse.Namespace) -> tuple[Any, tuple[Any, ...
 
     Raises SpecError (bad spec) or ValueError (no inputs known) with a user-facing message.
     """
-    from torchscope.capture.spec import load_model, parse_config_overrides
+    from torchscope.sources.spec import load_model, parse_config_overrides
 
     with error_console().status(f"building {args.spec}…"):
         loaded = load_model(

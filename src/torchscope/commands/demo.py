@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchscope._api import summary, trace
-    from torchscope.demo import DEMO_INPUT_SIZE, DemoMLP
+    from torchscope.examples import DEMO_INPUT_SIZE, DemoMLP
 
     console = stdout_console(args.width)
     console.rule("[bold]torchscope demo: a two-layer MLP for 28×28 images")
@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _graphs(graph: Any, out: Path, console: Any) -> list[Path]:
-    from torchscope._api_graph import draw
-    from torchscope.render.dot import GraphvizNotFound
+    from torchscope._api import draw
+    from torchscope.errors import GraphvizNotFound
 
     view = draw(graph)
     written = [view.save(out / "graph.html")]
@@ -62,7 +62,7 @@ def _graphs(graph: Any, out: Path, console: Any) -> list[Path]:
 
 
 def _training(model: Any, out: Path, steps: int) -> list[Path]:
-    from torchscope.demo import train_demo
+    from torchscope.examples import train_demo
     from torchscope.render.run_plots import run_figures
 
     run_dir = train_demo(model, out / "run", steps=steps)
@@ -75,7 +75,7 @@ def _training(model: Any, out: Path, steps: int) -> list[Path]:
 
 
 def _parameters(model: Any, out: Path, console: Any) -> list[Path]:
-    from torchscope._api_params import inspect_params
+    from torchscope._api import inspect_params
 
     report = inspect_params(model)
     console.rule("[bold]parameters after training")

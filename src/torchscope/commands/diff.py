@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchscope._api_params import diff
+    from torchscope._api import diff
 
     errors = error_console()
     try:

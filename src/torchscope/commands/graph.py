@@ -57,8 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchscope.capture.errors import SpecError, TraceError
-    from torchscope.render.dot import GraphvizNotFound
+    from torchscope.errors import GraphvizNotFound, SpecError, TraceError
 
     errors = error_console()
     try:
@@ -84,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _color_by(value: str | None) -> str | dict[str, float] | None:
     """``params``/``macs``/``activation`` as given; anything else is a JSON mapping file."""
-    from torchscope.analysis.graph_view import COLOR_BY
+    from torchscope.analysis.visible_graph import COLOR_BY
 
     if value is None or value in COLOR_BY:
         return value
@@ -115,7 +114,7 @@ def _load_graph(args: argparse.Namespace) -> Any:
 
 
 def _emit(graph: Any, color_by: str | dict[str, float] | None, args: argparse.Namespace) -> None:
-    from torchscope._api_graph import draw
+    from torchscope._api import draw
 
     view = draw(
         graph,

@@ -74,8 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_source(text: str, config: list[str]) -> Any:
     """A checkpoint path as it is, or the model a spec builds (built once, so that every
     later look at it sees the same random weights). Raises ValueError for bad input."""
-    from torchscope.capture.checkpoint import is_checkpoint_path
-    from torchscope.capture.spec import load_model, parse_config_overrides
+    from torchscope.sources.checkpoint import is_checkpoint_path
+    from torchscope.sources.spec import load_model, parse_config_overrides
 
     if is_checkpoint_path(text):
         if config:
@@ -86,7 +86,7 @@ def load_source(text: str, config: list[str]) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchscope._api_params import inspect_params
+    from torchscope._api import inspect_params
 
     errors = error_console()
     try:
@@ -112,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _save(report: Any, source: Any, args: argparse.Namespace, errors: Any) -> int:
-    from torchscope.capture.checkpoint import tensor_source
     from torchscope.render.param_plots import weight_heatmap
+    from torchscope.sources.checkpoint import tensor_source
 
     figures = report.figures(log=args.log)
     if args.heatmap:

@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from torchscope._api import summary
     from torchscope.analysis.summary import summarize
-    from torchscope.capture.errors import SpecError, TraceError
+    from torchscope.errors import SpecError, TraceError
 
     errors = error_console()
     try:

@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from torchscope.model.dtypes import dtype_bytes
+
 __all__ = [
     "SCHEMA_VERSION",
     "CaptureFailure",
@@ -24,17 +26,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-
-_DTYPE_BYTES = {
-    "float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4,
-    "int16": 2, "int8": 1, "uint8": 1, "bool": 1, "complex64": 8, "complex128": 16,
-    "float8_e4m3fn": 1, "float8_e5m2": 1, "float8_e4m3fnuz": 1, "float8_e5m2fnuz": 1,
-}  # fmt: skip
-
-
-def dtype_bytes(dtype: str) -> int:
-    """Bytes per element of a dtype named as in ``str(torch.float32)`` without the prefix."""
-    return _DTYPE_BYTES.get(dtype, 4)
 
 
 @dataclass(frozen=True)

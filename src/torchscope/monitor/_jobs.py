@@ -13,7 +13,7 @@ import numpy as np
 
 from torchscope.monitor.activations import decode_activations
 from torchscope.monitor.nonfinite import resolve_first
-from torchscope.monitor.stats import decode_histograms, decode_tensor_stats
+from torchscope.monitor.stats import decode_fused_stats, decode_histograms
 
 __all__ = ["Writer", "confusion_job", "nonfinite_from_stats", "param_job", "scalars_job"]
 
@@ -55,7 +55,7 @@ def param_job(
         decoded: dict[str, dict[str, dict[str, float]]] = {}
         for kind in ("grad", "weight"):
             if kind in arrays:
-                decoded[kind] = decode_tensor_stats(arrays[kind], names[kind])
+                decoded[kind] = decode_fused_stats(arrays[kind], names[kind])
                 writer.log_layer_stats(step, kind, decoded[kind])
         if "grad" in decoded:
             total = math.sqrt(sum(s["norm"] ** 2 for s in decoded["grad"].values()))

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from torchscope.capture.structure import dtype_name
+from torchscope.model.dtypes import dtype_name
 from torchscope.monitor import _jobs
 from torchscope.monitor._outputs import float_tensors
 from torchscope.monitor._worker import Worker
@@ -40,8 +40,8 @@ from torchscope.monitor.stats import (
     MAX_COLUMNS,
     SUM_COLUMNS,
     WeightSnapshot,
+    fused_tensor_stats,
     histogram_counts_many,
-    tensor_stats,
 )
 
 __all__ = ["Monitor"]
@@ -475,10 +475,10 @@ class Monitor:
         grads = [(n, p.grad) for n, p in self._params if p.grad is not None]
         tensors: dict[str, torch.Tensor] = {}
         names: dict[str, list[str]] = {"weight": [n for n, _ in self._params]}
-        tensors["weight"] = tensor_stats([p for _, p in self._params])
+        tensors["weight"] = fused_tensor_stats([p for _, p in self._params])
         if grads:
             names["grad"] = [n for n, _ in grads]
-            tensors["grad"] = tensor_stats([g for _, g in grads])
+            tensors["grad"] = fused_tensor_stats([g for _, g in grads])
         if self._sharded:
             for key in list(tensors):
                 tensors[key] = reduce_stats(tensors[key], SUM_COLUMNS, MAX_COLUMNS)

@@ -19,12 +19,12 @@ __all__ = [
     "MAX_COLUMNS",
     "SUM_COLUMNS",
     "WeightSnapshot",
+    "decode_fused_stats",
     "decode_histograms",
-    "decode_tensor_stats",
+    "fused_tensor_stats",
     "histogram_counts",
     "histogram_counts_many",
     "local_tensor",
-    "tensor_stats",
 ]
 
 # Columns of the [n, 4] raw statistics: the first three reduce by SUM, the last by MAX.
@@ -39,7 +39,7 @@ def local_tensor(t: torch.Tensor) -> torch.Tensor:
     return local.detach()
 
 
-def tensor_stats(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+def fused_tensor_stats(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     """Return a float32 [n, 4] device tensor: sum, sum of squares, count, max |x| per tensor.
 
     A fused multi-tensor norm, one sum per tensor and the largest magnitude (fused on CUDA;
@@ -47,7 +47,7 @@ def tensor_stats(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     loop, 20× slower here); no host synchronisation.
 
     Example:
-        >>> raw = tensor_stats([torch.tensor([3.0, -4.0])])
+        >>> raw = fused_tensor_stats([torch.tensor([3.0, -4.0])])
         >>> raw.tolist()
         [[-1.0, 25.0, 2.0, 4.0]]
     """
@@ -121,7 +121,7 @@ class WeightSnapshot:
         return norms * norms
 
 
-def decode_tensor_stats(raw: np.ndarray, names: Sequence[str]) -> dict[str, dict[str, float]]:
+def decode_fused_stats(raw: np.ndarray, names: Sequence[str]) -> dict[str, dict[str, float]]:
     """Return ``{name: {norm, mean, std, max_abs}}`` from reduced raw statistics.
 
     ``std`` is the sample standard deviation (``torch.std``'s default).

@@ -10,20 +10,20 @@ import shutil
 import subprocess
 from html import escape
 
-from torchscope.analysis.graph_view import (
+from torchscope.analysis.visible_graph import (
     ColorScale,
     ViewCluster,
     ViewEdge,
     ViewNode,
     VisibleGraph,
 )
+from torchscope.errors import GraphvizNotFound
 from torchscope.model.graph import TensorMeta
 from torchscope.render.units import fmt_bytes, fmt_si
 
 __all__ = [
     "DOT_FORMATS",
     "PALETTE",
-    "GraphvizNotFound",
     "find_dot",
     "graph_to_dot",
     "render_dot",
@@ -48,18 +48,6 @@ _INPUT_FILL = "#dcfce7"
 _OUTPUT_FILL = "#e0f2fe"
 _CLUSTER_FILLS = ("#f8fafc", "#f1f5f9", "#e9eef4")
 _ROLLED_FILL = "#fff7ed"
-
-
-class GraphvizNotFound(RuntimeError):
-    """The system Graphviz ``dot`` program is missing (needed for SVG, PNG and PDF only)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Graphviz's `dot` program was not found on PATH; it is needed for .svg, .png and "
-            ".pdf output. Install it with `apt-get install graphviz` (Debian/Ubuntu), "
-            "`brew install graphviz` (macOS) or `conda install graphviz`, or save as .html, "
-            ".dot or .json instead."
-        )
 
 
 def find_dot() -> str:
@@ -104,7 +92,7 @@ def graph_to_dot(view: VisibleGraph, direction: str = "TB", title: str | None = 
 
     Example:
         >>> import torch, torchscope
-        >>> from torchscope.analysis.graph_view import visible_graph
+        >>> from torchscope.analysis.visible_graph import visible_graph
         >>> g = torchscope.trace(torch.nn.Linear(4, 2), input_size=(1, 4))
         >>> graph_to_dot(visible_graph(g)).startswith("digraph")
         True

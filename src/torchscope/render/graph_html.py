@@ -13,10 +13,12 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from torchscope.errors import ViewerBundleMissing
+
 if TYPE_CHECKING:
     from torchscope.model.graph import ModelGraph, ModuleNode, OpNode, TensorMeta
 
-__all__ = ["OP_KINDS", "ViewerBundleMissing", "graph_to_html", "op_kind", "viewer_data"]
+__all__ = ["OP_KINDS", "graph_to_html", "op_kind", "viewer_data"]
 
 
 def _kind(name: str, colour: str, ops: str) -> tuple[str, str, frozenset[str]]:
@@ -81,10 +83,6 @@ def op_kind(name: str) -> int:
         if name in names:
             return i
     return len(OP_KINDS)
-
-
-class ViewerBundleMissing(FileNotFoundError):
-    """The frontend bundle was not built into the package (``make frontend``)."""
 
 
 @dataclass(frozen=True)

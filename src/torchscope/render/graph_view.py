@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from torchscope.analysis.graph_view import VisibleGraph
+from torchscope.analysis.visible_graph import VisibleGraph
 from torchscope.model.graph import ModelGraph
 from torchscope.render.units import fmt_si
 
@@ -91,7 +91,7 @@ class GraphView:
         return json.dumps(self.to_dict(), indent=indent)
 
     def _repr_svg_(self) -> str | None:
-        from torchscope.render.dot import GraphvizNotFound
+        from torchscope.errors import GraphvizNotFound
 
         try:
             return self.render("svg").decode()
@@ -107,7 +107,7 @@ class GraphView:
         try:
             page = self.to_html()
         except ImportError:
-            from torchscope.render.dot import GraphvizNotFound
+            from torchscope.errors import GraphvizNotFound
 
             return f"<pre>{escape(str(GraphvizNotFound()))}</pre>"
         return (

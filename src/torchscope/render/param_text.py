@@ -13,7 +13,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from torchscope.model.graph import dtype_bytes
+from torchscope.model.dtypes import dtype_bytes
 from torchscope.render.units import fmt_bytes, fmt_count
 
 if TYPE_CHECKING:

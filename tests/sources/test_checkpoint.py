@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import save_file
 
 from tests.models import MLP, TiedLM
-from torchscope.capture.checkpoint import (
+from torchscope.sources.checkpoint import (
     CheckpointError,
     open_checkpoint,
     state_dict_source,
@@ -189,7 +189,7 @@ def test_sources_from_models_specs_and_state_dicts() -> None:
 def test_memory_maps_are_reopened_so_resident_pages_stay_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from torchscope.capture import checkpoint
+    from torchscope.sources import checkpoint
 
     tensors = {f"w{i}": torch.full((256, 256), float(i)) for i in range(6)}  # 256 KiB each
     save_file(tensors, str(tmp_path / "m.safetensors"))

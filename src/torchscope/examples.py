@@ -1,4 +1,7 @@
-"""The built-in demo: a two-layer MLP for 28×28 images and a short run on synthetic digits.
+"""Built-in examples: a two-layer MLP for 28×28 images and a short run on synthetic digits.
+
+``torchscope demo`` (commands/demo.py) shows the whole picture with them; they are importable
+for notebooks and tests too.
 
 The data is made here (ten noisy class prototypes), so the demo needs no download.
 """

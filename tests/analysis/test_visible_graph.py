@@ -12,7 +12,7 @@ from torch import nn
 
 import torchscope
 from tests.models import SharedTwice, Stack, TinyAttention
-from torchscope.analysis.graph_view import (
+from torchscope.analysis.visible_graph import (
     ColorScale,
     VisibleGraph,
     auto_depth,
@@ -131,7 +131,7 @@ def test_constants_and_dropout_in_eval_are_hidden() -> None:
 
 def test_gpt2_rolls_blocks_and_their_cache_outputs() -> None:
     pytest.importorskip("transformers")
-    from torchscope.capture.spec import load_model
+    from torchscope.sources.spec import load_model
 
     config = {"n_layer": 3, "n_embd": 32, "n_head": 2, "vocab_size": 100, "n_positions": 32}
     loaded = load_model("hf:GPT2LMHeadModel", config, device="meta", seq_len=16)

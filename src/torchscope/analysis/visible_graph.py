@@ -161,7 +161,7 @@ def visible_graph(
 
     Example:
         >>> import torch, torchscope
-        >>> from torchscope.analysis.graph_view import visible_graph
+        >>> from torchscope.analysis.visible_graph import visible_graph
         >>> g = torchscope.trace(torch.nn.Sequential(torch.nn.Linear(4, 2)), input_size=(1, 4))
         >>> [n.label for n in visible_graph(g, depth=1).nodes]
         ['args[0]', '0', 'tensor']

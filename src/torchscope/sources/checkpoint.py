@@ -23,12 +23,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from torchscope.capture.structure import dtype_name, unique_tensors
+from torchscope.capture.structure import unique_tensors
+from torchscope.errors import CheckpointError
+from torchscope.model.dtypes import dtype_name
 from torchscope.model.graph import TensorMeta
 
 __all__ = [
     "CHECKPOINT_SUFFIXES",
-    "CheckpointError",
     "TensorEntry",
     "TensorSource",
     "checkpoint_files",
@@ -44,15 +45,6 @@ _INDEX_NAMES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
 _SINGLE_NAMES = ("model.safetensors", "pytorch_model.bin", "model.pt", "model.bin")
 # Training checkpoints wrap the weights; the first of these keys holding tensors is unwrapped.
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "module", "ema", "params")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint could not be read; the message names the file and what is wrong."""
-
-    def __init__(self, path: str | Path, problem: str) -> None:
-        super().__init__(f"cannot read checkpoint {path}: {problem}")
-        self.path = str(path)
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -400,7 +392,7 @@ def open_checkpoint(path: str | Path) -> TensorSource:
 
     Example:
         >>> import tempfile, torch, safetensors.torch
-        >>> from torchscope.capture.checkpoint import open_checkpoint
+        >>> from torchscope.sources.checkpoint import open_checkpoint
         >>> path = tempfile.mkdtemp() + "/w.safetensors"
         >>> safetensors.torch.save_file({"fc.weight": torch.ones(2, 3)}, path)
         >>> with open_checkpoint(path) as source:
@@ -430,7 +422,7 @@ def tensor_source(
     if isinstance(source, str | Path):
         if is_checkpoint_path(source):
             return open_checkpoint(source)
-        from torchscope.capture.spec import load_model
+        from torchscope.sources.spec import load_model
 
         model = load_model(str(source), config or {}).model
         return module_source(model, include_buffers, label=str(source))

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from torchscope.capture.errors import SpecError
+from torchscope.errors import SpecError
 
 __all__ = ["LoadedModel", "load_model", "parse_config_overrides"]
 
