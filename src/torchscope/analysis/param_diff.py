@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from torchscope._display import Displayable
 from torchscope.analysis._chunked import Chunk, split_map
 from torchscope.model.dtypes import dtype_name
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderResult
+    pass
 
 __all__ = ["ModuleChange", "ParamDiff", "TensorChange", "tensor_change"]
 
@@ -64,7 +65,7 @@ class ModuleChange:
 
 
 @dataclass
-class ParamDiff:
+class ParamDiff(Displayable):
     """Two sets of weights compared: matched tensors, and those added, removed or reshaped."""
 
     a: str
@@ -126,16 +127,6 @@ class ParamDiff:
 
         rows = self.changes if level == "tensors" else self.modules
         return pd.DataFrame([r.to_dict() for r in rows])
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from torchscope.render.param_text import diff_renderables
-
-        yield from diff_renderables(self, options.max_width)
-
-    def __str__(self) -> str:
-        from torchscope.render.param_text import to_text
-
-        return to_text(self)
 
 
 def _ratio(num: float, den: float) -> float:

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from torchscope._display import Displayable
 from torchscope.analysis.importance import Importance, magnitude_importance
 from torchscope.analysis.param_stats import (
     GroupStats,
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from matplotlib.figure import Figure
-    from rich.console import Console, ConsoleOptions, RenderResult
 
     from torchscope.analysis.spectral import SpectralReport
 
@@ -30,7 +30,7 @@ _LEVELS = ("tensors", "modules", "flags", "spectral", "importance")
 
 
 @dataclass
-class ParamReport:
+class ParamReport(Displayable):
     """Statistics of every tensor, per module and in total; health flags; importance;
     and, when asked for, the spectral analysis.
 
@@ -114,16 +114,6 @@ class ParamReport:
         from torchscope.render.param_plots import save_figures
 
         return save_figures(self.figures(), target)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from torchscope.render.param_text import report_renderables
-
-        yield from report_renderables(self, options.max_width)
-
-    def __str__(self) -> str:
-        from torchscope.render.param_text import to_text
-
-        return to_text(self)
 
 
 def _flat_percentiles(row: dict[str, Any]) -> dict[str, Any]:

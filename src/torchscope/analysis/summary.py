@@ -6,12 +6,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from torchscope._display import Displayable
 from torchscope.analysis.memory import MemoryEstimate, estimate_memory
 from torchscope.analysis.repeats import fold_label, repeated_runs, structure_signatures
 from torchscope.model.graph import ModelGraph, ModuleNode, TensorMeta
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderResult
+    pass
 
 __all__ = ["Summary", "SummaryRow", "Totals", "summarize"]
 
@@ -58,7 +59,7 @@ class Totals:
 
 
 @dataclass
-class Summary:
+class Summary(Displayable):
     """A model's summary: renderable in a terminal (rich), a notebook (HTML) and as JSON."""
 
     graph: ModelGraph
@@ -92,21 +93,6 @@ class Summary:
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from torchscope.render.summary_text import summary_renderables
-
-        yield from summary_renderables(self, options.max_width)
-
-    def __str__(self) -> str:
-        from torchscope.render.summary_text import summary_to_text
-
-        return summary_to_text(self)
-
-    def _repr_html_(self) -> str:
-        from torchscope.render.summary_html import summary_to_html
-
-        return summary_to_html(self)
 
 
 def _row_dict(row: SummaryRow) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from torchscope._display import Displayable
 from torchscope.store.records import Confusion, Event, Histogram, LayerMatrix, Series
 from torchscope.store.schema import (
     LAYER_FAMILY_PREFIX,
@@ -28,7 +29,7 @@ from torchscope.store.schema import (
 )
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderResult
+    pass
 
 __all__ = ["RunReader", "decimate", "find_runs"]
 
@@ -84,7 +85,7 @@ def decimate(steps: np.ndarray, values: np.ndarray, buckets: int) -> dict[str, n
     }
 
 
-class RunReader:
+class RunReader(Displayable):
     """Read-only view of one run's store.
 
     Example:
@@ -232,18 +233,6 @@ class RunReader:
 
     def __repr__(self) -> str:
         return f"RunReader({str(self.path)!r})"
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        """The run's overview (settings, scalars, statistics, events) for ``rich.print``."""
-        from torchscope.render.run_text import overview_renderables
-
-        yield from overview_renderables(self)
-
-    def _repr_html_(self) -> str:
-        """The run's overview as HTML for notebooks (every stored string escaped)."""
-        from torchscope.render.run_text import overview_to_html
-
-        return overview_to_html(self)
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
