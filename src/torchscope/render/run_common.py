@@ -7,7 +7,8 @@ threads and servers (no pyplot).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,18 @@ from torchscope.store.reader import RunReader
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Run", "new_figure", "palette", "reader_of", "run_style"]
+__all__ = [
+    "Run",
+    "figure_note",
+    "figure_text",
+    "new_figure",
+    "palette",
+    "reader_of",
+    "run_style",
+    "shorten",
+    "spread",
+    "steps_text",
+]
 
 Run = RunReader | str | Path
 
@@ -47,3 +59,69 @@ def palette(n: int) -> list[tuple[float, float, float]]:
     import seaborn as sns
 
     return list(sns.color_palette("deep", max(n, 1)))
+
+
+# C0/C1 controls, DEL, and the bidi overrides and isolates that reorder what follows them
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shorten(text: object, limit: int = 60) -> str:
+    """``text`` in at most ``limit`` characters, cut in the middle to keep the distinguishing tail.
+
+    Example:
+        >>> shorten("transformer.h.0.attn.c_attn.weight", 24)
+        'transforme…c_attn.weight'
+    """
+    clean = str(text)
+    if len(clean) <= limit:
+        return clean
+    head = (limit - 1) // 2 - 1
+    return clean[:head] + "…" + clean[len(clean) - (limit - 1 - head) :]
+
+
+def figure_text(text: object, limit: int | None = 60) -> str:
+    """A name from a store as figure text: never mathtext, no control characters, short.
+
+    Matplotlib reads ``$…$`` as mathtext (a malformed one fails the whole figure), so
+    dollars are escaped; a name longer than ``limit`` is shortened in the middle.
+
+    Example:
+        >>> figure_text("cost in $ \\x1b[31m")
+        'cost in \\\\$ [31m'
+    """
+    clean = _UNPRINTABLE.sub("", str(text))
+    return (clean if limit is None else shorten(clean, limit)).replace("$", r"\$")
+
+
+def figure_note(lines: Sequence[str]) -> str:
+    """Lines of a note under a figure, each as ``figure_text`` (newlines between them kept)."""
+    return "\n".join(figure_text(line, None) for line in lines)
+
+
+def steps_text(steps: Iterable[int]) -> str:
+    """``step 7``, ``steps 0–499`` or ``no steps`` for a sorted sequence of steps.
+
+    Example:
+        >>> steps_text([0, 10, 20]), steps_text([7]), steps_text([])
+        ('steps 0–20', 'step 7', 'no steps')
+    """
+    seq = [int(s) for s in steps]
+    if not seq:
+        return "no steps"
+    first, last = min(seq), max(seq)
+    return f"step {first}" if first == last else f"steps {first}–{last}"
+
+
+def spread(names: Sequence[str], most: int) -> list[str]:
+    """At most ``most`` names, evenly spread over the list (first and last included).
+
+    Example:
+        >>> spread([f"l{i}" for i in range(10)], 3)
+        ['l0', 'l4', 'l9']
+    """
+    import numpy as np
+
+    if len(names) <= most:
+        return list(names)
+    picks = np.unique(np.linspace(0, len(names) - 1, max(most, 1)).round().astype(int))
+    return [names[i] for i in picks]

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from torchscope.render.run_common import Run, new_figure, reader_of, run_style
+from torchscope.render.run_common import (
+    Run,
+    figure_note,
+    figure_text,
+    new_figure,
+    reader_of,
+    run_style,
+    steps_text,
+)
+from torchscope.render.run_marks import draw_health, health_marks
 from torchscope.store.reader import RunReader
 
 if TYPE_CHECKING:
@@ -50,7 +59,22 @@ def _cell_edges(steps: np.ndarray) -> np.ndarray:
 def _layer_ticks(ax: Axes, layers: Sequence[str], max_ticks: int = 40) -> None:
     every = max(1, math.ceil(len(layers) / max_ticks))
     ticks = list(range(0, len(layers), every))
-    ax.set_yticks([t + 0.5 for t in ticks], [layers[t] for t in ticks], fontsize="x-small")
+    names = [figure_text(layers[t], 40) for t in ticks]
+    ax.set_yticks([t + 0.5 for t in ticks], names, fontsize="x-small")
+
+
+def _title(what: str, reader: RunReader, m: LayerMatrix) -> str:
+    """What the figure shows, of which run, over which steps and how many layers."""
+    layers = f"{len(m.layers)} layer{'s' if len(m.layers) != 1 else ''}"
+    return f"{what} · {figure_text(reader.name)} · {steps_text(m.steps.tolist())} · {layers}"
+
+
+def _health(fig: Figure, ax: Axes, reader: RunReader) -> None:
+    """The run's health events on the time axis, named in a note under the figure."""
+    marks = health_marks(reader)
+    draw_health(ax, marks, legend=False)
+    if marks.notes():
+        fig.supxlabel(figure_note(marks.notes()[:4]), fontsize="small", color="0.25")
 
 
 def gradient_flow(
@@ -88,7 +112,8 @@ def gradient_flow(
         ax.invert_yaxis()
         _layer_ticks(ax, m.layers)
         ax.grid(False)
-        ax.set(xlabel="step", title=f"{kind} {stat} per layer · {reader.name}")
+        ax.set(xlabel="step", title=_title(f"{kind} {stat} per layer", reader, m))
+        _health(fig, ax, reader)
         fig.colorbar(mesh, ax=ax, label=f"{kind} {stat}" + (" (log)" if log else ""), pad=0.01)
     return fig
 
@@ -99,9 +124,20 @@ def _layer_lines(ax: Axes, m: LayerMatrix, fig: Figure) -> None:
 
     many = len(m.layers) > _MAX_LEGEND
     colors = sns.color_palette("viridis" if many else "deep", len(m.layers))
+    marker = "o" if len(m.steps) <= 30 else None  # a line of one point draws nothing
     for row, layer, color in zip(m.values, m.layers, colors):
         ok = np.isfinite(row)
-        ax.plot(m.steps[ok], row[ok], color=color, linewidth=1.2, alpha=0.85, label=layer)
+        label = figure_text(layer, 40)
+        ax.plot(
+            m.steps[ok],
+            row[ok],
+            color=color,
+            label=label,
+            linewidth=1.2,
+            alpha=0.85,
+            marker=marker,
+            markersize=3,
+        )
     if many:
         from matplotlib.cm import ScalarMappable
         from matplotlib.colors import ListedColormap, Normalize
@@ -138,7 +174,9 @@ def update_ratios(
         _layer_lines(ax, m, fig)
         if np.nanmin(np.where(m.values > 0, m.values, np.nan), initial=np.inf) < np.inf:
             ax.set_yscale("log")
-        ax.set(xlabel="step", ylabel="‖ΔW‖ / ‖W‖", title=f"Update / weight ratio · {reader.name}")
+        title = _title("Update / weight ratio", reader, m)
+        ax.set(xlabel="step", ylabel="‖ΔW‖ / ‖W‖", title=title)
+        _health(fig, ax, reader)
     return fig
 
 
@@ -162,6 +200,7 @@ def dead_fractions(
             xlabel="step",
             ylabel="dead fraction",
             ylim=(-0.02, 1.02),
-            title=f"Dead units per layer · {reader.name}",
+            title=_title("Dead units per layer", reader, m),
         )
+        _health(fig, ax, reader)
     return fig
