@@ -1,14 +1,21 @@
-"""``torchscope plot RUNDIR [RUNDIR...] -o DIR``: the figures of training runs, as files."""
+"""``torchscope plot RUNDIR [RUNDIR...] -o DIR``: the figures of training runs, as files.
+
+A run store is input someone else may have made: every file name built from it goes
+through ``safe_stem``, every path is checked to stay under ``-o``, and a store that
+cannot be read ends in one error line and exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import re
+import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from torchscope.commands._common import error_console, stdout_console
+from torchscope.errors import TorchscopeError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -17,13 +24,25 @@ if TYPE_CHECKING:
 
 NAME = "plot"
 HELP = "learning curves, confusion matrices and layer statistics of runs, as image files"
-DESCRIPTION = (
-    "Draw every figure a run's store has data for (learning curves, confusion matrix, "
-    "per-class metrics, gradient flow, update/weight ratios, dead units) and, for several "
-    "runs, a comparison. A RUNDIR may also be a folder holding several runs."
-)
+DESCRIPTION = """\
+Draw every figure a run's store has data for (learning curves, confusion matrix,
+per-class metrics, gradient flow, update/weight ratios, dead units, distributions) and,
+for several runs, a comparison. A RUNDIR may also be a folder holding several runs.
+
+Learning curves show at most 12 scalars (6 in a comparison), losses first; constant
+scalars are named in a note instead of drawn. --metric REGEX chooses the scalars; what
+is left out is named on stderr.
+
+  torchscope plot runs/exp1 -o plots
+  torchscope plot runs/ -o plots --metric 'loss|acc'"""
 
 __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
+
+# What reading a damaged store raises until the store turns every such case into a
+# TorchscopeError: SQLite's errors, undecodable JSON (ValueError), blobs of the wrong
+# type (TypeError), and a file that went away (OSError).
+_UNREADABLE = (TorchscopeError, sqlite3.Error, OSError, ValueError, TypeError)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,58 +58,91 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dpi", type=int, default=120, help="resolution of PNG files (default 120)"
     )
+    parser.add_argument(
+        "--metric",
+        metavar="REGEX",
+        help="draw the learning curves of the scalars whose name matches REGEX",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchscope.store.reader import RunReader, find_runs
+    from torchscope.store.reader import find_runs
 
     errors = error_console()
+    if args.metric is not None:
+        try:
+            re.compile(args.metric)
+        except re.error as exc:
+            _say(errors, "error", f"--metric {args.metric!r} is not a regular expression: {exc}")
+            return 2
     run_dirs = [d for r in args.runs for d in find_runs(r)]
     if not run_dirs:
-        errors.print(f"[bold red]error:[/] no torchscope run under {', '.join(args.runs)}")
+        _say(errors, "error", f"no torchscope run under {', '.join(args.runs)}")
         return 2
     try:
-        readers = [RunReader(d) for d in run_dirs]
-    except (OSError, ValueError) as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        figures, notes = _all_figures(run_dirs, args.metric)
+        written = [_save(fig, args.out, f"{stem}.{args.format}", args.dpi) for stem, fig in figures]
+    except _UNREADABLE as exc:
+        _say(errors, "error", str(exc))
         return 2
-    try:
-        figures = _all_figures(readers, run_dirs)
-        written = [
-            _save(fig, args.out / f"{stem}.{args.format}", args.dpi) for stem, fig in figures
-        ]
-    finally:
-        for reader in readers:
-            reader.close()
+    for note in notes:
+        _say(errors, "note", note)
     out = stdout_console()
     for path in written:
-        out.print(str(path), highlight=False, markup=False, soft_wrap=True)
+        out.print(_printable(str(path)), highlight=False, markup=False, soft_wrap=True)
     if not written:
-        errors.print("[yellow]warning:[/] the runs hold no data to plot yet")
+        _say(errors, "warning", "the runs hold no data to plot yet")
         return 1
     return 0
 
 
-def _all_figures(runs: list[RunReader], run_dirs: list[Path]) -> list[tuple[str, Figure]]:
-    """(file stem, figure) pairs: per run under a sub-folder when there are several runs."""
-    from torchscope.render.run_plots import compare_runs, run_figures
+def _all_figures(
+    run_dirs: list[Path], metric: str | None
+) -> tuple[list[tuple[str, Figure]], list[str]]:
+    """(file stem, figure) pairs, per run under a sub-folder when there are several runs,
+    and the notes saying what was left out. Raises with the run named when one is unreadable.
+    """
+    from torchscope.render.run_plots import compare_runs, left_out, run_figures
+    from torchscope.store.reader import RunReader
 
     folders = _folder_names(run_dirs)
     out: list[tuple[str, Figure]] = []
-    for reader, folder in zip(runs, folders):
-        prefix = f"{folder}/" if len(runs) > 1 else ""
-        out += [(prefix + stem, fig) for stem, fig in run_figures(reader).items()]
-    if len(runs) > 1 and all(r.scalar_names() for r in runs):
-        with contextlib.suppress(ValueError):  # raised when the runs share no scalar
-            out.append(("compare", compare_runs(runs)))
-    return out
+    notes: list[str] = []
+    readers: list[RunReader] = []
+    try:
+        for run_dir, folder in zip(run_dirs, folders):
+            try:
+                reader = RunReader(run_dir)
+                readers.append(reader)
+                prefix = f"{folder}/" if len(run_dirs) > 1 else ""
+                figures = run_figures(reader, metric=metric)
+                out += [(prefix + stem, fig) for stem, fig in figures.items()]
+                notes += [f"{prefix}{n}" for n in left_out(reader, metric=metric)]
+            except _UNREADABLE as exc:
+                raise _Unreadable(run_dir, exc) from exc
+        if len(readers) > 1 and all(r.scalar_names() for r in readers):
+            with contextlib.suppress(ValueError):  # raised when the runs share no scalar
+                out.append(("compare", compare_runs(readers, metric=metric)))
+    finally:
+        for reader in readers:
+            reader.close()
+    return out, notes
+
+
+class _Unreadable(TorchscopeError, ValueError):
+    """A run store that could not be read or drawn, with the run named."""
+
+    def __init__(self, run_dir: Path, exc: BaseException) -> None:
+        super().__init__(f"cannot plot {run_dir}: {exc}")
 
 
 def _folder_names(run_dirs: list[Path]) -> list[str]:
     """A safe, unique folder name per run: its directory name, numbered on collisions."""
+    from torchscope.render.file_names import safe_stem
+
     names: list[str] = []
     for d in run_dirs:
-        base = re.sub(r"[^\w.-]+", "_", (d.parent if d.is_file() else d).resolve().name) or "run"
+        base = safe_stem((d.parent if d.is_file() else d).resolve().name or "run")
         name, i = base, 2
         while name in names:
             name, i = f"{base}_{i}", i + 1
@@ -98,7 +150,25 @@ def _folder_names(run_dirs: list[Path]) -> list[str]:
     return names
 
 
-def _save(fig: Figure, path: Path, dpi: int) -> Path:
+def _save(fig: Figure, out: Path, relative: str, dpi: int) -> Path:
+    """Write ``fig`` to ``out/relative``, refusing any path that resolves outside ``out``."""
+    from torchscope.render.file_names import path_inside
+
+    path = path_inside(out, relative)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     return path
+
+
+def _printable(text: str) -> str:
+    """One line, control characters shown as escapes (names come from the store)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _say(console: Any, level: str, text: str) -> None:
+    """``level: text`` on one line of stderr, never read as markup."""
+    from rich.text import Text
+
+    style = {"error": "bold red", "warning": "yellow", "note": "cyan"}[level]
+    line = Text.assemble((f"{level}:", style), " ", _printable(text))
+    console.print(line, highlight=False, soft_wrap=True)
