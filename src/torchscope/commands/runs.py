@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from torchscope.commands._common import error_console, stdout_console
+from torchscope.errors import TorchscopeError
 
 NAME = "runs"
 HELP = "overview of training runs: settings, scalars with their last values, statistics, events"
@@ -18,7 +20,8 @@ Print an overview of each run stored at or below the PATHs (a run directory, a f
 holding several runs, or a run.sqlite file): steps and wall time, environment, monitor
 settings and config, model totals, every scalar with its first/last/min/max value, the
 layer statistics, histograms and confusion matrices it holds, and its events (a first
-non-finite value is shown in red).
+non-finite value is shown in red). Several runs are first listed side by side: name,
+tags, note, status, launches, steps and the config values, those that differ marked ≠.
 
   torchscope runs runs/exp1
   torchscope runs runs/ --json | jq .scalars
@@ -26,6 +29,12 @@ non-finite value is shown in red).
 --json prints one JSON object per run, one per line (JSON Lines)."""
 
 __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
+
+# What reading a damaged store raises until the store turns every such case into a
+# TorchscopeError: SQLite's errors, undecodable JSON (ValueError), blobs of the wrong
+# type (TypeError), and a file that went away (OSError).
+_UNREADABLE = (TorchscopeError, sqlite3.Error, OSError, ValueError, TypeError)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,8 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.markup import escape
-
+    from torchscope.render.run_table import settings_tables
     from torchscope.render.run_text import overview_renderables
     from torchscope.store.reader import find_runs
 
@@ -48,20 +56,29 @@ def run(args: argparse.Namespace) -> int:
     found = {p: find_runs(p) for p in args.paths}
     empty = [p for p, dirs in found.items() if not dirs]
     if empty:
-        where = escape(", ".join(empty))
-        errors.print(f"[bold red]error:[/] no torchscope run under {where}", highlight=False)
+        _error(errors, f"no torchscope run under {', '.join(empty)}")
         return 2
     run_dirs = list(dict.fromkeys(d for dirs in found.values() for d in dirs))
-    try:
-        overviews = [_overview(d) for d in run_dirs]
-    except (OSError, ValueError, sqlite3.DatabaseError) as exc:
-        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        return 2
+    overviews: list[dict[str, Any]] = []
+    settings: list[dict[str, Any]] = []
+    for d in run_dirs:
+        try:
+            overview, setting = _read(d)
+        except _UNREADABLE as exc:
+            _error(errors, f"cannot read {d}: {exc}")
+            return 2
+        overviews.append(overview)
+        settings.append(setting)
     if args.json:
-        for o in overviews:
-            sys.stdout.write(json.dumps(o, default=str) + "\n")
+        for o, s in zip(overviews, settings):
+            extra = {k: s[k] for k in ("tags", "note", "status", "launches")}
+            sys.stdout.write(json.dumps(o | extra, default=str) + "\n")
         return 0
     out = stdout_console(args.width)
+    if len(settings) > 1:
+        for table in settings_tables(settings):
+            out.print(table)
+            out.print()
     for i, o in enumerate(overviews):
         if i:
             out.print()
@@ -70,10 +87,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _overview(run_dir: Path) -> dict[str, Any]:
-    """The overview dict of one run, its reader closed afterwards."""
+def _read(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The overview and the settings of one run, its reader closed afterwards."""
+    from torchscope.render.run_table import run_settings
     from torchscope.render.run_text import run_overview
     from torchscope.store.reader import RunReader
 
     with RunReader(run_dir) as reader:
-        return run_overview(reader)
+        return run_overview(reader), run_settings(reader)
+
+
+def _error(console: Any, text: str) -> None:
+    """``error: text`` on one line of stderr: never markup, control characters visible."""
+    from rich.text import Text
+
+    line = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    console.print(Text.assemble(("error:", "bold red"), " ", line), soft_wrap=True)
