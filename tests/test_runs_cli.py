@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.corrupt_stores import CORRUPTIONS, corrupt_store
+from tests.corrupt_stores import CORRUPTIONS, corrupt_store, edit_store
 from tests.store.sample_runs import write_sample_run
 from torchscope.cli import main
 from torchscope.store import RunWriter
@@ -113,10 +113,21 @@ def test_runs_side_by_side_shows_hostile_names_as_text(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for i in range(2):
-        with RunWriter(tmp_path / f"r{i}", run_name=f"[red]r{i}[/red]\x1b]0;t\x07") as w:
-            w.set_meta("tags", ["\x1b[2J[bold]x"])
-            w.set_meta("config", {"\x1b[31mkey": "[link=https://x]v[/link]"})
+        with RunWriter(tmp_path / f"r{i}", run_name=f"[red]r{i}[/red]") as w:
             w.log_scalars(0, {"loss": 1.0})
+        # a store made elsewhere may hold what the writer refuses: escape sequences
+        meta = [
+            ("run_name", json.dumps(f"[red]r{i}[/red]\x1b]0;t\x07")),
+            ("tags", json.dumps(["\x1b[2J[bold]x"])),
+            ("config", json.dumps({"\x1b[31mkey": "[link=https://x]v[/link]"})),
+        ]
+        for key, value in meta:
+            edit_store(
+                tmp_path / f"r{i}",
+                "INSERT INTO meta (key, value, wall_time) VALUES (?, ?, 0)",
+                key,
+                value,
+            )
     assert main(["runs", str(tmp_path), "--width", "200"]) == 0
     table = capsys.readouterr().out.split("\nRun ")[0]
     assert "\x1b" not in table and "\x07" not in table

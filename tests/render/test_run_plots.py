@@ -9,6 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
+from tests.corrupt_stores import edit_store
 from tests.render.test_run_distributions import _write_histogram_run
 from tests.store.sample_runs import SampleRun, write_sample_run
 from torchscope.render import run_plots
@@ -77,10 +78,12 @@ def test_run_figures_add_distributions_when_histograms_are_stored(
 
 
 def test_store_names_never_become_paths(tmp_path: Path) -> None:
-    hostile = ["/../../escaped/owned", "..", "a/b", "a_b", "CON", "\x1b[2Jx", ".hidden"]
+    hostile = ["/../../escaped/owned", "..", "a/b", "a_b", "CON", "x", ".hidden"]
     with RunWriter(tmp_path) as w:
         for split in hostile:
             w.log_confusion(0, split, [[1, 0], [0, 1]])
+    # a store made elsewhere may hold what the writer refuses: an escape sequence
+    edit_store(tmp_path, "UPDATE confusion SET split = ? WHERE split = 'x'", "\x1b[2Jx")
     stems = [s.removeprefix("confusion_") for s in run_figures(tmp_path) if "confusion" in s]
     assert len(stems) == len(set(stems)) == len(hostile)  # distinct names, distinct stems
     for stem in stems:

@@ -138,12 +138,15 @@ def _draw_curve(
 ) -> list[Spell]:
     """One series: each resumed segment in step order, its non-finite points marked."""
     segments = write_segments(raw)
-    for i, seg in enumerate(segments):
+    next_starts = [int(seg.steps[0]) for seg in segments[1:]] + [None]
+    for i, (seg, next_start) in enumerate(zip(segments, next_starts)):
         drawn = (
             seg
             if len(seg) <= buckets
             else Series(seg.name, seg.split, **decimate(seg.steps, seg.values, buckets))
         )
+        # steps the next launch logged again are fainter: the later launch is the run's
+        superseded = next_start is not None and int(seg.steps[-1]) >= next_start
         _draw_segment(
             ax,
             drawn,
@@ -151,7 +154,8 @@ def _draw_curve(
             style,
             smoothing=smoothing,
             zorder=zorder,
-            label=f"{label} · {_points_label(raw)}" if i == 0 else None,
+            alpha=0.45 if superseded else 1.0,
+            label=f"{label} · {_points_label(raw)}" if i == len(segments) - 1 else None,
         )
     draw_resumes(ax, segments, label)
     return draw_nonfinite(ax, raw, color, label)

@@ -139,7 +139,7 @@ def _panel(ax: Axes, hists: Sequence[Histogram], name: str, color: Any) -> None:
     title = figure_text(name, 50)
     if not counted:
         ax.text(0.5, 0.5, "no values counted", ha="center", transform=ax.transAxes)
-        ax.set_xlabel("step")
+        ax.set(xticks=[], yticks=[])
     elif len(counted) == 1:
         _draw_snapshot(ax, counted[0], color)
         title += f"\none snapshot, step {counted[0].step}"
