@@ -209,6 +209,7 @@ def test_metric_pattern_chooses_the_panels(tmp_path: Path) -> None:
     fig = learning_curves(tmp_path, metric=r"_0001[57]$")
     assert [ax.get_title() for ax in _panels(fig)] == ["metric_00015", "metric_00017"]
     assert fig.get_supxlabel() == ""  # nothing left out, nothing constant
+    assert all(float(t).is_integer() for t in fig.axes[0].get_xticks())  # 3 steps: no 0.25
     with pytest.raises(ValueError, match=r"no scalar of .* matches 'nope'"):
         learning_curves(tmp_path, metric="nope")
     with pytest.raises(ValueError, match="not a regular expression"):

@@ -17,6 +17,7 @@ from torchscope.render.figures import figure
 from torchscope.store.reader import RunReader
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "run_style",
     "shorten",
     "spread",
+    "step_axis",
     "steps_text",
 ]
 
@@ -96,6 +98,14 @@ def figure_text(text: object, limit: int | None = 60) -> str:
 def figure_note(lines: Sequence[str]) -> str:
     """Lines of a note under a figure, each as ``figure_text`` (newlines between them kept)."""
     return "\n".join(figure_text(line, None) for line in lines)
+
+
+def step_axis(ax: Axes) -> None:
+    """Label the x axis "step" with whole-number ticks only (steps are integers)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def steps_text(steps: Iterable[int]) -> str:

@@ -26,6 +26,7 @@ from torchscope.render.run_common import (
     reader_of,
     run_style,
     shorten,
+    step_axis,
     steps_text,
 )
 from torchscope.render.run_marks import (
@@ -199,7 +200,7 @@ def _panel(
     else:
         _scale_y(ax, raws)
     ax.set_title(figure_text(name))
-    ax.set_xlabel("step")
+    step_axis(ax)
     return raws, spells
 
 

@@ -21,6 +21,7 @@ from torchscope.render.run_common import (
     run_style,
     shorten,
     spread,
+    step_axis,
     steps_text,
 )
 from torchscope.store.reader import RunReader
@@ -123,7 +124,7 @@ def _draw_distribution(ax: Axes, hists: Sequence[Histogram], color: Any) -> None
     bands = np.array(
         [histogram_percentiles(h.edges, h.counts, DISTRIBUTION_PERCENTILES) for h in hists]
     ).reshape(len(hists), len(DISTRIBUTION_PERCENTILES))
-    ax.set_xlabel("step")
+    step_axis(ax)
     labels = ("min–max", "7–93%", "16–84%", "31–69%")
     n = len(DISTRIBUTION_PERCENTILES)
     for i, label in enumerate(labels):  # the pairs (0, 100), (7, 93)… from outside in

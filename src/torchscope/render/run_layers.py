@@ -15,6 +15,7 @@ from torchscope.render.run_common import (
     new_figure,
     reader_of,
     run_style,
+    step_axis,
     steps_text,
 )
 from torchscope.render.run_marks import draw_health, health_marks
@@ -112,7 +113,8 @@ def gradient_flow(
         ax.invert_yaxis()
         _layer_ticks(ax, m.layers)
         ax.grid(False)
-        ax.set(xlabel="step", title=_title(f"{kind} {stat} per layer", reader, m))
+        ax.set_title(_title(f"{kind} {stat} per layer", reader, m))
+        step_axis(ax)
         _health(fig, ax, reader)
         fig.colorbar(mesh, ax=ax, label=f"{kind} {stat}" + (" (log)" if log else ""), pad=0.01)
     return fig
@@ -175,7 +177,8 @@ def update_ratios(
         if np.nanmin(np.where(m.values > 0, m.values, np.nan), initial=np.inf) < np.inf:
             ax.set_yscale("log")
         title = _title("Update / weight ratio", reader, m)
-        ax.set(xlabel="step", ylabel="‖ΔW‖ / ‖W‖", title=title)
+        ax.set(ylabel="‖ΔW‖ / ‖W‖", title=title)
+        step_axis(ax)
         _health(fig, ax, reader)
     return fig
 
@@ -197,10 +200,10 @@ def dead_fractions(
         ax = fig.subplots()
         _layer_lines(ax, m, fig)
         ax.set(
-            xlabel="step",
             ylabel="dead fraction",
             ylim=(-0.02, 1.02),
             title=_title("Dead units per layer", reader, m),
         )
+        step_axis(ax)
         _health(fig, ax, reader)
     return fig
