@@ -12,12 +12,8 @@ from rich.console import Console
 from sklearn.metrics import f1_score
 
 from tests.store.sample_runs import SampleRun, write_sample_run
-from torchscope.render.run_text import (
-    overview_renderables,
-    overview_to_html,
-    overview_to_text,
-    run_overview,
-)
+from torchscope._display import plain_text
+from torchscope.render.run_text import overview_renderables, overview_to_html, run_overview
 from torchscope.store import RunReader, RunWriter
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -79,13 +75,13 @@ def test_overview_of_a_broken_run(broken: Path) -> None:
 
 
 def test_text_overview_shows_every_section(sample: SampleRun, broken: Path) -> None:
-    text = overview_to_text(RunReader(sample.path), width=120)
+    text = plain_text(RunReader(sample.path), width=120)
     for heading in ("scalars", "layer statistics", "classification"):
         assert f"\n{heading}" in text
     loss_row = next(ln for ln in text.splitlines() if ln.split()[:2] == ["train", "loss"])
     cells = loss_row.split()
     assert cells[2] == "200" and float(cells[4]) == pytest.approx(sample.train_loss[-1], 1e-3)
-    text = overview_to_text(RunReader(broken), width=120)
+    text = plain_text(RunReader(broken), width=120)
     assert "Run broken [bold]run[/bold]" in text  # stored text is never rich markup
     assert "wall time   1m 16s" in text
     assert "first non-finite value at step 4 in enc.<fc> (backward, grad)" in text
@@ -165,5 +161,5 @@ def test_nonfinite_note_is_shown(tmp_path: Path) -> None:
     event = {"module": "Net", "phase": "forward", "tensor": "output", "note": "only the model"}
     with RunWriter(tmp_path / "run") as w:
         w.log_event(7, "nonfinite", event)
-    text = overview_to_text(run_overview(tmp_path / "run"), width=200)
+    text = plain_text(RunReader(tmp_path / "run"), width=200)
     assert "first non-finite value at step 7 in Net (forward, output); only the model" in text

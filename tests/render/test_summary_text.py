@@ -13,9 +13,9 @@ import torch
 
 import torchscope
 from tests.models import BrokenMiddle, Stack, TiedLM
+from torchscope._display import plain_text as summary_to_text
 from torchscope.analysis.summary import summarize
 from torchscope.examples import DEMO_INPUT_SIZE, DemoMLP
-from torchscope.render.summary_text import summary_to_text
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 

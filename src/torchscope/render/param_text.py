@@ -1,19 +1,22 @@
 """ParamReport and ParamDiff as rich renderables: tables of tensors, totals, health flags,
-spectral metrics, importance rankings and changes."""
+spectral metrics, importance rankings and changes.
+
+Every tensor, module and source name is shown through ``safe_text`` (never markup, no
+control sequences), and names too long for their column are shortened in the middle.
+"""
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from torchscope.model.dtypes import dtype_bytes
+from torchscope.render.safe_text import safe_text, shorten_middle, visible
 from torchscope.render.units import fmt_bytes, fmt_count
 
 if TYPE_CHECKING:
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
     from torchscope.analysis.param_stats import GroupStats, TensorStats
     from torchscope.analysis.spectral import SpectralReport
 
-__all__ = ["diff_renderables", "report_renderables", "to_text"]
+__all__ = ["diff_renderables", "report_renderables"]
 
 MAX_ROWS = 60  # longer tables show the first rows and say how many more there are
 _MIN_NAME = 30  # narrow terminals drop optional columns until names get this many characters
@@ -55,8 +58,9 @@ def _table(
     width: int,
     optional: Sequence[str] = (),
 ) -> Table:
-    """A table whose number columns are never squeezed: the first column gives way, and on
-    narrow terminals the ``optional`` columns are dropped (in order) to leave it room."""
+    """A table whose number columns are never squeezed: the first column (names, from
+    outside) gives way, shortened in the middle, and on narrow terminals the ``optional``
+    columns are dropped (in order) to leave it room."""
     keep = list(range(len(columns)))
     fits = {i: max([len(columns[i]), *(len(str(r[i + 1])) for r in rows)]) for i in keep}
 
@@ -67,13 +71,16 @@ def _table(
         if room() >= _MIN_NAME:
             break
         keep.remove(columns.index(name))
+    names = max(12, room())
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column(first, no_wrap=True, overflow="ellipsis", max_width=max(12, room()))
+    table.add_column(first, no_wrap=True, overflow="ellipsis", max_width=names)
     for i in keep:
         justify = "left" if not columns[i] else "right"  # an unnamed column holds bars
         table.add_column(columns[i], justify=justify, no_wrap=True, min_width=fits[i])  # type: ignore[arg-type]
     for row in rows:
-        table.add_row(row[0], *(row[i + 1] for i in keep))
+        table.add_row(
+            safe_text(shorten_middle(visible(row[0]), names)), *(row[i + 1] for i in keep)
+        )
     return table
 
 
@@ -105,7 +112,7 @@ def tensor_table(report: ParamReport, width: int, limit: int | None = MAX_ROWS) 
     rows = [
         [
             t.name,
-            _shape(t),
+            safe_text(_shape(t)),
             num(t.mean, 3),
             num(t.std, 3),
             num(t.min, 3),
@@ -170,12 +177,9 @@ def _totals(report: ParamReport) -> Table:
     if t.units:
         grid.add_row("Dead units", f"{t.dead_units} of {fmt_count(t.units)} rows all zero")
     if report.skipped:
-        grid.add_row(
-            "Skipped",
-            f"{len(report.skipped)} tensors: "
-            + ", ".join(f"{k} ({v})" for k, v in list(report.skipped.items())[:4])
-            + (" …" if len(report.skipped) > 4 else ""),
-        )
+        skipped = ", ".join(f"{k} ({v})" for k, v in list(report.skipped.items())[:4])
+        more = " …" if len(report.skipped) > 4 else ""
+        grid.add_row("Skipped", safe_text(f"{len(report.skipped)} tensors: {skipped}{more}"))
     return grid
 
 
@@ -188,7 +192,7 @@ def _flags(report: ParamReport) -> Iterator[Any]:
         yield Text(f"Health: {len(shown)} problem(s)", style="bold")
     for f in shown[:MAX_ROWS]:
         line = Text(f"  {f.severity}: ", style=_SEVERITY_STYLE[f.severity])
-        line.append(f"{f.tensor}: {f.check}: {f.message}")
+        line.append(visible(f"{f.tensor}: {f.check}: {f.message}"))
         yield line
     yield from _more(max(0, len(shown) - MAX_ROWS), "problems")
     if info:
@@ -267,7 +271,7 @@ def report_renderables(
     report: ParamReport, width: int = 120, view: str = "tensors", limit: int | None = MAX_ROWS
 ) -> Iterator[Any]:
     """Title, the tensor (or module) table, totals, health, spectral and importance."""
-    yield Text(f"Parameters of {report.source}", style="bold")
+    yield safe_text(f"Parameters of {report.source}", style="bold")
     table = module_table if view == "modules" else tensor_table
     yield from table(report, width, limit)
     yield Text("")
@@ -288,16 +292,16 @@ def report_renderables(
 def diff_renderables(d: ParamDiff, width: int = 120, limit: int | None = MAX_ROWS) -> Iterator[Any]:
     """Title and totals, what was added/removed/reshaped, then tensors by largest change."""
     verdict = "identical" if d.identical else f"relative change ‖b−a‖/‖a‖ = {num(d.rel_change)}"
-    yield Text(f"{d.a} → {d.b}: {verdict}", style="bold")
+    yield safe_text(f"{d.a} → {d.b}: {verdict}", style="bold")
     yield Text(
         f"{len(d.changes)} tensors compared, {len(d.added)} added, {len(d.removed)} "
         f"removed, {len(d.reshaped)} reshaped"
     )
     for label, names in (("added", d.added), ("removed", d.removed)):
         for name, shape in list(names.items())[:10]:
-            yield Text(f"  {label}: {name} {list(shape)}", style="yellow")
+            yield safe_text(f"  {label}: {name} {list(shape)}", style="yellow")
     for name, (sa, sb) in list(d.reshaped.items())[:10]:
-        yield Text(f"  reshaped: {name} {list(sa)} → {list(sb)}", style="yellow")
+        yield safe_text(f"  reshaped: {name} {list(sa)} → {list(sb)}", style="yellow")
     ordered = sorted(d.changes, key=lambda c: -c.rel_change if not math.isnan(c.rel_change) else 0)
     shown, hidden = _limited(ordered, limit)
     rows = [
@@ -314,19 +318,3 @@ def diff_renderables(d: ParamDiff, width: int = 120, limit: int | None = MAX_ROW
     columns = ["Shape", "‖a‖", "‖b−a‖/‖a‖", "Cosine", "Max |Δ|"]
     yield _table("Tensor (most changed first)", columns, rows, width, optional=("‖a‖",))
     yield from _more(hidden, "tensors")
-
-
-def to_text(value: Any, width: int = 120) -> str:
-    """A ParamReport or ParamDiff as plain text (no colour) at a fixed width."""
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
-    console.print(Group(*_renderables(value, width)))
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
-
-
-def _renderables(value: Any, width: int) -> Iterator[Any]:
-    from torchscope.analysis.param_diff import ParamDiff
-
-    if isinstance(value, ParamDiff):
-        return diff_renderables(value, width)
-    return report_renderables(value, width)
