@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from torchscope.model.dtypes import dtype_bytes
-from torchscope.render.safe_text import safe_text, shorten_middle, visible
+from torchscope.render.safe_text import safe_text, shorten_names, visible
 from torchscope.render.units import fmt_bytes, fmt_count
 
 if TYPE_CHECKING:
@@ -71,16 +71,15 @@ def _table(
         if room() >= _MIN_NAME:
             break
         keep.remove(columns.index(name))
-    names = max(12, room())
+    width_of_names = max(12, room())
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column(first, no_wrap=True, overflow="ellipsis", max_width=names)
+    table.add_column(first, no_wrap=True, overflow="ellipsis", max_width=width_of_names)
     for i in keep:
         justify = "left" if not columns[i] else "right"  # an unnamed column holds bars
         table.add_column(columns[i], justify=justify, no_wrap=True, min_width=fits[i])  # type: ignore[arg-type]
-    for row in rows:
-        table.add_row(
-            safe_text(shorten_middle(visible(row[0]), names)), *(row[i + 1] for i in keep)
-        )
+    names = shorten_names([visible(row[0]) for row in rows], width_of_names)
+    for name, row in zip(names, rows):
+        table.add_row(Text(name), *(row[i + 1] for i in keep))
     return table
 
 

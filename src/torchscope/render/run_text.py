@@ -28,7 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from torchscope._display import TEXT_WIDTH
-from torchscope.render.safe_text import html_text, safe_text, shorten_middle, visible
+from torchscope.render.safe_text import html_text, safe_text, shorten_names, visible
 from torchscope.render.units import fmt_bytes, fmt_count, fmt_si
 from torchscope.store.reader import RunReader
 
@@ -332,9 +332,10 @@ def overview_renderables(
 
 def _rich_table(title: str, columns: list[str], rows: list[list[_Cell]], width: int) -> Table:
     """A titled table in ``width``: numbers whole, free text wrapped, names cut in the middle."""
-    cells = [[visible(text) for text, _ in row] for row in rows]
-    fits = [max([len(c), *(cell_len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    texts = [[visible(row[i][0]) for row in rows] for i in range(len(columns))]
+    fits = [max([len(c), *map(cell_len, column)]) for c, column in zip(columns, texts)]
     caps = _name_caps(columns, fits, width)
+    shown = [shorten_names(col, cap) if cap else col for col, cap in zip(texts, caps)]
     table = Table(
         title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
         show_edge=False,
@@ -342,13 +343,8 @@ def _rich_table(title: str, columns: list[str], rows: list[list[_Cell]], width: 
     for name, cap in zip(columns, caps):
         justify = "right" if name in _NUMERIC else "left"
         table.add_column(name, justify=justify, no_wrap=name not in _WRAPS, max_width=cap)  # type: ignore[arg-type]
-    for row, texts in zip(rows, cells):
-        table.add_row(
-            *(
-                Text(shorten_middle(text, cap) if cap else text, _RICH_LOOK[look])
-                for (_, look), text, cap in zip(row, texts, caps)
-            )
-        )
+    for r, row in enumerate(rows):
+        table.add_row(*(Text(column[r], _RICH_LOOK[look]) for column, (_, look) in zip(shown, row)))
     return table
 
 
