@@ -102,7 +102,7 @@ class ParamReport(Displayable):
         problems = sum(f.severity != "info" for f in self.flags)
         return (
             f"ParamReport({self.source!r}: {len(self.tensors)} tensors, "
-            f"{self.total.numel:,} values, {problems} problems)"
+            f"{self.total.numel:,} values, {problems} problem{'' if problems == 1 else 's'})"
         )
 
     def figures(self, log: bool = False) -> dict[str, Figure]:

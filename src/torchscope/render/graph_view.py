@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from torchscope._display import Displayable
 from torchscope.analysis.visible_graph import VisibleGraph
 from torchscope.model.graph import ModelGraph
-from torchscope.render.safe_text import visible
+from torchscope.render.safe_text import shorten_middle, visible
 from torchscope.render.units import fmt_si
 
 if TYPE_CHECKING:
@@ -110,11 +110,15 @@ class GraphView(Displayable):
 
     def __str__(self) -> str:
         v = self.view
-        rolled = [f"{c.label} ×{c.repeat}" for c in v.clusters if c.repeat > 1]
-        rolled += [f"{n.label} ×{n.repeat}" for n in v.nodes if n.kind == "module" and n.repeat > 1]
+        rolled = [f"{_bounded(c.label)} ×{c.repeat}" for c in v.clusters if c.repeat > 1]
+        rolled += [
+            f"{_bounded(n.label)} ×{n.repeat}"
+            for n in v.nodes
+            if n.kind == "module" and n.repeat > 1
+        ]
         extra = f", rolled: {', '.join(rolled)}" if rolled else ""
         return visible(
-            f"GraphView({v.model_type}, depth {v.depth}: {len(v.nodes)} nodes, "
+            f"GraphView({_bounded(v.model_type)}, depth {v.depth}: {len(v.nodes)} nodes, "
             f"{len(v.clusters)} boxes, {len(v.edges)} edges{extra})"
         )
 
@@ -162,9 +166,17 @@ def _entry(label: str, style: str, kind: str, repeat: int = 1) -> Text:
     """``label kind ×N`` as rich Text: the label styled, the kind dim, the badge red."""
     from rich.text import Text
 
-    text = Text(visible(label), style=style)
+    text = Text(_bounded(label), style=style)
     if kind:
-        text.append(" " + visible(kind), style="dim")
+        text.append(" " + _bounded(kind), style="dim")
     if repeat > 1:
         text.append(f" ×{repeat}", style="bold red")
     return text
+
+
+_NAME_LIMIT = 80  # a name from a graph file may be any length: a tree line stays readable
+
+
+def _bounded(name: str) -> str:
+    """A name as one visible line of at most ``_NAME_LIMIT`` cells, cut in the middle."""
+    return shorten_middle(visible(name), _NAME_LIMIT)

@@ -30,6 +30,8 @@ __all__ = ["diff_renderables", "report_renderables"]
 
 MAX_ROWS = 60  # longer tables show the first rows and say how many more there are
 _MIN_NAME = 30  # narrow terminals drop optional columns until names get this many characters
+_NOTES = {"Flags", "Flag"}  # words, not numbers: wrapped at _NOTE_WIDTH to leave names room
+_NOTE_WIDTH = 12
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 _DTYPE_SHORT = {"float32": "f32", "float16": "f16", "bfloat16": "bf16", "float64": "f64"}
 
@@ -60,9 +62,12 @@ def _table(
 ) -> Table:
     """A table whose number columns are never squeezed: the first column (names, from
     outside) gives way, shortened in the middle, and on narrow terminals the ``optional``
-    columns are dropped (in order) to leave it room."""
+    columns are dropped (in order) to leave it room. Flag columns wrap their words."""
     keep = list(range(len(columns)))
     fits = {i: max([len(columns[i]), *(len(str(r[i + 1])) for r in rows)]) for i in keep}
+    for i in keep:
+        if columns[i] in _NOTES:
+            fits[i] = min(fits[i], _NOTE_WIDTH)
 
     def room() -> int:
         return width - sum(fits[i] for i in keep) - 3 * len(keep) - 2
@@ -75,8 +80,14 @@ def _table(
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column(first, no_wrap=True, overflow="ellipsis", max_width=width_of_names)
     for i in keep:
-        justify = "left" if not columns[i] else "right"  # an unnamed column holds bars
-        table.add_column(columns[i], justify=justify, no_wrap=True, min_width=fits[i])  # type: ignore[arg-type]
+        text = not columns[i] or columns[i] in _NOTES  # an unnamed column holds bars
+        table.add_column(
+            columns[i],
+            justify="left" if text else "right",
+            no_wrap=columns[i] not in _NOTES,
+            min_width=fits[i],
+            max_width=fits[i] if columns[i] in _NOTES else None,
+        )
     names = shorten_names([visible(row[0]) for row in rows], width_of_names)
     for name, row in zip(names, rows):
         table.add_row(Text(name), *(row[i + 1] for i in keep))
