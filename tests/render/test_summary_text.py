@@ -68,3 +68,11 @@ def test_html_escapes_model_strings() -> None:
     html = torchscope.summary(model, input_size=(1, 2))._repr_html_()
     assert "<img" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_repr_is_one_line() -> None:
+    s = torchscope.summary(DemoMLP(), input_size=DEMO_INPUT_SIZE)
+    assert repr(s) == "Summary('DemoMLP': 203,530 params, 203,264 MACs, 6 rows to depth 4)"
+    view = torchscope.draw(DemoMLP(), input_size=DEMO_INPUT_SIZE)
+    assert repr(view) == str(view) and "\n" not in repr(view)
+    assert repr(view).startswith("GraphView(DemoMLP, depth")
