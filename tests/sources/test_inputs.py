@@ -80,6 +80,9 @@ def test_hf_config_keys_are_checked_aliases_included() -> None:
     assert len(ok.model.transformer.h) == 1
     with pytest.raises(SpecError, match="did you mean n_layer"):
         load_model("hf:GPT2LMHeadModel", {"n_layerz": 1}, device="meta")
+    # a base-class property with a setter is a setting too
+    resnet = load_model("hf:ResNetForImageClassification", {"num_labels": 7}, device="meta")
+    assert resnet.model.classifier[-1].out_features == 7
 
 
 def test_init_reaches_the_constructor_and_meta_builds_on_meta() -> None:

@@ -108,30 +108,40 @@ def _model_class(class_name: str) -> Any:
 
 def _check_config_keys(config_class: Any, overrides: dict[str, Any]) -> None:
     """Refuse override keys the config does not know, naming the closest ones."""
-    known = _config_keys(config_class)
-    if not known:
+    try:
+        default = config_class()
+    except Exception:  # a composite config that needs arguments: we cannot tell
         return
+    known = _config_keys(config_class, default)
     for key in overrides:
-        if key in known:
+        if key in known or _is_setting(default, key):
             continue
         close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.6)
         hint = f"; did you mean {' or '.join(close)}?" if close else ""
         raise SpecError(f"{config_class.__name__} has no setting {key!r}{hint} (nothing built)")
 
 
-def _config_keys(config_class: Any) -> set[str]:
-    """Every key a config class takes: its fields, their aliases and its named arguments."""
+def _config_keys(config_class: Any, default: Any) -> set[str]:
+    """Keys a config takes: its fields, their aliases, every named ``__init__`` argument
+    along its bases and its settable properties (``num_labels``)."""
+    keys = set(default.to_dict()) | set(getattr(config_class, "attribute_map", {}) or {})
+    for klass in config_class.__mro__:
+        init = klass.__dict__.get("__init__")
+        with contextlib.suppress(TypeError, ValueError):
+            params = inspect.signature(init).parameters.values() if init else ()
+            keys |= {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        for name, value in klass.__dict__.items():
+            if isinstance(value, property) and value.fset is not None:
+                keys.add(name)
+    return {k for k in keys if not k.startswith("_")} - {"self"}
+
+
+def _is_setting(config: Any, key: str) -> bool:
+    """An attribute the default config has that is a value, not a method."""
     try:
-        defaults = set(config_class().to_dict())
-    except Exception:  # a composite config that needs arguments: we cannot tell
-        return set()
-    aliases = set(getattr(config_class, "attribute_map", {}) or {})
-    try:
-        params = inspect.signature(config_class.__init__).parameters.values()
-        named = {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
-    except (TypeError, ValueError):
-        named = set()
-    return (defaults | aliases | named) - {"self"}
+        return hasattr(config, key) and not callable(getattr(config, key))
+    except Exception:  # a property that raises: not something to set
+        return False
 
 
 def _input_plan(cls: Any, config: Any, seq_len: int | None, batch: int) -> dict[str, InputSpec]:
