@@ -232,3 +232,46 @@ def test_help_lists_only_commands_that_exist_and_the_exit_statuses(
     summary_help = build_parser()._subparsers._group_actions[0].choices["summary"].format_help()  # type: ignore[union-attr]
     assert "imports and runs that code" in " ".join(summary_help.split())
     assert "--input-dtype" in summary_help and "--init" in summary_help
+
+
+def test_cuda_devices_are_checked_against_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from torchscope.commands._args import device_name
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert device_name("cuda") == "cuda" and device_name("cuda:1") == "cuda:1"
+    with pytest.raises(argparse.ArgumentTypeError, match="this machine has 2 cuda device"):
+        device_name("cuda:2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(argparse.ArgumentTypeError, match="cuda is not available"):
+        device_name("cuda:0")
+
+
+def test_a_checkpoint_given_to_plot_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "model.safetensors"))
+    assert main(["plot", str(tmp_path / "model.safetensors"), "-o", str(tmp_path / "p")]) == 2
+    assert "not a readable torchscope run store" in _error(capsys)
+    assert not (tmp_path / "p").exists()
+
+
+def test_building_the_parser_imports_no_torch() -> None:
+    import subprocess
+    import sys
+
+    import torchscope
+
+    src = str(Path(torchscope.__file__).resolve().parents[1])
+    code = "import sys; from torchscope.cli import build_parser; build_parser(); " + (
+        "print(sorted(m for m in ('torch', 'transformers', 'rich') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        env={"PYTHONPATH": src, "PATH": ""},
+    )  # fmt: skip
+    assert done.stdout.strip() == "[]", done.stderr  # --help stays instant

@@ -75,6 +75,8 @@ def describe(exc: BaseException) -> str:
         return "out of memory" + (f": {text}" if text else "")
     if isinstance(exc, RecursionError):
         return f"input nested too deeply to read ({text or 'RecursionError'})"
+    if isinstance(exc, sqlite3.DatabaseError):
+        return f"not a readable torchscope run store ({text or type(exc).__name__})"
     if isinstance(exc, (TorchscopeError, ValueError, OSError)) and text:
         return text
     name = type(exc).__name__

@@ -20,7 +20,7 @@ from torch import nn
 from torchscope.errors import InputError, SpecError
 from torchscope.sources.inputs import InputSpec, check_elements, make_inputs
 
-__all__ = ["hf_example_inputs", "load_hf", "max_positions"]
+__all__ = ["load_hf", "max_positions"]
 
 # Config attributes that bound the sequence length, in the order their names are reported.
 _POSITION_KEYS = (
@@ -42,7 +42,18 @@ def load_hf(
     seq_len: int | None,
     batch: int,
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """The model ``hf:class_name`` names, built from its config, and its example inputs."""
+    """The model ``hf:class_name`` names, built from its config, and its example inputs.
+
+    Token inputs are ``seq_len`` long (default 128, or the model's maximum if shorter).
+    The main input comes first; multimodal models (CLIP, BLIP…) also get the other
+    modality when their forward takes it and their config describes it. Inputs are made
+    on ``device`` (on meta they cost nothing).
+
+    Example:
+        >>> model, inputs = load_hf("GPT2LMHeadModel", {"n_layer": 1}, "meta", 16, 2)
+        >>> inputs["input_ids"].shape, inputs["input_ids"].device.type
+        (torch.Size([2, 16]), 'meta')
+    """
     cls = _model_class(class_name)
     _check_config_keys(cls.config_class, overrides)
     try:
@@ -59,19 +70,6 @@ def load_hf(
     except Exception as exc:
         raise SpecError(f"building {class_name} failed: {type(exc).__name__}: {exc}") from exc
     return model, {name: make_inputs([spec], run_device)[0] for name, spec in plan.items()}
-
-
-def hf_example_inputs(
-    model: nn.Module, config: Any, seq_len: int | None, batch: int, device: str | None = None
-) -> dict[str, Any]:
-    """Inputs a transformers model accepts, sized from its config, made on ``device``.
-
-    Token inputs are ``seq_len`` long (default 128, or the model's maximum if shorter).
-    The main input comes first; multimodal models (CLIP, BLIP…) also get the other
-    modality when their forward takes it and their config describes it.
-    """
-    plan = _input_plan(type(model), config, seq_len, batch)
-    return {name: make_inputs([spec], device or "cpu")[0] for name, spec in plan.items()}
 
 
 def max_positions(config: Any) -> tuple[str, int] | None:

@@ -4,7 +4,7 @@ The CLI cannot hand a model real data, so it makes random inputs: float tensors 
 normal (or uniform) distribution, integer ids from a range. They are made directly on the
 device the pass runs on (on ``meta`` they cost nothing), and a stated limit on the number
 of elements keeps a typo like ``--input-size 99999999999,8`` from allocating the machine's
-memory.
+memory. Importing this module does not import torch (the CLI's --help reads its limits).
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from torchscope.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "INPUT_DTYPES",
@@ -31,23 +33,24 @@ MAX_ELEMENTS = 2**28
 # On meta nothing is allocated, but sizes must stay far from int64 overflow in MAC counts.
 MAX_META_ELEMENTS = 2**48
 
+# Names accepted for input dtypes → torch's own name of the dtype.
 INPUT_DTYPES = {
-    "float32": torch.float32,
-    "float": torch.float32,
-    "float64": torch.float64,
-    "double": torch.float64,
-    "float16": torch.float16,
-    "half": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "int64": torch.int64,
-    "long": torch.int64,
-    "int32": torch.int32,
-    "int": torch.int32,
-    "int16": torch.int16,
-    "short": torch.int16,
-    "int8": torch.int8,
-    "uint8": torch.uint8,
-    "bool": torch.bool,
+    "float32": "float32",
+    "float": "float32",
+    "float64": "float64",
+    "double": "float64",
+    "float16": "float16",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "int64": "int64",
+    "long": "int64",
+    "int32": "int32",
+    "int": "int32",
+    "int16": "int16",
+    "short": "int16",
+    "int8": "int8",
+    "uint8": "uint8",
+    "bool": "bool",
 }
 _DEFAULT_INT_RANGE = (0, 2)
 
@@ -62,11 +65,14 @@ class InputSpec:
 
     @property
     def torch_dtype(self) -> torch.dtype:
+        import torch
+
         if self.dtype not in INPUT_DTYPES:
             raise InputError(
                 f"unknown input dtype {self.dtype!r}; use one of {', '.join(INPUT_DTYPES)}"
             )
-        return INPUT_DTYPES[self.dtype]
+        dtype: torch.dtype = getattr(torch, INPUT_DTYPES[self.dtype])
+        return dtype
 
 
 def check_elements(shape: Sequence[int], device: str | torch.device, what: str = "input") -> None:
@@ -79,6 +85,8 @@ def check_elements(shape: Sequence[int], device: str | torch.device, what: str =
         ...
         torchscope.errors.InputError: input of shape (1000000, 1000000) has ... elements, ...
     """
+    import torch
+
     if any(d < 1 for d in shape):
         raise InputError(f"{what} sizes must be positive, got {tuple(shape)}")
     numel = math.prod(shape)
@@ -100,12 +108,16 @@ def make_inputs(specs: Sequence[InputSpec], device: str | torch.device) -> list[
         >>> ids.dtype, tuple(ids.shape), bool((ids >= 0).all() and (ids < 1000).all())
         (torch.int64, (2, 5), True)
     """
+    import torch
+
     for i, spec in enumerate(specs):
         check_elements(spec.shape, device, f"input {i + 1}" if len(specs) > 1 else "input")
     return [_make(spec, torch.device(device)) for spec in specs]
 
 
 def _make(spec: InputSpec, device: torch.device) -> torch.Tensor:
+    import torch
+
     dtype = spec.torch_dtype
     if dtype.is_floating_point:
         if spec.value_range is None:
@@ -117,6 +129,8 @@ def _make(spec: InputSpec, device: torch.device) -> torch.Tensor:
 
 
 def _float_range(bounds: tuple[float, float], dtype: torch.dtype) -> tuple[float, float]:
+    import torch
+
     low, high = float(bounds[0]), float(bounds[1])
     largest = torch.finfo(dtype).max
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
@@ -127,6 +141,8 @@ def _float_range(bounds: tuple[float, float], dtype: torch.dtype) -> tuple[float
 
 
 def _int_range(bounds: tuple[float, float], dtype: torch.dtype) -> tuple[int, int]:
+    import torch
+
     low, high = bounds
     if not all(isinstance(b, int) or float(b).is_integer() for b in bounds):
         raise InputError(f"integer inputs need an integer range, got {low},{high}")
@@ -143,6 +159,8 @@ def _int_range(bounds: tuple[float, float], dtype: torch.dtype) -> tuple[int, in
 
 def _int_bounds(dtype: torch.dtype) -> tuple[int, int]:
     """Lowest LOW and highest HIGH (exclusive) ``torch.randint`` takes for ``dtype``."""
+    import torch
+
     info = torch.iinfo(dtype)
     # HIGH is exclusive, so max + 1 — except for int64, where randint cannot take 2**63.
     return int(info.min), int(info.max) + (dtype != torch.int64)
