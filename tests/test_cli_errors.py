@@ -195,6 +195,8 @@ CORPUS: list[list[str]] = [
     ["summary", f"{F}:NeedsWidth", "--init", "width=4", "--input-size", "1,5"],
     ["summary", "tests.models:\x1b]0;owned\x07"],
     ["summary", "模型:网络"],
+    ["summary", "tests.models:[/]", "--input-size", "1,4"],
+    ["params", "[red]x[/red].safetensors"],
     ["summary", "tests.models:MLP\x00"],
     ["summary", "a" * 10_000 + ":Net"],
     ["summary", "hf:NoSuchModel"],

@@ -25,6 +25,7 @@ __all__ = [
     "add_model_arguments",
     "error_console",
     "load_model_and_inputs",
+    "status",
     "stdout_console",
     "width_arg",
 ]
@@ -51,6 +52,14 @@ def error_console() -> Any:
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+def status(text: str) -> Any:
+    """A spinner on stderr while work runs; ``text`` is plain text (specs and paths may hold
+    ``[`` and ``]``, which rich would read as markup)."""
+    from rich.text import Text
+
+    return error_console().status(Text(text))
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -148,7 +157,7 @@ def load_model_and_inputs(args: argparse.Namespace) -> tuple[Any, tuple[Any, ...
     from torchscope.sources.spec import load_model
 
     _check_input_options(args)
-    with error_console().status(f"building {args.spec}…"):
+    with status(f"building {args.spec}…"):
         loaded = load_model(
             args.spec,
             dict(args.config),

@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from torchscope.commands._args import bounded_int
-from torchscope.commands._common import add_model_arguments, error_console, load_model_and_inputs
+from torchscope.commands._common import (
+    add_model_arguments,
+    error_console,
+    load_model_and_inputs,
+    status,
+)
 
 NAME = "graph"
 HELP = "draw the model's structure (.svg .png .pdf .dot .html .json)"
@@ -144,6 +149,6 @@ def _emit(graph: Any, color_by: str | dict[str, float] | None, args: argparse.Na
     if args.output is None:
         sys.stdout.write(view.to_dot())
         return
-    with error_console().status(f"writing {args.output}…"):
+    with status(f"writing {args.output}…"):
         path = view.save(args.output)
     error_console().print(f"wrote {path} ({view})", highlight=False, markup=False, soft_wrap=True)

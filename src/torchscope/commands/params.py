@@ -16,7 +16,7 @@ from torchscope.commands._args import (
     key_value,
     path_arg,
 )
-from torchscope.commands._common import CODE_NOTE, error_console, stdout_console, width_arg
+from torchscope.commands._common import CODE_NOTE, error_console, status, stdout_console, width_arg
 
 NAME = "params"
 HELP = "weight statistics, health flags, importance and spectral quality of a model or checkpoint"
@@ -111,7 +111,7 @@ def load_source(text: str, config: list[tuple[str, Any]], init: list[tuple[str, 
         if config or init:
             raise ValueError("--config and --init apply to model specs, not to checkpoints")
         return text
-    with error_console().status(f"building {text}…"):
+    with status(f"building {text}…"):
         return load_model(text, dict(config), init=dict(init)).model
 
 
