@@ -11,7 +11,6 @@ import re
 import sqlite3
 import sys
 import traceback
-import unicodedata
 
 from torchscope.errors import TorchscopeError, TraceError
 
@@ -93,18 +92,10 @@ def one_line(text: str, limit: int = _MAX_CHARS) -> str:
         >>> one_line("bad name 'a\\x1b]0;owned\\x07'\\nsecond line")
         "bad name 'a\\\\x1b]0;owned\\\\x07' second line"
     """
-    flat = " ".join(text.split())
-    safe = "".join(_escaped(ch) for ch in flat)
+    from torchscope.render.safe_text import visible
+
+    safe = visible(" ".join(text.split()))
     return safe if len(safe) <= limit else safe[: limit - 1] + "…"
-
-
-def _escaped(ch: str) -> str:
-    # Cc: control codes (ESC starts terminal sequences); Cf: bidi overrides and other
-    # invisible formatting; Cs: lone surrogates, which stderr cannot even encode.
-    if unicodedata.category(ch) in ("Cc", "Cf", "Cs"):
-        code = ord(ch)
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return ch
 
 
 def report_error(exc: BaseException, debug: bool = False) -> int:
