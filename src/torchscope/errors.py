@@ -18,9 +18,11 @@ from typing import Any
 __all__ = [
     "CheckpointError",
     "GraphvizNotFound",
+    "InputError",
     "SpecError",
     "TorchscopeError",
     "TraceError",
+    "UsageError",
     "ViewerBundleMissing",
 ]
 
@@ -39,6 +41,14 @@ class TraceError(TorchscopeError, RuntimeError):
 
 class SpecError(TorchscopeError, ValueError):
     """A model spec (``pkg.mod:Name``, ``file.py:Name``, ``hf:Class``) could not be loaded."""
+
+
+class InputError(TorchscopeError, ValueError):
+    """Example inputs cannot be made as asked (shape, dtype, value range or a size limit)."""
+
+
+class UsageError(TorchscopeError, ValueError):
+    """A command line the ``torchscope`` command cannot parse (unknown option, bad value)."""
 
 
 class CheckpointError(TorchscopeError, ValueError):

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from torchscope.commands._args import bounded_int, path_arg
 from torchscope.commands._common import error_console, stdout_console
 
 if TYPE_CHECKING:
@@ -28,7 +29,11 @@ __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "runs", nargs="+", metavar="RUNDIR", help="run directory (or a folder of runs)"
+        "runs",
+        nargs="+",
+        type=path_arg,
+        metavar="RUNDIR",
+        help="run directory (or a folder of runs)",
     )
     parser.add_argument(
         "-o", "--out", type=Path, default=Path("plots"), help="output folder (default: plots)"
@@ -37,7 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=["png", "svg", "pdf"], default="png", help="image format (default png)"
     )
     parser.add_argument(
-        "--dpi", type=int, default=120, help="resolution of PNG files (default 120)"
+        "--dpi",
+        type=bounded_int(10, 1000),
+        default=120,
+        help="resolution of PNG files, 10 to 1000 (default 120)",
     )
 
 

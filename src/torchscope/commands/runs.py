@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from torchscope.commands._common import error_console, stdout_console
+from torchscope.commands._args import path_arg
+from torchscope.commands._common import error_console, stdout_console, width_arg
 
 NAME = "runs"
 HELP = "overview of training runs: settings, scalars with their last values, statistics, events"
@@ -30,12 +31,16 @@ __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="+", metavar="PATH", help="run directory, folder of runs, or run.sqlite"
+        "paths",
+        nargs="+",
+        type=path_arg,
+        metavar="PATH",
+        help="run directory, folder of runs, or run.sqlite",
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object per run (JSON Lines) instead"
     )
-    parser.add_argument("--width", type=int, help="table width in characters")
+    parser.add_argument("--width", type=width_arg, help="table width in characters (20-1000)")
 
 
 def run(args: argparse.Namespace) -> int:
