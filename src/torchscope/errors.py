@@ -18,10 +18,12 @@ from typing import Any
 __all__ = [
     "CheckpointError",
     "GraphvizNotFound",
+    "InputError",
     "OutputPathError",
     "SpecError",
     "TorchscopeError",
     "TraceError",
+    "UsageError",
     "ViewerBundleMissing",
 ]
 
@@ -40,6 +42,14 @@ class TraceError(TorchscopeError, RuntimeError):
 
 class SpecError(TorchscopeError, ValueError):
     """A model spec (``pkg.mod:Name``, ``file.py:Name``, ``hf:Class``) could not be loaded."""
+
+
+class InputError(TorchscopeError, ValueError):
+    """Example inputs cannot be made as asked (shape, dtype, value range or a size limit)."""
+
+
+class UsageError(TorchscopeError, ValueError):
+    """A command line the ``torchscope`` command cannot parse (unknown option, bad value)."""
 
 
 class CheckpointError(TorchscopeError, ValueError):

@@ -226,7 +226,7 @@ def test_hostile_names_are_text_not_mathtext(tmp_path: Path) -> None:
     fig = learning_curves(tmp_path)
     titles = [ax.get_title() for ax in _panels(fig)]
     assert titles[:2] == [r"\$\frac{\$", r"cost \$a\$ and \$b\$"]
-    assert titles[2] == "]0;ownedt" and len(titles[3]) == 60
+    assert titles[2] == "\\x1b]0;owned\\x07t" and len(titles[3]) == 60  # escapes shown
     fig.savefig(tmp_path / "hostile.png", dpi=40)  # mathtext would raise on the first title
     assert (tmp_path / "hostile.png").stat().st_size > 1000
 

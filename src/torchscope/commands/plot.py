@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from torchscope.commands._args import bounded_int, path_arg
 from torchscope.commands._common import error_console, stdout_console
-from torchscope.errors import TorchscopeError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -38,16 +37,14 @@ is left out is named on stderr.
 
 __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
-# What reading a damaged store raises until the store turns every such case into a
-# TorchscopeError: SQLite's errors, undecodable JSON (ValueError), blobs of the wrong
-# type (TypeError), and a file that went away (OSError).
-_UNREADABLE = (TorchscopeError, sqlite3.Error, OSError, ValueError, TypeError)
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "runs", nargs="+", metavar="RUNDIR", help="run directory (or a folder of runs)"
+        "runs",
+        nargs="+",
+        type=path_arg,
+        metavar="RUNDIR",
+        help="run directory (or a folder of runs)",
     )
     parser.add_argument(
         "-o", "--out", type=Path, default=Path("plots"), help="output folder (default: plots)"
@@ -56,7 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=["png", "svg", "pdf"], default="png", help="image format (default png)"
     )
     parser.add_argument(
-        "--dpi", type=int, default=120, help="resolution of PNG files (default 120)"
+        "--dpi",
+        type=bounded_int(10, 1000),
+        default=120,
+        help="resolution of PNG files, 10 to 1000 (default 120)",
     )
     parser.add_argument(
         "--metric",
@@ -66,30 +66,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from torchscope.commands._errors import one_line
     from torchscope.store.reader import find_runs
 
-    errors = error_console()
     if args.metric is not None:
         try:
             re.compile(args.metric)
         except re.error as exc:
-            _say(errors, "error", f"--metric {args.metric!r} is not a regular expression: {exc}")
-            return 2
+            raise ValueError(
+                f"--metric {args.metric!r} is not a regular expression: {exc}"
+            ) from None
     run_dirs = [d for r in args.runs for d in find_runs(r)]
     if not run_dirs:
-        _say(errors, "error", f"no torchscope run under {', '.join(args.runs)}")
-        return 2
-    try:
-        figures, notes = _all_figures(run_dirs, args.metric)
-        written = [_save(fig, args.out, f"{stem}.{args.format}", args.dpi) for stem, fig in figures]
-    except _UNREADABLE as exc:
-        _say(errors, "error", str(exc))
-        return 2
+        raise FileNotFoundError(f"no torchscope run under {', '.join(args.runs)}")
+    figures, notes = _all_figures(run_dirs, args.metric)
+    written = [_save(fig, args.out, f"{stem}.{args.format}", args.dpi) for stem, fig in figures]
+    errors = error_console()
     for note in notes:
-        _say(errors, "note", note)
+        _say(errors, "note", one_line(note))
     out = stdout_console()
     for path in written:
-        out.print(_printable(str(path)), highlight=False, markup=False, soft_wrap=True)
+        out.print(one_line(str(path)), highlight=False, markup=False, soft_wrap=True)
     if not written:
         _say(errors, "warning", "the runs hold no data to plot yet")
         return 1
@@ -100,8 +97,9 @@ def _all_figures(
     run_dirs: list[Path], metric: str | None
 ) -> tuple[list[tuple[str, Figure]], list[str]]:
     """(file stem, figure) pairs, per run under a sub-folder when there are several runs,
-    and the notes saying what was left out. Raises with the run named when one is unreadable.
+    and the notes saying what was left out. Raises UnreadableRun naming a run it cannot read.
     """
+    from torchscope.commands._stores import reading
     from torchscope.render.run_plots import compare_runs, left_out, run_figures
     from torchscope.store.reader import RunReader
 
@@ -111,15 +109,13 @@ def _all_figures(
     readers: list[RunReader] = []
     try:
         for run_dir, folder in zip(run_dirs, folders):
-            try:
+            with reading(run_dir):
                 reader = RunReader(run_dir)
                 readers.append(reader)
                 prefix = f"{folder}/" if len(run_dirs) > 1 else ""
                 figures = run_figures(reader, metric=metric)
                 out += [(prefix + stem, fig) for stem, fig in figures.items()]
                 notes += [f"{prefix}{n}" for n in left_out(reader, metric=metric)]
-            except _UNREADABLE as exc:
-                raise _Unreadable(run_dir, exc) from exc
         if len(readers) > 1 and all(r.scalar_names() for r in readers):
             with contextlib.suppress(ValueError):  # raised when the runs share no scalar
                 out.append(("compare", compare_runs(readers, metric=metric)))
@@ -127,13 +123,6 @@ def _all_figures(
         for reader in readers:
             reader.close()
     return out, notes
-
-
-class _Unreadable(TorchscopeError, ValueError):
-    """A run store that could not be read or drawn, with the run named."""
-
-    def __init__(self, run_dir: Path, exc: BaseException) -> None:
-        super().__init__(f"cannot plot {run_dir}: {exc}")
 
 
 def _folder_names(run_dirs: list[Path]) -> list[str]:
@@ -160,15 +149,9 @@ def _save(fig: Figure, out: Path, relative: str, dpi: int) -> Path:
     return path
 
 
-def _printable(text: str) -> str:
-    """One line, control characters shown as escapes (names come from the store)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-def _say(console: Any, level: str, text: str) -> None:
-    """``level: text`` on one line of stderr, never read as markup."""
+def _say(console: Any, level: str, line: str) -> None:
+    """``level: line`` on stderr as plain text (``line`` already made one safe line)."""
     from rich.text import Text
 
-    style = {"error": "bold red", "warning": "yellow", "note": "cyan"}[level]
-    line = Text.assemble((f"{level}:", style), " ", _printable(text))
-    console.print(line, highlight=False, soft_wrap=True)
+    style = {"warning": "yellow", "note": "cyan"}[level]
+    console.print(Text.assemble((f"{level}:", style), " ", line), highlight=False, soft_wrap=True)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
-from torchscope.commands._common import error_console, stdout_console
-from torchscope.errors import TorchscopeError
+from torchscope.commands._args import path_arg
+from torchscope.commands._common import stdout_console, width_arg
 
 NAME = "runs"
 HELP = "overview of training runs: settings, scalars with their last values, statistics, events"
@@ -30,21 +28,19 @@ tags, note, status, launches, steps and the config values, those that differ mar
 
 __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
-# What reading a damaged store raises until the store turns every such case into a
-# TorchscopeError: SQLite's errors, undecodable JSON (ValueError), blobs of the wrong
-# type (TypeError), and a file that went away (OSError).
-_UNREADABLE = (TorchscopeError, sqlite3.Error, OSError, ValueError, TypeError)
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="+", metavar="PATH", help="run directory, folder of runs, or run.sqlite"
+        "paths",
+        nargs="+",
+        type=path_arg,
+        metavar="PATH",
+        help="run directory, folder of runs, or run.sqlite",
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object per run (JSON Lines) instead"
     )
-    parser.add_argument("--width", type=int, help="table width in characters")
+    parser.add_argument("--width", type=width_arg, help="table width in characters (20-1000)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,21 +48,15 @@ def run(args: argparse.Namespace) -> int:
     from torchscope.render.run_text import overview_renderables
     from torchscope.store.reader import find_runs
 
-    errors = error_console()
     found = {p: find_runs(p) for p in args.paths}
     empty = [p for p, dirs in found.items() if not dirs]
     if empty:
-        _error(errors, f"no torchscope run under {', '.join(empty)}")
-        return 2
+        raise FileNotFoundError(f"no torchscope run under {', '.join(empty)}")
     run_dirs = list(dict.fromkeys(d for dirs in found.values() for d in dirs))
     overviews: list[dict[str, Any]] = []
     settings: list[dict[str, Any]] = []
     for d in run_dirs:
-        try:
-            overview, setting = _read(d)
-        except _UNREADABLE as exc:
-            _error(errors, f"cannot read {d}: {exc}")
-            return 2
+        overview, setting = _read(d)
         overviews.append(overview)
         settings.append(setting)
     if args.json:
@@ -88,18 +78,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The overview and the settings of one run, its reader closed afterwards."""
+    """The overview and the settings of one run, its reader closed afterwards.
+
+    Raises UnreadableRun, naming the run, when its store cannot be read.
+    """
+    from torchscope.commands._stores import reading
     from torchscope.render.run_table import run_settings
     from torchscope.render.run_text import run_overview
     from torchscope.store.reader import RunReader
 
-    with RunReader(run_dir) as reader:
+    with reading(run_dir), RunReader(run_dir) as reader:
         return run_overview(reader), run_settings(reader)
-
-
-def _error(console: Any, text: str) -> None:
-    """``error: text`` on one line of stderr: never markup, control characters visible."""
-    from rich.text import Text
-
-    line = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    console.print(Text.assemble(("error:", "bold red"), " ", line), soft_wrap=True)

@@ -7,13 +7,13 @@ threads and servers (no pyplot).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from torchscope.render.figures import figure
+from torchscope.render.safe_text import shorten_middle, visible
 from torchscope.store.reader import RunReader
 
 if TYPE_CHECKING:
@@ -63,36 +63,29 @@ def palette(n: int) -> list[tuple[float, float, float]]:
     return list(sns.color_palette("deep", max(n, 1)))
 
 
-# C0/C1 controls, DEL, and the bidi overrides and isolates that reorder what follows them
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def shorten(text: object, limit: int = 60) -> str:
-    """``text`` in at most ``limit`` characters, cut in the middle to keep the distinguishing tail.
+    """``text`` in at most ``limit`` cells, cut in the middle (``safe_text.shorten_middle``).
 
     Example:
         >>> shorten("transformer.h.0.attn.c_attn.weight", 24)
-        'transforme…c_attn.weight'
+        'trans…attn.c_attn.weight'
     """
-    clean = str(text)
-    if len(clean) <= limit:
-        return clean
-    head = (limit - 1) // 2 - 1
-    return clean[:head] + "…" + clean[len(clean) - (limit - 1 - head) :]
+    return shorten_middle(str(text), limit)
 
 
 def figure_text(text: object, limit: int | None = 60) -> str:
-    """A name from a store as figure text: never mathtext, no control characters, short.
+    """A name from a store as figure text: never mathtext, control characters visible, short.
 
     Matplotlib reads ``$…$`` as mathtext (a malformed one fails the whole figure), so
-    dollars are escaped; a name longer than ``limit`` is shortened in the middle.
+    dollars are escaped; control characters are shown as escapes (``safe_text.visible``);
+    a name longer than ``limit`` is shortened in the middle.
 
     Example:
         >>> figure_text("cost in $ \\x1b[31m")
-        'cost in \\\\$ [31m'
+        'cost in \\\\$ \\\\x1b[31m'
     """
-    clean = _UNPRINTABLE.sub("", str(text))
-    return (clean if limit is None else shorten(clean, limit)).replace("$", r"\$")
+    clean = visible(text)
+    return (clean if limit is None else shorten_middle(clean, limit)).replace("$", r"\$")
 
 
 def figure_note(lines: Sequence[str]) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from torchscope.render.safe_text import shorten_middle, visible
 from torchscope.store.reader import RunReader
 
 __all__ = ["MAX_CONFIG_ROWS", "MAX_SIDE_BY_SIDE", "run_settings", "settings_tables"]
@@ -32,7 +32,6 @@ __all__ = ["MAX_CONFIG_ROWS", "MAX_SIDE_BY_SIDE", "run_settings", "settings_tabl
 MAX_SIDE_BY_SIDE = 6  # runs per table; more runs continue in the next table
 MAX_CONFIG_ROWS = 40
 _CELL = 40  # characters of one value before it is cut in the middle
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def run_settings(run: RunReader | str | Path) -> dict[str, Any]:
@@ -102,11 +101,7 @@ def _text(value: Any, limit: int = _CELL) -> Text:
         raw = value
     else:
         raw = json.dumps(value, default=str, ensure_ascii=False, separators=(", ", ": "))
-    clean = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", raw)
-    if len(clean) > limit:
-        head = (limit - 1) // 3
-        clean = clean[:head] + "…" + clean[len(clean) - (limit - 1 - head) :]
-    return Text(clean)
+    return Text(shorten_middle(visible(raw), limit))
 
 
 def _when(t: float | None) -> str:
