@@ -19,6 +19,7 @@ __all__ = [
     "CheckpointError",
     "GraphvizNotFound",
     "InputError",
+    "OutputPathError",
     "SpecError",
     "TorchscopeError",
     "TraceError",
@@ -70,6 +71,15 @@ class GraphvizNotFound(TorchscopeError, RuntimeError):
             "`brew install graphviz` (macOS) or `conda install graphviz`, or save as .html, "
             ".dot or .json instead."
         )
+
+
+class OutputPathError(TorchscopeError, ValueError):
+    """A file would be written outside the output folder it belongs in (a hostile name)."""
+
+    def __init__(self, path: str | Path, root: str | Path) -> None:
+        super().__init__(f"refusing to write {path}: it lies outside the output folder {root}")
+        self.path = str(path)
+        self.root = str(root)
 
 
 class ViewerBundleMissing(TorchscopeError, FileNotFoundError):
