@@ -13,12 +13,9 @@ import torch
 from safetensors.torch import save_file
 
 from tests.models import MLP, TiedLM
-from torchscope.sources.checkpoint import (
-    CheckpointError,
-    open_checkpoint,
-    state_dict_source,
-    tensor_source,
-)
+from torchscope.errors import CheckpointError
+from torchscope.sources.checkpoint import open_checkpoint, tensor_source
+from torchscope.sources.tensors import state_dict_source
 
 
 def _tensors() -> dict[str, torch.Tensor]:
@@ -189,19 +186,19 @@ def test_sources_from_models_specs_and_state_dicts() -> None:
 def test_memory_maps_are_reopened_so_resident_pages_stay_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from torchscope.sources import checkpoint
+    from torchscope.sources.safetensors_file import SafetensorsFile
 
     tensors = {f"w{i}": torch.full((256, 256), float(i)) for i in range(6)}  # 256 KiB each
     save_file(tensors, str(tmp_path / "m.safetensors"))
     opened: list[int] = []
-    original = checkpoint._SafetensorsFile._open
+    original = SafetensorsFile._open
 
-    def counting_open(self: checkpoint._SafetensorsFile) -> object:
+    def counting_open(self: SafetensorsFile) -> object:
         opened.append(1)
         return original(self)
 
-    monkeypatch.setattr(checkpoint._SafetensorsFile, "_open", counting_open)
-    monkeypatch.setattr(checkpoint._SafetensorsFile, "_REOPEN_BYTES", 512 << 10)
+    monkeypatch.setattr(SafetensorsFile, "_open", counting_open)
+    monkeypatch.setattr(SafetensorsFile, "_REOPEN_BYTES", 512 << 10)
     read = _read_all(tmp_path / "m.safetensors")
     assert all(torch.equal(read[k], v) for k, v in tensors.items())
     assert len(opened) == 3  # one map per two tensors (the first is the header read)

@@ -1,6 +1,6 @@
 """Statistics of every tensor a source yields, and the comparison of two sources.
 
-A source (``sources.checkpoint.TensorSource``) lists its tensors before reading them and
+A source (``sources.tensors.TensorSource``) lists its tensors before reading them and
 yields them one at a time; these loops hold about one tensor (or one pair) in memory.
 """
 
@@ -20,7 +20,7 @@ from torchscope.analysis.param_stats import HIST_BINS, NEAR_ZERO, describe_tenso
 from torchscope.analysis.spectral import SpectralRunner, spectral_kind
 
 if TYPE_CHECKING:
-    from torchscope.sources.checkpoint import TensorEntry, TensorSource
+    from torchscope.sources.tensors import TensorEntry, TensorSource
 
 __all__ = ["compare_sources", "inspect_source"]
 
