@@ -202,3 +202,22 @@ def test_memory_maps_are_reopened_so_resident_pages_stay_bounded(
     read = _read_all(tmp_path / "m.safetensors")
     assert all(torch.equal(read[k], v) for k, v in tensors.items())
     assert len(opened) == 3  # one map per two tensors (the first is the header read)
+
+
+def test_shared_and_cyclic_containers_are_read_once() -> None:
+    """A pickle can put one dict in two places, or a list inside itself."""
+    inner = {"w": torch.ones(2)}
+    looped: list[object] = [torch.zeros(1)]
+    looped.append(looped)
+    src = state_dict_source({"a": inner, "b": inner, "c": looped})
+    assert [e.name for e in src.entries] == ["a.w", "c.0"]
+    chain: dict[str, object] = {"w": torch.ones(1)}
+    for _ in range(60):  # 2**60 paths if each shared level were walked twice
+        chain = {"x": chain, "y": chain}
+    assert [e.name for e in state_dict_source(chain).entries] == ["x." * 60 + "w"]
+
+
+def test_two_tensors_with_one_name_are_an_error() -> None:
+    with pytest.raises(CheckpointError, match="two tensors are both named '1'"):
+        state_dict_source({1: torch.ones(1), "1": torch.zeros(1)})  # type: ignore[dict-item]
+
