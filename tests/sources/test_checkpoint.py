@@ -220,4 +220,3 @@ def test_shared_and_cyclic_containers_are_read_once() -> None:
 def test_two_tensors_with_one_name_are_an_error() -> None:
     with pytest.raises(CheckpointError, match="two tensors are both named '1'"):
         state_dict_source({1: torch.ones(1), "1": torch.zeros(1)})  # type: ignore[dict-item]
-

@@ -24,7 +24,7 @@ from torchscope.sources.tensors import (
     module_source,
     state_dict_source,
 )
-from torchscope.sources.torch_file import TorchFile
+from torchscope.sources.torch_file import LoadedTorchFile, ZipTorchFile, open_torch_file
 
 __all__ = [
     "CHECKPOINT_SUFFIXES",
@@ -79,10 +79,10 @@ def _natural_key(name: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def _open_file(path: Path) -> SafetensorsFile | TorchFile:
+def _open_file(path: Path) -> SafetensorsFile | LoadedTorchFile | ZipTorchFile:
     if path.suffix.lower() == ".safetensors":
         return SafetensorsFile(path)
-    return TorchFile(path)
+    return open_torch_file(path)
 
 
 def open_checkpoint(path: str | Path) -> TensorSource:
