@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "CheckpointError",
     "GraphvizNotFound",
+    "NothingToCompare",
     "SpecError",
     "TorchscopeError",
     "TraceError",
@@ -48,6 +49,10 @@ class CheckpointError(TorchscopeError, ValueError):
         super().__init__(f"cannot read checkpoint {path}: {problem}")
         self.path = str(path)
         self.problem = problem
+
+
+class NothingToCompare(TorchscopeError, ValueError):
+    """Two sources compared share no tensor name, even with wrapper prefixes stripped."""
 
 
 class GraphvizNotFound(TorchscopeError, RuntimeError):

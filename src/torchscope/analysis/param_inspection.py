@@ -14,7 +14,7 @@ import torch
 
 from torchscope._progress import byte_progress
 from torchscope.analysis.importance import Importance
-from torchscope.analysis.param_diff import ParamDiff, tensor_change
+from torchscope.analysis.param_diff import ParamDiff, match_names, tensor_change
 from torchscope.analysis.param_report import ParamReport, build_report
 from torchscope.analysis.param_stats import HIST_BINS, NEAR_ZERO, describe_tensor, layer_kind
 from torchscope.analysis.spectral import SpectralRunner, spectral_kind
@@ -78,35 +78,45 @@ def compare_sources(
     device: str | torch.device | None = None,
     progress: bool = False,
 ) -> ParamDiff:
-    """A ParamDiff of ``src_b`` against ``src_a``, one pair of tensors in memory at a time."""
+    """A ParamDiff of ``src_b`` against ``src_a``, one pair of tensors in memory at a time.
+
+    Names are matched after stripping wrapper prefixes (``match_names``); raises
+    NothingToCompare, before reading any tensor, when none match.
+    """
     with src_a, src_b:
-        result = ParamDiff(src_a.label, src_b.label, [])
-        names_b = {e.name for e in src_b.entries}
-        for entry in src_b.entries:
-            if entry.name not in src_a:
-                result.added[entry.name] = list(entry.shape)
+        match = match_names([e.name for e in src_a.entries], [e.name for e in src_b.entries])
+        in_b = {match.key_b(e.name): e for e in src_b.entries}
+        in_a = {match.key_a(e.name) for e in src_a.entries}
+        result = ParamDiff(src_a.label, src_b.label, [], prefixes=(match.prefix_a, match.prefix_b))
+        for key, entry_b in in_b.items():
+            if key not in in_a:
+                result.added[key] = list(entry_b.shape)
         for entry, ta in _tensors(src_a, progress, "comparing"):
-            if entry.name not in names_b:
-                result.removed[entry.name] = list(entry.shape)
+            key = match.key_a(entry.name)
+            other = in_b.get(key)
+            if other is None:
+                result.removed[key] = list(entry.shape)
                 continue
-            other = src_b.entry(entry.name)
+            if other.dtype != entry.dtype:
+                result.retyped[key] = (entry.dtype, other.dtype)
             if other.shape != entry.shape:
-                result.reshaped[entry.name] = (list(entry.shape), list(other.shape))
+                result.reshaped[key] = (list(entry.shape), list(other.shape))
                 continue
-            tb = src_b.get(entry.name)
-            reason = _unreadable(entry, ta) or _unreadable(other, tb)
-            if reason:
-                result.skipped.append(entry.name)
+            tb = src_b.get(other.name)
+            if _unreadable(entry, ta) or _unreadable(other, tb):
+                result.skipped.append(key)
                 continue
             if device is not None:
                 ta = ta.to(device)
-            result.changes.append(tensor_change(entry.name, ta, tb))
+            result.changes.append(tensor_change(key, ta, tb))
     return result
 
 
 def _unreadable(entry: TensorEntry, tensor: torch.Tensor) -> str:
     if tensor.device.type == "meta":
         return "on the meta device (no values)"
+    if tensor.layout != torch.strided:
+        return f"{str(tensor.layout).removeprefix('torch.')} (not dense)"
     if not tensor.is_floating_point():
         return f"{entry.dtype} (not floating point)"
     return ""
