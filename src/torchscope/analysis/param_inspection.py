@@ -35,12 +35,15 @@ def inspect_source(
     near_zero: float = NEAR_ZERO,
     progress: bool = False,
 ) -> ParamReport:
-    """A ParamReport of every floating-point tensor of ``src`` (others are listed as skipped)."""
+    """A ParamReport of every non-empty floating-point tensor of ``src`` (others are listed
+    as skipped, with the reason)."""
     stats, skipped = [], {}
     runner = SpectralRunner() if spectral else None
     with src, runner or contextlib.nullcontext():
         for entry, tensor in _tensors(src, progress, f"reading {src.label}"):
-            reason = _unreadable(entry, tensor)
+            # an empty tensor has no statistics; skipping it also keeps a header of
+            # thousands of them from costing a full histogram each
+            reason = _unreadable(entry, tensor) or ("empty" if tensor.numel() == 0 else "")
             if reason:
                 skipped[entry.name] = reason
                 continue
