@@ -19,6 +19,7 @@ __all__ = [
     "CheckpointError",
     "GraphvizNotFound",
     "InputError",
+    "NothingToCompare",
     "OutputPathError",
     "SpecError",
     "TorchscopeError",
@@ -59,6 +60,10 @@ class CheckpointError(TorchscopeError, ValueError):
         super().__init__(f"cannot read checkpoint {path}: {problem}")
         self.path = str(path)
         self.problem = problem
+
+
+class NothingToCompare(TorchscopeError, ValueError):
+    """Two sources compared share no tensor name, even with wrapper prefixes stripped."""
 
 
 class GraphvizNotFound(TorchscopeError, RuntimeError):
