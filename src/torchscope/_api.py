@@ -302,12 +302,25 @@ def evaluate(
         step = monitor.step if monitor is not None else (0 if logdir is not None else None)
     with _monitor_paused(monitor):
         result = run_evaluation(
-            model, loader, task=task, labels=labels, loss_fn=loss_fn, batch_fn=batch_fn,
-            output_fn=output_fn, device=device, top_k=top_k, bins=bins, curves=curves,
-            probabilities=probabilities, ignore_index=ignore_index,
-            zero_division=zero_division, max_batches=max_batches, progress=progress,
-            split=split, step=step,
-        )  # fmt: skip
+            model,
+            loader,
+            task=task,
+            labels=labels,
+            loss_fn=loss_fn,
+            batch_fn=batch_fn,
+            output_fn=output_fn,
+            device=device,
+            top_k=top_k,
+            bins=bins,
+            curves=curves,
+            probabilities=probabilities,
+            ignore_index=ignore_index,
+            zero_division=zero_division,
+            max_batches=max_batches,
+            progress=progress,
+            split=split,
+            step=step,
+        )
     if monitor is not None:
         _store_in_monitor(result, monitor)
     elif logdir is not None:
@@ -352,9 +365,13 @@ def _store_in_monitor(result: Evaluation, monitor: Monitor) -> None:
         truth = np.repeat(classes, counts.sum(axis=1))
         predicted = np.concatenate([np.repeat(classes, row) for row in counts])
         monitor.log_classification(
-            result.step, torch.from_numpy(predicted), torch.from_numpy(truth),
-            split=result.split, labels=result.labels, num_classes=len(counts),
-        )  # fmt: skip
+            result.step,
+            torch.from_numpy(predicted),
+            torch.from_numpy(truth),
+            split=result.split,
+            labels=result.labels,
+            num_classes=len(counts),
+        )
         for name in classification_metrics(counts).scalars():
             scalars.pop(name, None)
     monitor.log_dict(result.step, scalars, split=result.split)

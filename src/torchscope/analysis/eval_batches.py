@@ -28,9 +28,7 @@ def split_batch(batch: Any, batch_fn: Callable[[Any], Any] | None = None) -> tup
     if batch_fn is not None:
         pair = batch_fn(batch)
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-            raise TypeError(
-                f"batch_fn must return (inputs, target), not a {type(pair).__name__}"
-            )
+            raise TypeError(f"batch_fn must return (inputs, target), not a {type(pair).__name__}")
         return pair[0], pair[1]
     if isinstance(batch, Mapping):
         key = next((k for k in TARGET_KEYS if k in batch), None)

@@ -55,8 +55,8 @@ def precision_recall_f1(
 
     Example:
         >>> m = precision_recall_f1(np.array([2, 0]), np.array([3, 0]), np.array([2, 1]))
-        >>> m.precision.tolist(), m.recall.tolist(), [round(f, 3) for f in m.f1]
-        ([0.6666666666666666, 0.0], [1.0, 0.0], [0.8, 0.0])
+        >>> m.precision.round(3).tolist(), m.recall.tolist(), m.f1.round(3).tolist()
+        ([0.667, 0.0], [1.0, 0.0], [0.8, 0.0])
     """
     tp, predicted, support = (np.asarray(a, dtype=np.float64) for a in (tp, predicted, support))
     return PrecisionRecallF1(
@@ -96,9 +96,7 @@ class BinaryCurve:
     negatives: int
 
 
-def _counts_at_thresholds(
-    positive: np.ndarray, score: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _counts_at_thresholds(positive: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """True and false positives when the threshold is each distinct score, highest first."""
     order = np.argsort(-score, kind="mergesort")
     sorted_score, hits = score[order], positive[order]
@@ -157,8 +155,9 @@ def calibration_error(
     bin (Guo et al., 2017). Both are NaN when no sample was binned.
 
     Example:
-        >>> calibration_error(np.array([2, 2]), np.array([0.5, 1.8]), np.array([1, 2]))
-        (0.05, 0.09999999999999998)
+        >>> ece, mce = calibration_error(np.array([2, 2]), np.array([0.5, 1.8]), np.array([1, 2]))
+        >>> round(ece, 4), round(mce, 4)  # bins: 0.25 vs 0.5 right, 0.9 vs 1.0 right
+        (0.175, 0.25)
     """
     counts = np.asarray(counts, dtype=np.float64)
     total = counts.sum()

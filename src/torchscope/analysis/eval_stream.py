@@ -181,7 +181,7 @@ class ClassificationStream:
     def _update_single(self, batch: Prepared) -> None:
         probs, target = batch.probs, batch.target
         confidence, pred = probs.max(dim=-1)  # ties: the first maximum, as numpy's argmax
-        ranks = _true_class_ranks(probs, target).cpu().numpy() if self.top_k else None
+        ranks = _true_class_ranks(probs, target).cpu().numpy() if self.top_k else np.zeros(0)
         pred_h, target_h = pred.cpu().numpy(), target.cpu().numpy()
         c = self.classes
         self.tp += np.bincount(target_h[pred_h == target_h], minlength=c)
@@ -190,7 +190,7 @@ class ClassificationStream:
         if self.confusion is not None:
             self.confusion += np.bincount(target_h * c + pred_h, minlength=c * c).reshape(c, c)
         for k in self.top_k:
-            self.hits[k] += int((ranks < k).sum())  # type: ignore[operator]
+            self.hits[k] += int(np.count_nonzero(ranks < k))
         self.calibration.add(confidence.cpu().numpy(), pred_h == target_h)
         if self.scores is not None:
             self.scores.add(batch.scores, target_h)
@@ -238,7 +238,9 @@ class ClassificationStream:
             "notes": list(self.notes),
         }
 
-    def _metrics(self, prf: Any, rows: list[ClassRow], calibration: Calibration) -> dict[str, float]:
+    def _metrics(
+        self, prf: Any, rows: list[ClassRow], calibration: Calibration
+    ) -> dict[str, float]:
         n = self.samples
         single = self.task != "multilabel"
         # scikit-learn's labels=None: single-label averages run over the classes seen in the
@@ -258,11 +260,16 @@ class ClassificationStream:
                 out[f"{average}_{name}"] = nan_average(values[present], weights)
         if not single:
             micro = precision_recall_f1(
-                self.tp.sum(keepdims=True), self.predicted.sum(keepdims=True),
-                self.support.sum(keepdims=True), self.zero_division,
-            )  # fmt: skip
-            out |= {"micro_precision": float(micro.precision[0]),
-                    "micro_recall": float(micro.recall[0]), "micro_f1": float(micro.f1[0])}  # fmt: skip
+                self.tp.sum(keepdims=True),
+                self.predicted.sum(keepdims=True),
+                self.support.sum(keepdims=True),
+                self.zero_division,
+            )
+            out |= {
+                "micro_precision": float(micro.precision[0]),
+                "micro_recall": float(micro.recall[0]),
+                "micro_f1": float(micro.f1[0]),
+            }
         if self.scores is not None and n:
             auc = np.array([r.roc_auc for r in rows])
             ap = np.array([r.average_precision for r in rows])
@@ -275,7 +282,9 @@ class ClassificationStream:
         """Per-class ROC AUC and average precision, and the decimated curves to draw."""
         assert self.scores is not None
         scores, target = self.scores.arrays()
-        aucs, aps, drawn = [], [], []
+        aucs: list[float] = []
+        aps: list[float] = []
+        drawn: list[Curve] = []
         for i in range(self.classes):
             if self.task == "binary" and i == 0:
                 aucs.append(math.nan)  # one score ranks the positive class only
@@ -289,9 +298,18 @@ class ClassificationStream:
             if len(drawn) < DRAWN_CURVES and c.positives:
                 fpr, tpr = decimate_curve(c.fpr, c.tpr, CURVE_POINTS)
                 recall, precision = decimate_curve(c.recall, c.precision, CURVE_POINTS)
-                drawn.append(Curve(labels[i], c.positives, c.roc_auc, c.average_precision,
-                                   fpr.tolist(), tpr.tolist(), recall.tolist(),
-                                   precision.tolist()))  # fmt: skip
+                drawn.append(
+                    Curve(
+                        labels[i],
+                        c.positives,
+                        c.roc_auc,
+                        c.average_precision,
+                        fpr.tolist(),
+                        tpr.tolist(),
+                        recall.tolist(),
+                        precision.tolist(),
+                    )
+                )
         return aucs, aps, drawn
 
     def _confused_pairs(self, labels: list[str]) -> list[ConfusedPair]:
@@ -362,9 +380,12 @@ class RegressionStream:
         n = self.samples
         mse = self.sse / n if n else np.full(self.outputs, np.nan)
         mae = self.sae / n if n else np.full(self.outputs, np.nan)
-        r2 = r2_scores(self.sse, self.m2) if n else np.full(self.outputs, np.nan)
-        rows = [OutputRow(labels[j], float(mse[j]), float(mae[j]), float(r2[j]))
-                for j in range(self.outputs)]  # fmt: skip
+        # R² of fewer than two samples is undefined (NaN), as scikit-learn's r2_score says
+        r2 = r2_scores(self.sse, self.m2) if n >= 2 else np.full(self.outputs, np.nan)
+        rows = [
+            OutputRow(labels[j], float(mse[j]), float(mae[j]), float(r2[j]))
+            for j in range(self.outputs)
+        ]
         residuals = Residuals(
             predicted=self._rows[:, 0].T.tolist(), target=self._rows[:, 1].T.tolist(), total=n
         )
@@ -374,5 +395,9 @@ class RegressionStream:
             "mae": float(mae.mean()),
             "r2": float(r2.mean()),
         }
-        return {"metrics": metrics, "outputs": rows, "residuals": residuals,
-                "notes": list(self.notes)}  # fmt: skip
+        return {
+            "metrics": metrics,
+            "outputs": rows,
+            "residuals": residuals,
+            "notes": list(self.notes),
+        }

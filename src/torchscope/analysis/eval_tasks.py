@@ -38,8 +38,10 @@ def detect_task(output: torch.Tensor, target: torch.Tensor) -> str:
         raise ValueError(f"the model output must hold floating scores, not {output.dtype}")
     out, tgt = tuple(output.shape), tuple(target.shape)
     classes = out[-1] if out else 0
-    if out[:-1] == tgt and classes >= 2 and (
-        not target.is_floating_point() or bool((target == target.round()).all())
+    if (
+        out[:-1] == tgt
+        and classes >= 2
+        and (not target.is_floating_point() or bool((target == target.round()).all()))
     ):
         return "multiclass"
     one_score = (out == tgt and len(out) == 1) or out == (*tgt, 1)
@@ -60,8 +62,12 @@ def detect_task(output: torch.Tensor, target: torch.Tensor) -> str:
 class Prepared:
     """One batch in the form the task's accumulator takes, still on its device."""
 
-    probs: torch.Tensor  # [n, C] float32: class probabilities (binary: [1-p, p]); regression: predictions
-    target: torch.Tensor  # [n] long (multiclass, binary), [n, C] bool (multilabel), [n, D] (regression)
+    probs: (
+        torch.Tensor
+    )  # [n, C] float32: class probabilities (binary: [1-p, p]); regression: predictions
+    target: (
+        torch.Tensor
+    )  # [n] long (multiclass, binary), [n, C] bool (multilabel), [n, D] (regression)
     scores: torch.Tensor  # [n, K] float32 the curves rank by: probabilities, or logits for sigmoids
 
 
@@ -102,7 +108,9 @@ def _multiclass(
 ) -> Prepared:
     classes = output.shape[-1]
     if output.shape[:-1] != target.shape:
-        raise ValueError(f"{_shapes(output, target)}: expected a target of shape [...] for [..., C]")
+        raise ValueError(
+            f"{_shapes(output, target)}: expected a target of shape [...] for [..., C]"
+        )
     scores = output.reshape(-1, classes)
     truth = target.reshape(-1).long()
     if ignore_index is not None:

@@ -16,9 +16,10 @@ iterating a DataLoader draws from it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,9 +95,8 @@ class Evaluation(Displayable):
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain data; NaN and infinities become None (strict JSON)."""
-        from dataclasses import asdict
-
-        return strict(asdict(self))  # type: ignore[no-any-return]
+        plain: dict[str, Any] = strict(asdict(self))
+        return plain
 
     def to_json(self, indent: int | None = None) -> str:
         """The evaluation as strict JSON (no NaN: undefined numbers are ``null``)."""
@@ -108,23 +108,30 @@ class Evaluation(Displayable):
         parts: dict[str, Any] = {
             "classes": [from_plain(ClassRow, r) for r in data.get("classes") or []],
             "curves": [from_plain(Curve, c) for c in data.get("curves") or []],
-            "confused_pairs": [from_plain(ConfusedPair, p) for p in data.get("confused_pairs") or []],
+            "confused_pairs": [
+                from_plain(ConfusedPair, p) for p in data.get("confused_pairs") or []
+            ],
             "outputs": [from_plain(OutputRow, r) for r in data.get("outputs") or []],
         }
         for name, cls_ in (("calibration", Calibration), ("residuals", Residuals)):
             parts[name] = from_plain(cls_, data[name]) if data.get(name) else None
         metrics = {k: float("nan") if v is None else float(v) for k, v in data["metrics"].items()}
         return cls(
-            task=data["task"], samples=int(data["samples"]), batches=int(data["batches"]),
-            labels=[str(x) for x in data["labels"]], metrics=metrics,
-            split=str(data.get("split", "test")), step=data.get("step"),
-            confusion=data.get("confusion"), notes=list(data.get("notes") or []), **parts,
-        )  # fmt: skip
+            task=data["task"],
+            samples=int(data["samples"]),
+            batches=int(data["batches"]),
+            labels=[str(x) for x in data["labels"]],
+            metrics=metrics,
+            split=str(data.get("split", "test")),
+            step=data.get("step"),
+            confusion=data.get("confusion"),
+            notes=list(data.get("notes") or []),
+            **parts,
+        )
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per class (classification) or per output (regression)."""
         import pandas as pd
-        from dataclasses import asdict
 
         rows = self.classes if self.is_classification else self.outputs
         return pd.DataFrame([asdict(r) for r in rows])
@@ -158,10 +165,9 @@ def _evaluating(model: nn.Module, device: torch.device) -> Iterator[None]:
 
 
 def _model_device(model: nn.Module) -> torch.device:
-    tensor = next(model.parameters(), None)
-    if tensor is None:
-        tensor = next(model.buffers(), None)
-    return tensor.device if tensor is not None else torch.device("cpu")
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
 
 
 def _batches(loader: Iterable[Any], max_batches: int | None) -> tuple[Iterable[Any], int | None]:
@@ -170,8 +176,6 @@ def _batches(loader: Iterable[Any], max_batches: int | None) -> tuple[Iterable[A
     except TypeError:
         total = None
     if max_batches is not None:
-        import itertools
-
         total = max_batches if total is None else min(total, max_batches)
         return itertools.islice(loader, max_batches), total
     return loader, total
@@ -217,31 +221,54 @@ class _Run:
                 self.task = detect_task(output, target)
             elif self.task not in TASKS:
                 raise ValueError(f"task must be 'auto' or one of {', '.join(TASKS)}")
-        batch = prepare(self.task, output, target, probabilities=o["probabilities"],
-                        ignore_index=o["ignore_index"])  # fmt: skip
+        batch = prepare(
+            self.task,
+            output,
+            target,
+            probabilities=o["probabilities"],
+            ignore_index=o["ignore_index"],
+        )
         if self.stream is None:
             width = batch.probs.shape[-1]
             self.stream = (
                 RegressionStream(width)
                 if self.task == "regression"
-                else ClassificationStream(self.task, width, top_k=o["top_k"], bins=o["bins"],
-                                          curves=o["curves"], zero_division=o["zero_division"])
-            )  # fmt: skip
+                else ClassificationStream(
+                    self.task,
+                    width,
+                    top_k=o["top_k"],
+                    bins=o["bins"],
+                    curves=o["curves"],
+                    zero_division=o["zero_division"],
+                )
+            )
         self.batches += 1
         return self.stream.update(batch)
 
     def result(self, labels: Sequence[str] | None, split: str, step: int | None) -> Evaluation:
         if self.stream is None:
             raise ValueError("the loader gave no batches to evaluate")
-        width = self.stream.outputs if isinstance(self.stream, RegressionStream) else self.stream.classes
+        width = (
+            self.stream.outputs
+            if isinstance(self.stream, RegressionStream)
+            else self.stream.classes
+        )
         names = _labels(labels, width, self.task)
         parts = self.stream.finish(names)
         metrics = parts.pop("metrics")
         if self.options["loss"]:
             loss = self.loss_sum / self.loss_count if self.loss_count else float("nan")
             metrics = {"loss": loss, **metrics}
-        return Evaluation(task=self.task, samples=self.stream.samples, batches=self.batches,
-                          labels=names, metrics=metrics, split=split, step=step, **parts)  # fmt: skip
+        return Evaluation(
+            task=self.task,
+            samples=self.stream.samples,
+            batches=self.batches,
+            labels=names,
+            metrics=metrics,
+            split=split,
+            step=step,
+            **parts,
+        )
 
 
 def run_evaluation(
@@ -269,9 +296,18 @@ def run_evaluation(
     if zero_division not in (0, 1) and zero_division == zero_division:
         raise ValueError(f"zero_division must be 0, 1 or nan, not {zero_division!r}")
     where = torch.device(device) if device is not None else _model_device(model)
-    run = _Run({"task": task, "probabilities": probabilities, "ignore_index": ignore_index,
-                "top_k": tuple(top_k), "bins": bins, "curves": curves,
-                "zero_division": float(zero_division), "loss": loss_fn is not None})  # fmt: skip
+    run = _Run(
+        {
+            "task": task,
+            "probabilities": probabilities,
+            "ignore_index": ignore_index,
+            "top_k": tuple(top_k),
+            "bins": bins,
+            "curves": curves,
+            "zero_division": float(zero_division),
+            "loss": loss_fn is not None,
+        }
+    )
     batches, total = _batches(loader, max_batches)
     with _evaluating(model, where), step_progress("evaluate", total, enabled=progress) as advance:
         for batch in batches:

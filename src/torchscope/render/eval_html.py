@@ -54,10 +54,18 @@ def _rate(x: float) -> str:
 
 def _classes(ev: Evaluation) -> str:
     rows = [
-        [r.label, _rate(r.precision), _rate(r.recall), _rate(r.f1), f"{r.support:,}",
-         f"{r.predicted:,}", _rate(r.roc_auc), _rate(r.average_precision)]
+        [
+            r.label,
+            _rate(r.precision),
+            _rate(r.recall),
+            _rate(r.f1),
+            f"{r.support:,}",
+            f"{r.predicted:,}",
+            _rate(r.roc_auc),
+            _rate(r.average_precision),
+        ]
         for r in ev.classes[:MAX_CLASS_ROWS]
-    ]  # fmt: skip
+    ]
     first = "Label" if ev.task == "multilabel" else "Class"
     columns = [first, "Precision", "Recall", "F1", "Support", "Predicted", "ROC AUC", "AP"]
     more = len(ev.classes) - len(rows)
@@ -79,7 +87,7 @@ def _matrix(ev: Evaluation) -> str:
         )
         body.append(f"<tr><th>{html_text(label)}</th>{cells}</tr>")
     return (
-        "<h4>Confusion matrix</h4><p class=\"note\">rows: true class, shaded by the share of "
+        '<h4>Confusion matrix</h4><p class="note">rows: true class, shaded by the share of '
         f'the row</p><table class="cm"><thead><tr>{head}</tr></thead><tbody>'
         f"{''.join(body)}</tbody></table>"
     )
@@ -88,15 +96,23 @@ def _matrix(ev: Evaluation) -> str:
 def _pairs(ev: Evaluation) -> str:
     if not ev.confused_pairs:
         return ""
-    rows = [[p.true, p.predicted, f"{p.count:,}", f"{100 * p.rate:.1f}%"]
-            for p in ev.confused_pairs]  # fmt: skip
+    rows = [
+        [p.true, p.predicted, f"{p.count:,}", f"{100 * p.rate:.1f}%"] for p in ev.confused_pairs
+    ]
     return "<h4>Most confused</h4>" + _table(["True", "Predicted", "Count", "Of class"], rows)
 
 
 def _outputs(ev: Evaluation) -> str:
-    rows = [[r.name, fmt_metric("mse", r.mse), fmt_metric("rmse", r.rmse),
-             fmt_metric("mae", r.mae), fmt_metric("r2", r.r2)]
-            for r in ev.outputs[:MAX_CLASS_ROWS]]  # fmt: skip
+    rows = [
+        [
+            r.name,
+            fmt_metric("mse", r.mse),
+            fmt_metric("rmse", r.rmse),
+            fmt_metric("mae", r.mae),
+            fmt_metric("r2", r.r2),
+        ]
+        for r in ev.outputs[:MAX_CLASS_ROWS]
+    ]
     return "<h4>Per output</h4>" + _table(["Output", "MSE", "RMSE", "MAE", "R²"], rows)
 
 

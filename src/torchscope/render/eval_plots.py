@@ -70,9 +70,19 @@ def confusion_figure(ev: Evaluation) -> Figure:
             (fig.add_subplot(1, 2, 1), counts, "d", {}, "counts"),
             (fig.add_subplot(1, 2, 2), normalised, ".2f", {"vmin": 0, "vmax": 1}, "share of row"),
         ):
-            sns.heatmap(values, ax=ax, annot=k <= _ANNOTATE, fmt=fmt, cmap="Blues", square=True,
-                        xticklabels=names, yticklabels=names, cbar_kws={"shrink": 0.7},
-                        annot_kws={"fontsize": 7 if k > 10 else 9}, **extra)  # fmt: skip
+            sns.heatmap(
+                values,
+                ax=ax,
+                annot=k <= _ANNOTATE,
+                fmt=fmt,
+                cmap="Blues",
+                square=True,
+                xticklabels=names,
+                yticklabels=names,
+                cbar_kws={"shrink": 0.7},
+                annot_kws={"fontsize": 7 if k > 10 else 9},
+                **extra,
+            )
             ax.set_xlabel("predicted class")
             ax.set_ylabel("true class")
             ax.set_title(what)
@@ -89,17 +99,22 @@ def class_metrics_figure(ev: Evaluation, max_classes: int = 60) -> Figure:
     rows = ev.classes[:max_classes]
     names = [f"{figure_text(r.label, 16)}\n(n={r.support:,})" for r in rows]
     data = pd.DataFrame(
-        [(name, metric, getattr(r, metric)) for name, r in zip(names, rows)
-         for metric in ("precision", "recall", "f1")],
+        [
+            (name, metric, getattr(r, metric))
+            for name, r in zip(names, rows)
+            for metric in ("precision", "recall", "f1")
+        ],
         columns=["class", "metric", "value"],
-    )  # fmt: skip
+    )
     with theme():
         fig = figure(max(6.0, 0.55 * len(rows) + 2.5), 4.2, dpi=100)
         ax = fig.add_subplot()
         sns.barplot(data=data, x="class", y="value", hue="metric", ax=ax, palette=palette(3))
         macro = ev.metrics.get("macro_f1", float("nan"))
         if macro == macro:
-            ax.axhline(macro, color="0.3", linestyle="--", linewidth=1, label=f"macro F1 {macro:.3f}")
+            ax.axhline(
+                macro, color="0.3", linestyle="--", linewidth=1, label=f"macro F1 {macro:.3f}"
+            )
         ax.set_ylim(0, 1.05)
         ax.set_xlabel("")
         ax.set_ylabel("score")
@@ -126,11 +141,24 @@ def reliability_figure(ev: Evaluation) -> Figure:
         fig = figure(5.2, 5.6, dpi=100)
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
         colors = palette(2)
-        top.bar(centers, accuracy, width=width, color=colors[0], edgecolor="white",
-                label="accuracy in bin")  # fmt: skip
+        top.bar(
+            centers,
+            accuracy,
+            width=width,
+            color=colors[0],
+            edgecolor="white",
+            label="accuracy in bin",
+        )
         filled = np.asarray(c.counts) > 0
-        top.bar(centers[filled], confidence[filled] - accuracy[filled], bottom=accuracy[filled],
-                width=width[filled], color=colors[1], alpha=0.35, label="gap to confidence")  # fmt: skip
+        top.bar(
+            centers[filled],
+            confidence[filled] - accuracy[filled],
+            bottom=accuracy[filled],
+            width=width[filled],
+            color=colors[1],
+            alpha=0.35,
+            label="gap to confidence",
+        )
         top.plot([0, 1], [0, 1], color="0.3", linestyle="--", linewidth=1, label="perfect")
         top.set_ylim(0, 1)
         top.set_ylabel("accuracy")
@@ -151,7 +179,14 @@ def _curve_axes(ax: Axes, ev: Evaluation, kind: str) -> None:
         x, y = (c.fpr, c.tpr) if kind == "roc" else (c.recall, c.precision)
         area = c.roc_auc if kind == "roc" else c.average_precision
         label = f"{figure_text(c.label, 20)} ({area:.3f})" if named else None
-        ax.plot(x, y, color=color, linewidth=1.4, label=label, drawstyle="default" if kind == "roc" else "steps-post")
+        ax.plot(
+            x,
+            y,
+            color=color,
+            linewidth=1.4,
+            label=label,
+            drawstyle="default" if kind == "roc" else "steps-post",
+        )
     if kind == "roc":
         ax.plot([0, 1], [0, 1], color="0.5", linestyle=":", linewidth=1)
         ax.set_xlabel("false positive rate")
@@ -162,8 +197,12 @@ def _curve_axes(ax: Axes, ev: Evaluation, kind: str) -> None:
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
     if named and ev.curves:
-        ax.legend(loc="lower right" if kind == "roc" else "best", fontsize=7,
-                  title="class (area)", title_fontsize=7)  # fmt: skip
+        ax.legend(
+            loc="lower right" if kind == "roc" else "best",
+            fontsize=7,
+            title="class (area)",
+            title_fontsize=7,
+        )
 
 
 def curves_figure(ev: Evaluation, kind: str = "roc") -> Figure:
@@ -173,7 +212,9 @@ def curves_figure(ev: Evaluation, kind: str = "roc") -> Figure:
         raise ValueError(f"kind must be 'roc' or 'pr', not {kind!r}")
     key, what = ("roc_auc", "ROC AUC") if kind == "roc" else ("average_precision", "AP")
     value = ev.metrics.get(key, float("nan"))
-    average = "" if value != value else f" · {'' if ev.task == 'binary' else 'macro '}{what} {value:.4f}"
+    average = (
+        "" if value != value else f" · {'' if ev.task == 'binary' else 'macro '}{what} {value:.4f}"
+    )
     with theme():
         fig = figure(5.4, 5.0, dpi=100)
         ax = fig.add_subplot()
@@ -181,8 +222,15 @@ def curves_figure(ev: Evaluation, kind: str = "roc") -> Figure:
         name = "ROC curves" if kind == "roc" else "Precision–recall curves"
         ax.set_title(_title(ev, name) + average, fontsize=10)
         if len(ev.curves) < sum(1 for r in ev.classes if r.support):
-            ax.text(0.99, 0.01 if kind == "pr" else 0.5, f"{len(ev.curves)} classes drawn",
-                    transform=ax.transAxes, ha="right", fontsize=7, color="0.4")  # fmt: skip
+            ax.text(
+                0.99,
+                0.01 if kind == "pr" else 0.5,
+                f"{len(ev.curves)} classes drawn",
+                transform=ax.transAxes,
+                ha="right",
+                fontsize=7,
+                color="0.4",
+            )
     return fig
 
 
@@ -226,7 +274,7 @@ def evaluation_figures(ev: Evaluation) -> dict[str, Figure]:
         figures["confusion"] = confusion_figure(ev)
     if ev.classes:
         figures["class_metrics"] = class_metrics_figure(ev)
-    if ev.calibration is not None and sum(ev.calibration.counts):
+    if ev.calibration is not None and any(ev.calibration.counts):
         figures["reliability"] = reliability_figure(ev)
     if ev.curves:
         figures["roc"] = curves_figure(ev, "roc")

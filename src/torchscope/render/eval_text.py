@@ -56,6 +56,7 @@ _LABELS = {
     "mae": "MAE",
     "r2": "R²",
 }
+_BLANK = Text("")
 _UNBOUNDED = {"loss", "mse", "rmse", "mae"}  # not rates: shown with significant digits
 
 
@@ -113,9 +114,12 @@ def _class_table(ev: Evaluation, width: int) -> Iterator[Any]:
     columns = ["Precision", "Recall", "F1", "Support", "Predicted"]
     columns += ["ROC AUC", "AP"] if curves else []
     fixed = sum(max(len(c), 9) + 3 for c in columns)
-    if width - fixed < 16:  # narrow: the counts and areas give way to the class names
-        columns = [c for c in columns if c not in ("Predicted", "AP")]
-        fixed = sum(max(len(c), 9) + 3 for c in columns)
+    for optional in ("AP", "ROC AUC", "Predicted"):  # narrow: give way to the class names
+        if width - fixed >= 16:
+            break
+        if optional in columns:
+            columns.remove(optional)
+            fixed -= max(len(optional), 9) + 3
     name_width = max(12, min(40, width - fixed))
     first = "Label" if ev.task == "multilabel" else "Class"
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
@@ -123,9 +127,15 @@ def _class_table(ev: Evaluation, width: int) -> Iterator[Any]:
     for c in columns:
         table.add_column(c, justify="right", no_wrap=True)
     for r in rows:
-        cells = {"Precision": _rate(r.precision), "Recall": _rate(r.recall), "F1": _rate(r.f1),
-                 "Support": f"{r.support:,}", "Predicted": f"{r.predicted:,}",
-                 "ROC AUC": _rate(r.roc_auc), "AP": _rate(r.average_precision)}  # fmt: skip
+        cells = {
+            "Precision": _rate(r.precision),
+            "Recall": _rate(r.recall),
+            "F1": _rate(r.f1),
+            "Support": f"{r.support:,}",
+            "Predicted": f"{r.predicted:,}",
+            "ROC AUC": _rate(r.roc_auc),
+            "AP": _rate(r.average_precision),
+        }
         name = safe_text(shorten_middle(visible(r.label), name_width))
         table.add_row(name, *(cells[c] for c in columns))
     yield table
@@ -140,9 +150,13 @@ def _output_table(ev: Evaluation) -> Table:
     for c in ("MSE", "RMSE", "MAE", "R²"):
         table.add_column(c, justify="right", no_wrap=True)
     for r in ev.outputs[:MAX_CLASS_ROWS]:
-        table.add_row(safe_text(shorten_middle(visible(r.name), 40)), fmt_metric("mse", r.mse),
-                      fmt_metric("rmse", r.rmse), fmt_metric("mae", r.mae),
-                      fmt_metric("r2", r.r2))  # fmt: skip
+        table.add_row(
+            safe_text(shorten_middle(visible(r.name), 40)),
+            fmt_metric("mse", r.mse),
+            fmt_metric("rmse", r.rmse),
+            fmt_metric("mae", r.mae),
+            fmt_metric("r2", r.r2),
+        )
     return table
 
 
@@ -154,16 +168,19 @@ def _matrix(ev: Evaluation, width: int) -> Iterator[Any]:
     name_width = min(_NAME, max(8, width - (cell + 1) * len(counts) - 8))
     if name_width + (cell + 1) * len(counts) > width:
         return
-    yield Text("Confusion matrix (rows: true class · columns: predicted, by row number)",
-               style="bold")  # fmt: skip
+    yield Text(
+        "Confusion matrix (rows: true class · columns: predicted, by row number)", style="bold"
+    )
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("#", justify="right")
     table.add_column("True class", no_wrap=True, max_width=name_width)
     for j in range(len(counts)):
         table.add_column(str(j), justify="right", no_wrap=True, min_width=cell)
     for i, (label, row) in enumerate(zip(ev.labels, counts)):
-        cells = [Text(f"{v:,}", style="bold" if i == j else ("red" if v else "dim"))
-                 for j, v in enumerate(row)]  # fmt: skip
+        cells = [
+            Text(f"{v:,}", style="bold" if i == j else ("red" if v else "dim"))
+            for j, v in enumerate(row)
+        ]
         table.add_row(str(i), safe_text(shorten_middle(visible(label), name_width)), *cells)
     yield table
 
@@ -200,15 +217,18 @@ def evaluation_renderables(ev: Evaluation, width: int) -> Iterator[Any]:
     """What an Evaluation prints in a terminal ``width`` characters wide."""
     yield Text(heading(ev), style="bold")
     yield _metrics_grid(ev, width)
+    yield _BLANK
     if ev.is_classification:
         yield from _class_table(ev, width)
-        yield from _matrix(ev, width)
-        yield from _pairs(ev)
-        yield from _calibration(ev)
+        for section in (_matrix(ev, width), _pairs(ev), _calibration(ev)):
+            parts = list(section)
+            yield from [_BLANK, *parts] if parts else []
     else:
         yield _output_table(ev)
         if ev.residuals is not None and ev.residuals.total > len(ev.residuals.target[0] or []):
             shown = len(ev.residuals.target[0])
-            yield Text(f"Residual plot: a random sample of {shown:,} of {ev.residuals.total:,} rows",
-                       style="dim")  # fmt: skip
+            yield Text(
+                f"Residual plot: a random sample of {shown:,} of {ev.residuals.total:,} rows",
+                style="dim",
+            )
     yield from _notes(ev.notes)
