@@ -304,3 +304,75 @@ def test_max_batches() -> None:
     x, y = make_data(64)
     ev = quiet(nn.Linear(6, 4), loader(x, y, 8), max_batches=3)
     assert ev.batches == 3 and ev.samples == 24
+
+
+def retained_bytes(obj: object) -> int:
+    """Bytes of the numpy arrays an accumulator holds (in its attributes, lists, parts)."""
+    total = 0
+    for value in vars(obj).values():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for item in items:
+            if isinstance(item, np.ndarray):
+                total += item.nbytes
+            elif hasattr(item, "__dict__") and type(item).__module__.startswith("torchscope"):
+                total += retained_bytes(item)
+    return total
+
+
+@pytest.mark.parametrize("task", ["multiclass", "multilabel", "binary"])
+def test_memory_bound_is_the_documented_bytes_per_sample(task: str) -> None:
+    """Without curves the state stays the same size; with them it grows by the documented
+    4·C + 8 (single-label), 5·C (multi-label) or 4 + 8 (binary) bytes per sample."""
+    from torchscope.analysis.eval_tasks import prepare
+
+    classes = 5
+    g = torch.Generator().manual_seed(0)
+
+    def batch() -> Any:
+        if task == "multilabel":
+            out = torch.randn(100, classes, generator=g)
+            return prepare(task, out, torch.randint(0, 2, (100, classes), generator=g))
+        if task == "binary":
+            return prepare(
+                task, torch.randn(100, generator=g), torch.randint(0, 2, (100,), generator=g)
+            )
+        return prepare(
+            task, torch.randn(100, classes, generator=g), torch.randint(0, 5, (100,), generator=g)
+        )
+
+    width = 2 if task == "binary" else classes
+    per_sample = {"multiclass": 4 * classes + 8, "multilabel": 5 * classes, "binary": 4 + 8}[task]
+    for curves, growth in ((False, 0), (True, per_sample * 4500)):
+        stream = eval_stream.ClassificationStream(task, width, curves=curves)
+        for _ in range(5):
+            stream.update(batch())
+        early = retained_bytes(stream)
+        for _ in range(45):
+            stream.update(batch())
+        assert retained_bytes(stream) - early == growth, curves
+
+
+def test_regression_memory_is_bounded() -> None:
+    from torchscope.analysis.eval_tasks import prepare
+
+    stream = eval_stream.RegressionStream(2, sample=300)
+    sizes = []
+    for _ in range(20):
+        out = torch.randn(100, 2)
+        stream.update(prepare("regression", out, out + 1))
+        sizes.append(retained_bytes(stream))
+    assert len(set(sizes[3:])) == 1  # after the sample fills, nothing grows
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_gives_the_numbers_of_the_cpu() -> None:
+    x, y = make_data(256, classes=4)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 4))
+    on_cpu = quiet(model, loader(x, y, 64), loss_fn=nn.CrossEntropyLoss())
+    model.cuda()
+    on_gpu = quiet(model, loader(x, y, 64), loss_fn=nn.CrossEntropyLoss())  # inputs moved
+    assert next(model.parameters()).device.type == "cuda"  # the model stays where it was
+    assert on_gpu.confusion == on_cpu.confusion
+    for name, value in on_cpu.metrics.items():
+        assert on_gpu.metrics[name] == pytest.approx(value, rel=1e-4, abs=1e-5), name
