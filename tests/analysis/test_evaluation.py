@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import torchscope
-from torchscope.analysis import eval_stream
+from torchscope.analysis import eval_regression, eval_stream
 from torchscope.analysis.evaluation import Evaluation, run_evaluation
 
 
@@ -276,7 +276,7 @@ def test_json_is_strict_and_round_trips() -> None:
 
 def test_regression_residual_sample_is_bounded_and_reproducible() -> None:
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(eval_stream.RESIDUAL_SAMPLE + 700, 3, generator=g)
+    x = torch.randn(eval_regression.RESIDUAL_SAMPLE + 700, 3, generator=g)
     y = x @ torch.tensor([1.0, -2.0, 0.5]) + 0.1 * torch.randn(len(x), generator=g)
     model = nn.Linear(3, 1)
     batches = [(x[i : i + 256], y[i : i + 256, None]) for i in range(0, len(x), 256)]
@@ -284,7 +284,7 @@ def test_regression_residual_sample_is_bounded_and_reproducible() -> None:
     again = quiet(model, batches)
     r = ev.residuals
     assert ev.task == "regression" and r is not None and r.total == len(x)
-    assert len(r.predicted[0]) == eval_stream.RESIDUAL_SAMPLE
+    assert len(r.predicted[0]) == eval_regression.RESIDUAL_SAMPLE
     assert r == again.residuals
     with torch.no_grad():
         pred = model(x)[:, 0]
@@ -355,7 +355,7 @@ def test_memory_bound_is_the_documented_bytes_per_sample(task: str) -> None:
 def test_regression_memory_is_bounded() -> None:
     from torchscope.analysis.eval_tasks import prepare
 
-    stream = eval_stream.RegressionStream(2, sample=300)
+    stream = eval_regression.RegressionStream(2, sample=300)
     sizes = []
     for _ in range(20):
         out = torch.randn(100, 2)

@@ -103,7 +103,7 @@ class Residuals:
     """A uniform random sample of (prediction, target) rows for the residual plot.
 
     ``predicted[j]`` and ``target[j]`` hold output ``j`` of every sampled row; the sample
-    has at most a fixed number of rows (``eval_stream.RESIDUAL_SAMPLE``) and is drawn with
+    has at most a fixed number of rows (``eval_regression.RESIDUAL_SAMPLE``) and is drawn with
     a fixed seed, so the same data gives the same plot.
     """
 

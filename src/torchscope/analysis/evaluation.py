@@ -29,6 +29,7 @@ from torch import nn
 from torchscope._display import Displayable, figures_of, save_figures_of
 from torchscope._progress import step_progress
 from torchscope.analysis.eval_batches import call_model, pick_output, split_batch, to_device
+from torchscope.analysis.eval_regression import RegressionStream
 from torchscope.analysis.eval_result import (
     Calibration,
     ClassRow,
@@ -39,7 +40,7 @@ from torchscope.analysis.eval_result import (
     from_plain,
     strict,
 )
-from torchscope.analysis.eval_stream import ClassificationStream, RegressionStream
+from torchscope.analysis.eval_stream import ClassificationStream
 from torchscope.analysis.eval_tasks import TASKS, detect_task, prepare
 
 if TYPE_CHECKING:
