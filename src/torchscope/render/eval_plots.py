@@ -128,8 +128,8 @@ def class_metrics_figure(ev: Evaluation, max_classes: int = 60) -> Figure:
 
 
 def reliability_figure(ev: Evaluation) -> Figure:
-    """Accuracy against confidence per bin, with the diagonal of perfect calibration and
-    the gap shaded; below, how many predictions fall in each bin."""
+    """Accuracy per confidence bin (bars) against the bin's mean confidence (red ticks) and
+    the diagonal of perfect calibration; below, how many predictions fall in each bin."""
     c = ev.calibration
     if c is None:
         raise ValueError("this evaluation has no calibration")
@@ -137,30 +137,28 @@ def reliability_figure(ev: Evaluation) -> Figure:
     centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     accuracy = np.nan_to_num(np.asarray(c.accuracy, dtype=float))
     confidence = np.asarray(c.confidence, dtype=float)
+    filled = np.asarray(c.counts) > 0
     with theme():
         fig = figure(5.2, 5.6, dpi=100)
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-        colors = palette(2)
         top.bar(
             centers,
             accuracy,
             width=width,
-            color=colors[0],
+            color=palette(1)[0],
             edgecolor="white",
             label="accuracy in bin",
         )
-        filled = np.asarray(c.counts) > 0
-        top.bar(
-            centers[filled],
-            confidence[filled] - accuracy[filled],
-            bottom=accuracy[filled],
-            width=width[filled],
-            color=colors[1],
-            alpha=0.35,
-            label="gap to confidence",
+        top.hlines(
+            confidence[filled],
+            edges[:-1][filled],
+            edges[1:][filled],
+            color="#c0392b",
+            linewidth=2,
+            label="mean confidence in bin",
         )
         top.plot([0, 1], [0, 1], color="0.3", linestyle="--", linewidth=1, label="perfect")
-        top.set_ylim(0, 1)
+        top.set_ylim(0, 1.02)
         top.set_ylabel("accuracy")
         top.legend(loc="upper left", fontsize=8)
         top.set_title(_title(ev, f"Reliability · ECE {c.ece:.4f}"))
@@ -196,6 +194,8 @@ def _curve_axes(ax: Axes, ev: Evaluation, kind: str) -> None:
         ax.set_ylabel("precision")
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
+    if kind == "roc" and ev.curves and min(c.roc_auc for c in ev.curves) >= 0.95:
+        _corner_inset(ax, ev)
     if named and ev.curves:
         ax.legend(
             loc="lower right" if kind == "roc" else "best",
@@ -203,6 +203,18 @@ def _curve_axes(ax: Axes, ev: Evaluation, kind: str) -> None:
             title="class (area)",
             title_fontsize=7,
         )
+
+
+def _corner_inset(ax: Axes, ev: Evaluation) -> None:
+    """A zoom on the top-left corner, where the ROC curves of a good model all crowd."""
+    inset = ax.inset_axes((0.3, 0.47, 0.4, 0.38))  # above the legend, right of the corner
+    for color, c in zip(palette(len(ev.curves)), ev.curves):
+        inset.plot(c.fpr, c.tpr, color=color, linewidth=1.2)
+    inset.set_xlim(-0.002, 0.1)
+    inset.set_ylim(0.8, 1.005)
+    inset.tick_params(labelsize=6)
+    inset.set_title("zoom: FPR ≤ 0.1", fontsize=7)
+    ax.indicate_inset_zoom(inset, edgecolor="0.4")
 
 
 def curves_figure(ev: Evaluation, kind: str = "roc") -> Figure:
