@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -182,15 +183,6 @@ def _batches(loader: Iterable[Any], max_batches: int | None) -> tuple[Iterable[A
     return loader, total
 
 
-def _loss_terms(loss: Any, samples: int) -> tuple[float, int]:
-    """(sum, count) of one batch's loss: a mean weighted by the batch's samples, or the
-    sum and number of per-sample values of an unreduced loss."""
-    value = loss if isinstance(loss, torch.Tensor) else torch.as_tensor(loss)
-    if value.numel() == 1:
-        return float(value) * samples, samples
-    return float(value.double().sum()), value.numel()
-
-
 def _labels(names: Sequence[str] | None, count: int, task: str) -> list[str]:
     if names is None:
         if task == "regression":
@@ -205,64 +197,89 @@ def _labels(names: Sequence[str] | None, count: int, task: str) -> list[str]:
     return out
 
 
-class _Run:
-    """The state of one evaluation pass: the task's stream, the loss sums, the counts."""
+@dataclass(frozen=True)
+class _Options:
+    """How to read and measure the batches (``run_evaluation``'s arguments), checked."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    task: str
+    probabilities: bool
+    ignore_index: int | None
+    top_k: tuple[int, ...]
+    bins: int
+    curves: bool
+    zero_division: float
+
+    def __post_init__(self) -> None:
+        if self.task != "auto" and self.task not in TASKS:
+            raise ValueError(f"task must be 'auto' or one of {', '.join(TASKS)}, not {self.task!r}")
+        if not (self.zero_division in (0, 1) or math.isnan(self.zero_division)):
+            raise ValueError(f"zero_division must be 0, 1 or nan, not {self.zero_division!r}")
+        if self.bins < 1 or any(k < 1 for k in self.top_k):
+            raise ValueError("bins and every top_k must be at least 1")
+
+    def stream(self, task: str, width: int) -> ClassificationStream | RegressionStream:
+        if task == "regression":
+            return RegressionStream(width)
+        return ClassificationStream(
+            task,
+            width,
+            top_k=self.top_k,
+            bins=self.bins,
+            curves=self.curves,
+            zero_division=self.zero_division,
+        )
+
+
+class _Run:
+    """The state of one evaluation pass: the task's stream, the loss sums, the batch count."""
+
+    def __init__(self, options: _Options) -> None:
         self.options = options
+        self.task = options.task
         self.stream: ClassificationStream | RegressionStream | None = None
-        self.task = options["task"]
         self.loss_sum, self.loss_count = 0.0, 0
         self.batches = 0
 
     def add(self, output: torch.Tensor, target: torch.Tensor) -> int:
+        """Add one batch's output and target; the number of samples it held."""
+        if self.task == "auto":
+            self.task = detect_task(output, target)
         o = self.options
-        if self.stream is None:
-            if self.task == "auto":
-                self.task = detect_task(output, target)
-            elif self.task not in TASKS:
-                raise ValueError(f"task must be 'auto' or one of {', '.join(TASKS)}")
         batch = prepare(
-            self.task,
-            output,
-            target,
-            probabilities=o["probabilities"],
-            ignore_index=o["ignore_index"],
+            self.task, output, target, probabilities=o.probabilities, ignore_index=o.ignore_index
         )
         if self.stream is None:
-            width = batch.probs.shape[-1]
-            self.stream = (
-                RegressionStream(width)
-                if self.task == "regression"
-                else ClassificationStream(
-                    self.task,
-                    width,
-                    top_k=o["top_k"],
-                    bins=o["bins"],
-                    curves=o["curves"],
-                    zero_division=o["zero_division"],
-                )
-            )
+            self.stream = o.stream(self.task, batch.probs.shape[-1])
         self.batches += 1
         return self.stream.update(batch)
 
-    def result(self, labels: Sequence[str] | None, split: str, step: int | None) -> Evaluation:
+    def add_loss(self, loss: Any, samples: int) -> None:
+        """Add one batch's loss: a mean weighted by the batch's samples, or the values of
+        an unreduced loss one by one."""
+        value = loss if isinstance(loss, torch.Tensor) else torch.as_tensor(loss)
+        if value.numel() == 1:
+            self.loss_sum += float(value) * samples
+            self.loss_count += samples
+        else:
+            self.loss_sum += float(value.double().sum())
+            self.loss_count += value.numel()
+
+    def result(
+        self, labels: Sequence[str] | None, split: str, step: int | None, loss: bool
+    ) -> Evaluation:
         if self.stream is None:
             raise ValueError("the loader gave no batches to evaluate")
-        width = (
-            self.stream.outputs
-            if isinstance(self.stream, RegressionStream)
-            else self.stream.classes
-        )
+        stream = self.stream
+        width = stream.outputs if isinstance(stream, RegressionStream) else stream.classes
         names = _labels(labels, width, self.task)
-        parts = self.stream.finish(names)
+        parts = stream.finish(names)
         metrics = parts.pop("metrics")
-        if self.options["loss"]:
-            loss = self.loss_sum / self.loss_count if self.loss_count else float("nan")
-            metrics = {"loss": loss, **metrics}
+        if loss:
+            mean = self.loss_sum / self.loss_count if self.loss_count else math.nan
+            metrics = {"loss": mean, **metrics}
         return Evaluation(
             task=self.task,
-            samples=self.stream.samples,
+            samples=stream.samples,
             batches=self.batches,
             labels=names,
             metrics=metrics,
@@ -294,21 +311,11 @@ def run_evaluation(
     step: int | None = None,
 ) -> Evaluation:
     """Run ``model`` over ``loader`` and return its Evaluation (``torchscope.evaluate``)."""
-    if zero_division not in (0, 1) and zero_division == zero_division:
-        raise ValueError(f"zero_division must be 0, 1 or nan, not {zero_division!r}")
-    where = torch.device(device) if device is not None else _model_device(model)
-    run = _Run(
-        {
-            "task": task,
-            "probabilities": probabilities,
-            "ignore_index": ignore_index,
-            "top_k": tuple(top_k),
-            "bins": bins,
-            "curves": curves,
-            "zero_division": float(zero_division),
-            "loss": loss_fn is not None,
-        }
+    options = _Options(
+        task, probabilities, ignore_index, tuple(top_k), bins, curves, float(zero_division)
     )
+    where = torch.device(device) if device is not None else _model_device(model)
+    run = _Run(options)
     batches, total = _batches(loader, max_batches)
     with _evaluating(model, where), step_progress("evaluate", total, enabled=progress) as advance:
         for batch in batches:
@@ -319,8 +326,6 @@ def run_evaluation(
                 target = torch.as_tensor(target, device=output.device)
             samples = run.add(output, target)
             if loss_fn is not None:
-                total_loss, count = _loss_terms(loss_fn(output, target), samples)
-                run.loss_sum += total_loss
-                run.loss_count += count
+                run.add_loss(loss_fn(output, target), samples)
             advance(samples)
-    return run.result(labels, split, step)
+    return run.result(labels, split, step, loss=loss_fn is not None)
