@@ -142,9 +142,14 @@ class Evaluation(Displayable):
         """Every figure of this evaluation, keyed by file stem (render/eval_plots.py)."""
         return figures_of(self, **options)
 
-    def save(self, directory: str | Path) -> list[Path]:
-        """Write ``evaluation.json`` and every figure as PNG into ``directory``; the paths."""
-        out = Path(directory)
+    def save(self, path: str | Path) -> list[Path]:
+        """Write ``evaluation.json`` and every figure as PNG into the directory ``path``, or
+        only the JSON when ``path`` ends in ``.json``; the paths written."""
+        out = Path(path)
+        if out.suffix.lower() == ".json":
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(self.to_json(indent=1) + "\n", encoding="utf-8")
+            return [out]
         out.mkdir(parents=True, exist_ok=True)
         path = out / "evaluation.json"
         path.write_text(self.to_json(indent=1) + "\n", encoding="utf-8")
