@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -133,10 +134,10 @@ def test_save_writes_json_and_pngs(ev: Evaluation, tmp_path: Path) -> None:
     for p in paths:
         head = p.read_bytes()[:8]
         assert head.startswith(b"\x89PNG") if p.suffix == ".png" else head.startswith(b"{")
-    assert (
-        Evaluation.from_dict(__import__("json").loads(paths[0].read_text())).to_dict()
-        == ev.to_dict()
-    )
+    assert Evaluation.from_dict(json.loads(paths[0].read_text())).to_dict() == ev.to_dict()
+    only = ev.save(tmp_path / "one" / "eval.json")
+    assert only == [tmp_path / "one" / "eval.json"]
+    assert json.loads(only[0].read_text()) == ev.to_dict()
 
 
 def test_figures_without_data_are_left_out() -> None:
