@@ -102,16 +102,20 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=10)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     c = args.classes
     model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, c)).eval()
     x = torch.randn(args.samples, 64)
     y = (x[:, :c].argmax(1) + (torch.rand(args.samples) < 0.2).long()) % c
     batches = [(x[i : i + args.batch], y[i : i + args.batch]) for i in range(0, len(x), args.batch)]
-    print(f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"load {os.getloadavg()[0]:.1f}; {args.samples:,} samples, {c} classes, "
-          f"batch {args.batch}, median of {args.repeats}")  # fmt: skip
+    print(
+        f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"load {os.getloadavg()[0]:.1f}; {args.samples:,} samples, {c} classes, "
+        f"batch {args.batch}, {args.threads} torch thread(s), median of {args.repeats}"
+    )
     runs = {
         "bare inference loop": lambda: bare(model, batches),
         "torchscope evaluate (curves)": lambda: torchscope.evaluate(model, batches, progress=False),
