@@ -96,6 +96,7 @@ def test_curves_are_the_evaluation_curves(ev: Evaluation) -> None:
     assert f"macro ROC AUC {ev.metrics['roc_auc']:.4f}" in roc.axes[0].get_title()
     pr_lines = pr.axes[0].lines[: len(ev.curves)]
     assert [line.get_ydata().tolist() for line in pr_lines] == [c.precision for c in ev.curves]
+    assert not [t for t in roc.axes[0].texts if "drawn" in t.get_text()]  # every class drawn
     with pytest.raises(ValueError, match="kind"):
         curves_figure(ev, "det")
 

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -233,11 +234,12 @@ def curves_figure(ev: Evaluation, kind: str = "roc") -> Figure:
         _curve_axes(ax, ev, kind)
         name = "ROC curves" if kind == "roc" else "Precision–recall curves"
         ax.set_title(_title(ev, name) + average, fontsize=10)
-        if len(ev.curves) < sum(1 for r in ev.classes if r.support):
+        drawable = sum(1 for r in ev.classes if not math.isnan(r.average_precision))
+        if len(ev.curves) < drawable:  # only the first classes' curves were kept
             ax.text(
                 0.99,
                 0.01 if kind == "pr" else 0.5,
-                f"{len(ev.curves)} classes drawn",
+                f"{len(ev.curves)} of {drawable} classes drawn",
                 transform=ax.transAxes,
                 ha="right",
                 fontsize=7,
