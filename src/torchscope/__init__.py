@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from torchscope._version import __version__
 
 if TYPE_CHECKING:
-    from torchscope._api import diff, draw, inspect_params, summary, trace
+    from torchscope._api import diff, draw, evaluate, inspect_params, summary, trace
+    from torchscope.analysis.evaluation import Evaluation
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
     from torchscope.analysis.summary import Summary
@@ -34,6 +35,8 @@ _LAZY = {
     "draw": "torchscope._api",
     "inspect_params": "torchscope._api",
     "diff": "torchscope._api",
+    "evaluate": "torchscope._api",
+    "Evaluation": "torchscope.analysis.evaluation",
     "Monitor": "torchscope.monitor.monitor",
     "ModelGraph": "torchscope.model.graph",
     "Summary": "torchscope.analysis.summary",
@@ -51,6 +54,7 @@ _LAZY = {
 
 __all__ = [
     "CheckpointError",
+    "Evaluation",
     "GraphView",
     "GraphvizNotFound",
     "ModelGraph",
@@ -66,6 +70,7 @@ __all__ = [
     "__version__",
     "diff",
     "draw",
+    "evaluate",
     "inspect_params",
     "summary",
     "trace",
