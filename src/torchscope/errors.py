@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "CheckpointError",
+    "GraphFormatError",
     "GraphvizNotFound",
     "SpecError",
     "TorchscopeError",
@@ -48,6 +49,10 @@ class CheckpointError(TorchscopeError, ValueError):
         super().__init__(f"cannot read checkpoint {path}: {problem}")
         self.path = str(path)
         self.problem = problem
+
+
+class GraphFormatError(TorchscopeError, ValueError):
+    """A ModelGraph JSON does not match the schema; the message names the first problem."""
 
 
 class GraphvizNotFound(TorchscopeError, RuntimeError):
