@@ -17,8 +17,8 @@ STACK = ["tests.models:Stack", "--input-size", "2,16"]
 
 
 def _nodes(dot: str) -> list[str]:
-    """Node ids declared in DOT text (``m0 [label=…``)."""
-    return re.findall(r"^\s*(\w+) \[label=", dot, flags=re.MULTILINE)
+    """Node ids declared in DOT text (``"m0" [label=…``)."""
+    return re.findall(r'^\s*"(\w+)" \[label=', dot, flags=re.MULTILINE)
 
 
 def test_dot_on_stdout_by_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,5 +124,6 @@ def test_llama_3_70b_shape_svg_rolls_80_layers(tmp_path: Path) -> None:
     svg = out.read_text()
     assert ">layers.0&#45;79<" in svg or ">layers.0-79<" in svg
     assert "×80" in svg and "LlamaDecoderLayer" in svg
-    assert "70.55 G params" in svg and "855.65 M params · 109.79 G MACs each" in svg
+    assert "70.55 G params" in svg and "each: 855.65 M params · 109.79 G MACs" in svg
+    assert "all 80: 68.45 G params · 8.78 T MACs" in svg
     assert svg.count('class="node"') < 25  # one decoder layer drawn, not 80

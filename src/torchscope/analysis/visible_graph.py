@@ -1,22 +1,41 @@
-"""The graph as drawn: which modules are clusters or collapsed nodes, which ops show, and
-the tensor edges between what is visible.
+"""The graph as drawn: which calls are boxes or collapsed nodes, which ops show, and the
+tensor edges between what is visible.
 
 A ``ModelGraph`` holds every op of a forward pass (4,745 for an 80-layer Llama). Drawing
-needs far less: modules above ``depth`` become nested clusters, modules at ``depth``
-become one node each, runs of identical numbered siblings are drawn once with a repeat
-count, and trivial ops (views, reshapes, dropout in eval, constants) are contracted away
-with their edges re-routed between what stays visible.
+needs far less: calls of modules above ``depth`` become nested clusters, calls at
+``depth`` become one node each, runs of identical numbered siblings are drawn once with a
+repeat count, and trivial ops (views, reshapes, dropout in eval, constants) are
+contracted away with their edges re-routed between what stays visible.
+
+What is drawn is the call tree (see ``scopes``): a module called twice is two nodes
+(``pool (call 2)``), so the drawing of a feed-forward model has no cycle.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from torchscope.analysis.color_scale import (
+    COLOR_BY,
+    ColorScale,
+    check_color_by,
+    color_scale,
+    measure_of,
+)
 from torchscope.analysis.repeats import RunMap, crosses_copies, run_map
+from torchscope.analysis.scopes import Scope, ScopeTree, call_scopes
+from torchscope.analysis.settings import attention_heads, layer_settings
+from torchscope.analysis.trivia import (
+    TRIVIAL_OPS,
+    constant_ops,
+    contract,
+    trivial_module,
+    trivial_op,
+)
 from torchscope.model.graph import Edge, ModelGraph, ModuleNode, OpNode, TensorMeta
 
 __all__ = [
@@ -28,35 +47,21 @@ __all__ = [
     "ViewNode",
     "VisibleGraph",
     "auto_depth",
+    "call_label",
     "visible_graph",
 ]
 
-COLOR_BY = ("params", "macs", "activation")
-
-# Ops that move or re-label data without computing: contracted away when hiding trivia.
-TRIVIAL_OPS = frozenset(
-    {
-        "view", "reshape", "view_as", "reshape_as", "flatten", "unflatten", "squeeze",
-        "unsqueeze", "transpose", "permute", "t", "T", "mT", "contiguous", "expand",
-        "expand_as", "to", "type", "float", "half", "double", "bfloat16", "int", "long",
-        "bool", "clone", "detach", "split", "chunk", "unbind", "__getitem__", "narrow",
-        "select", "movedim", "swapaxes", "type_as", "identity",
-    }
-)  # fmt: skip
-_DROPOUT_OPS = frozenset(
-    {"dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"}
-)
-_TRIVIAL_MODULES = frozenset(
-    {"Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"}
-)
 _DEFAULT_NODE_BUDGET = 30
 
 
 @dataclass
 class ViewNode:
-    """One drawn node: a collapsed module, an op, or a graph input/output.
+    """One drawn node: one call of a collapsed module, an op, or a graph input/output.
 
-    Figures describe one copy; ``repeat`` says how many identical copies it stands for.
+    Figures describe one copy and one call: ``repeat`` says how many identical copies it
+    stands for (totals are ``repeat`` times the figures), ``call`` which call of a module
+    called ``calls`` times it is (0: not a call). ``settings`` are the layer's (kernel,
+    stride, heads…); ``varies`` the settings that differ between the rolled copies.
     """
 
     id: str
@@ -72,11 +77,17 @@ class ViewNode:
     shapes: list[TensorMeta] = field(default_factory=list)
     value: float | None = None
     calls: int = 1
+    call: int = 0
+    settings: str = ""
+    varies: list[str] = field(default_factory=list)
 
 
 @dataclass
 class ViewCluster:
-    """An expanded module drawn as a box around its children; ``repeat`` > 1 when rolled."""
+    """One call of an expanded module drawn as a box around its children.
+
+    ``repeat`` > 1 when rolled; figures are per copy, as on nodes.
+    """
 
     id: str
     path: str
@@ -86,6 +97,9 @@ class ViewCluster:
     repeat: int = 1
     params: int = 0
     macs: int = 0
+    calls: int = 1
+    call: int = 0
+    varies: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -96,27 +110,6 @@ class ViewEdge:
     dst: str
     tensors: list[TensorMeta]
     count: int = 1
-
-
-@dataclass
-class ColorScale:
-    """How node values map to a 0–1 position: linear or logarithmic between min and max."""
-
-    name: str
-    minimum: float
-    maximum: float
-    log: bool
-
-    def position(self, value: float) -> float:
-        """Where ``value`` sits on the scale, clipped to 0–1."""
-        lo, hi, v = self.minimum, self.maximum, value
-        if self.log:
-            if v <= 0:
-                return 0.0
-            lo, hi, v = math.log10(lo), math.log10(hi), math.log10(v)
-        if hi <= lo:
-            return 1.0
-        return min(1.0, max(0.0, (v - lo) / (hi - lo)))
 
 
 @dataclass
@@ -146,12 +139,21 @@ class VisibleGraph:
         return json.dumps(self.to_dict(), indent=indent)
 
 
+def call_label(name: str, call: int, calls: int) -> str:
+    """``pool (call 2)`` for one call of a module called more than once, else ``name``.
+
+    >>> call_label("pool", 2, 2), call_label("fc", 1, 1)
+    ('pool (call 2)', 'fc')
+    """
+    return f"{name} (call {call})" if calls > 1 and call > 0 else name
+
+
 def visible_graph(
     graph: ModelGraph,
     depth: int | None = None,
     roll: bool = True,
     hide_trivial: bool = True,
-    color_by: str | dict[str, float] | None = None,
+    color_by: str | Mapping[str, float] | None = None,
 ) -> VisibleGraph:
     """The drawable view of ``graph``: modules deeper than ``depth`` collapsed into nodes.
 
@@ -166,49 +168,71 @@ def visible_graph(
         >>> [n.label for n in visible_graph(g, depth=1).nodes]
         ['args[0]', '0', 'tensor']
     """
-    runs = run_map(graph, roll)
+    color = check_color_by(color_by)
+    context = _Context(graph, roll)
     if depth is None:
-        depth = _auto_depth(graph, runs, roll, hide_trivial)
-    view = _Builder(graph, runs, depth, roll, hide_trivial).build()
-    if color_by is not None:
-        _apply_colors(view, runs, color_by)
+        depth = _auto_depth(context, hide_trivial)
+    view = _Builder(context, depth, hide_trivial).build()
+    if color is not None:
+        _apply_colors(view, context.runs, color)
     return view
 
 
 def auto_depth(graph: ModelGraph, roll: bool = True, hide_trivial: bool = True) -> int:
     """The deepest module level whose drawing has at most 30 nodes (at least 1)."""
-    return _auto_depth(graph, run_map(graph, roll), roll, hide_trivial)
+    return _auto_depth(_Context(graph, roll), hide_trivial)
 
 
-def _auto_depth(graph: ModelGraph, runs: RunMap, roll: bool, hide_trivial: bool) -> int:
-    deepest = max((m.depth for m in graph.modules), default=0)
+def _auto_depth(context: _Context, hide_trivial: bool) -> int:
+    deepest = max((m.depth for m in context.graph.modules), default=0)
     best = 1
     for depth in range(1, deepest + 1):
-        view = _Builder(graph, runs, depth, roll, hide_trivial).build()
+        view = _Builder(context, depth, hide_trivial).build()
         if len(view.nodes) > _DEFAULT_NODE_BUDGET and depth > 1:
             break
         best = depth
     return best
 
 
+class _Context:
+    """What every depth's drawing shares: the call tree, the rolled runs, heads per scope."""
+
+    def __init__(self, graph: ModelGraph, roll: bool) -> None:
+        self.graph = graph
+        self.roll = roll
+        self.runs: RunMap = run_map(graph, roll)
+        self.scopes: ScopeTree = call_scopes(graph)
+        self.heads: dict[int, int] = {}
+        for op in graph.ops:
+            heads = attention_heads([op])
+            scope = self.scopes.op_scope[op.id]
+            while heads and scope >= 0 and scope not in self.heads:
+                self.heads[scope] = heads
+                scope = self.scopes.scopes[scope].parent
+
+
 # ----- building the view
 
 
 class _Builder:
-    def __init__(
-        self, graph: ModelGraph, runs: RunMap, depth: int, roll: bool, hide_trivial: bool
-    ) -> None:
+    def __init__(self, context: _Context, depth: int, hide_trivial: bool) -> None:
+        graph = context.graph
+        self.context = context
         self.graph = graph
         self.depth = depth
         self.hide = hide_trivial
-        self.runs = runs
+        self.runs = context.runs
+        self.scopes = context.scopes.scopes
         self.param_sizes = {p.name: p.numel for p in graph.params}
         self.view = VisibleGraph(
-            graph.model_type, depth, roll, hide_trivial, [], [], [],
+            graph.model_type, depth, context.roll, hide_trivial, [], [], [],
             total_params=graph.total_params, total_macs=graph.total_macs,
         )  # fmt: skip
-        self.owner: dict[str, str | None] = {}  # expanded module → its cluster id (None: top)
-        self.module_node: dict[str, ViewNode] = {}  # collapsed module → its node
+        self.node_of: dict[int, ViewNode] = {}  # collapsed scope → the node drawing it
+        self.box_of: dict[int, str | None] = {}  # expanded scope → its cluster (None: top)
+        self.keys: dict[int, tuple[Any, ...]] = {0: ()}  # scope → key shared by rolled copies
+        self.drawn: dict[tuple[Any, ...], ViewNode | str | None] = {}
+        self.module_nodes: list[tuple[ViewNode, ModuleNode]] = []
         self.op_nodes: dict[int, ViewNode] = {}
         self.used: set[str] = set()
         self.hidden: set[str] = set()
@@ -216,10 +240,10 @@ class _Builder:
         self.first_op: dict[str, int] = {}  # visible node → the first op drawn by it
 
     def build(self) -> VisibleGraph:
-        self._place_modules()
+        self._place()
         raw = self._raw_edges()
         self._hide_unused_modules()
-        self.view.edges = _merge_edges(_contract(raw, self.hidden))
+        self.view.edges = _merge_edges(contract(raw, self.hidden))
         self.view.nodes = sorted(
             (n for n in self.view.nodes if n.id not in self.hidden), key=self._order
         )
@@ -232,76 +256,89 @@ class _Builder:
         rank = {"input": 0, "output": 2}.get(node.kind, 1)
         return rank, self.first_op.get(node.id, len(self.graph.ops))
 
-    # modules → clusters and nodes
+    # calls of modules → clusters and nodes
 
-    def _place_modules(self) -> None:
+    def _place(self) -> None:
         self._io_nodes("input", [(i.name, i.tensor) for i in self.graph.inputs])
-        root = self.graph.root
-        if self.depth <= 0 or not root.children:
-            self._module_node(root, None)
+        root = self.scopes[0]
+        if self.depth <= 0 or not self.graph.root.children:
+            self.node_of[0] = self._module_node(root, self.graph.root, None)
         else:
-            self.owner[""] = None
+            self.box_of[0] = None
             self._place_children(root, None)
         self._io_nodes("output", [(o.name, o.tensor) for o in self.graph.outputs])
 
-    def _place_children(self, module: ModuleNode, cluster: str | None) -> None:
-        for path in module.children:
-            if self.runs.canon[path] != path:
-                continue  # a later copy of a rolled run: drawn by its first copy
-            child = self.graph.module(path)
-            if not (child.depth < self.depth and child.children):
-                self._module_node(child, cluster)
-            elif child.calls == 0:  # a plain container (ModuleList): no box of its own
-                self.owner[path] = cluster
-                self._place_children(child, cluster)
+    def _place_children(self, scope: Scope, cluster: str | None) -> None:
+        for index in scope.children:
+            child = self.scopes[index]
+            canon = self.runs.canon.get(child.path, child.path)
+            key = self.keys[index] = (canon, child.call, self.keys[scope.index])
+            if key not in self.drawn:  # the first copy of a rolled run draws every copy
+                self.drawn[key] = self._draw(child, self.graph.module(canon), cluster)
+            drawn = self.drawn[key]
+            if isinstance(drawn, ViewNode):
+                self.node_of[index] = drawn
             else:
-                cid = self._cluster(child, cluster)
-                self.owner[path] = cid
-                self._place_children(child, cid)
+                self.box_of[index] = drawn
+                self._place_children(child, drawn)
 
-    def _label(self, module: ModuleNode, cluster: str | None) -> str:
-        """The module's name relative to its enclosing box: ``h.0-11`` inside ``transformer``."""
+    def _draw(self, scope: Scope, module: ModuleNode, cluster: str | None) -> ViewNode | str | None:
+        """A node for a collapsed call, a box for an expanded one, nothing for a container."""
+        if not (module.depth < self.depth and module.children):
+            return self._module_node(scope, module, cluster)
+        if scope.call == 0:  # a container that is not running (ModuleList): no box of its own
+            return cluster
+        return self._cluster(scope, module, cluster)
+
+    def _label(self, module: ModuleNode, cluster: str | None, call: int) -> str:
+        """The call's name relative to its enclosing box: ``h.0-11`` inside ``transformer``."""
         repeat = self.runs.repeat.get(module.path, 1)
         label = self.runs.label[module.path] if repeat > 1 else module.path
         base = self.cluster_paths.get(cluster, "") if cluster else ""
-        return label[len(base) + 1 :] if base and label.startswith(base + ".") else label
+        label = label[len(base) + 1 :] if base and label.startswith(base + ".") else label
+        return call_label(label, call, module.calls)
 
-    def _cluster(self, module: ModuleNode, parent: str | None) -> str:
-        repeat = self.runs.repeat.get(module.path, 1)
+    def _cluster(self, scope: Scope, module: ModuleNode, parent: str | None) -> str:
         cluster = ViewCluster(
             id=f"cluster_{len(self.view.clusters)}",
             path=module.path,
-            label=self._label(module, parent),
+            label=self._label(module, parent, scope.call),
             type=module.type,
             parent=parent,
-            repeat=repeat,
+            repeat=self.runs.repeat.get(module.path, 1),
             params=module.total_params,
-            macs=module.macs,
+            macs=scope.macs,
+            calls=module.calls,
+            call=scope.call,
+            varies=self.runs.varies.get(module.path, []),
         )
         self.view.clusters.append(cluster)
         self.cluster_paths[cluster.id] = module.path
         return cluster.id
 
-    def _module_node(self, module: ModuleNode, cluster: str | None) -> None:
-        repeat = self.runs.repeat.get(module.path, 1)
+    def _module_node(self, scope: Scope, module: ModuleNode, cluster: str | None) -> ViewNode:
         node = ViewNode(
-            id=f"m{len(self.module_node)}",
+            id=f"m{len(self.module_nodes)}",
             kind="module",
-            label=self._label(module, cluster) if module.path else module.type,
+            label=self._label(module, cluster, scope.call) if module.path else module.type,
             type=module.type,
             path=module.path,
             cluster=cluster,
-            repeat=repeat,
+            repeat=self.runs.repeat.get(module.path, 1),
             params=module.total_params,
-            macs=module.macs,
-            activation_bytes=module.activation_bytes,
-            shapes=list(module.output_shapes),
+            macs=scope.macs,
+            activation_bytes=scope.activation_bytes,
+            shapes=list(scope.outputs or module.output_shapes),
             calls=max(module.calls, 1),
+            call=scope.call,
+            settings=layer_settings(module.extra_repr, self.context.heads.get(scope.index)),
+            varies=self.runs.varies.get(module.path, []),
         )
-        self.module_node[module.path] = node
+        self.module_nodes.append((node, module))
         self.view.nodes.append(node)
-        if self.hide and module.type in _trivial_module_types(self.graph.training):
+        if self.hide and trivial_module(module.type, self.graph.training):
             self.hidden.add(node.id)
+        return node
 
     def _io_nodes(self, kind: str, items: list[tuple[str, TensorMeta]]) -> None:
         for i, (name, tensor) in enumerate(items):
@@ -311,12 +348,13 @@ class _Builder:
     # ops and edges
 
     def _raw_edges(self) -> list[Edge]:
-        constant = _constant_ops(self.graph) if self.hide else set()
+        constant = constant_ops(self.graph) if self.hide else set()
         ends: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
         for op in self.graph.ops:
             target = self._op_target(op, constant)
             self.first_op.setdefault(target, op.id)
-            ends[f"op{op.id}"] = (target, self._membership(op.module))
+            ends[f"op{op.id}"] = (target, self.runs.membership.get(op.module, ()))
+        known = {n.id for n in self.view.nodes}
         outputs = self._output_targets(
             {e.dst: ends.get(e.src, (e.src, ()))[0] for e in self.graph.edges}
         )
@@ -324,29 +362,29 @@ class _Builder:
         for e in self.graph.edges:
             src, src_runs = ends.get(e.src, (e.src, ()))
             dst, dst_runs = ends.get(e.dst, (outputs.get(e.dst, e.dst), ()))
+            if src not in known or dst not in known:
+                continue  # an end the graph does not have: never drawn, never written
             if src == dst or crosses_copies(src_runs, dst_runs):
                 continue
             edges.append(Edge(src, dst, e.tensor))
         return edges
 
-    def _membership(self, path: str) -> tuple[tuple[str, int], ...]:
-        return self.runs.membership.get(path, ())
-
     def _op_target(self, op: OpNode, constant: set[int]) -> str:
-        """The visible node an op belongs to: its collapsed module, or a node of its own."""
+        """The visible node an op belongs to: its collapsed call, or a node of its own."""
+        scope = self.context.scopes.op_scope[op.id]
+        while scope not in self.box_of:
+            node = self.node_of.get(scope)
+            if node is not None:
+                self.used.add(node.id)
+                return node.id
+            scope = self.scopes[scope].parent
         path = self.runs.canon.get(op.module, op.module)
-        while path not in self.owner:
-            if path in self.module_node or not path:
-                collapsed = self.module_node[path]
-                self.used.add(collapsed.id)
-                return collapsed.id
-            path = path.rpartition(".")[0]
         rep = self._canonical_op(op, path)
         node = self.op_nodes.get(rep.id)
         if node is None:
-            node = self.op_nodes[rep.id] = _op_node(rep, self.owner[path], self.param_sizes)
+            node = self.op_nodes[rep.id] = _op_node(rep, self.box_of[scope], self.param_sizes)
             self.view.nodes.append(node)
-            if self.hide and (rep.id in constant or _trivial_op(rep, self.graph.training)):
+            if self.hide and (rep.id in constant or trivial_op(rep, self.graph.training)):
                 self.hidden.add(node.id)
         return node.id
 
@@ -385,8 +423,8 @@ class _Builder:
         """Modules that never ran (no op inside them) are left out when hiding trivia."""
         if not self.hide:
             return
-        for path, node in self.module_node.items():
-            if node.id not in self.used and self.graph.module(path).calls == 0:
+        for node, module in self.module_nodes:
+            if node.id not in self.used and module.calls == 0:
                 self.hidden.add(node.id)
 
     def _drop_empty_clusters(self) -> None:
@@ -397,16 +435,6 @@ class _Builder:
                 used.add(cid)
                 cid = parents[cid]
         self.view.clusters = [c for c in self.view.clusters if c.id in used]
-
-
-def _trivial_module_types(training: bool) -> frozenset[str]:
-    return frozenset({"Identity"}) if training else _TRIVIAL_MODULES
-
-
-def _trivial_op(op: OpNode, training: bool) -> bool:
-    if op.name in _DROPOUT_OPS:
-        return not training
-    return op.name in TRIVIAL_OPS and op.macs == 0
 
 
 def _op_node(op: OpNode, cluster: str | None, sizes: dict[str, int]) -> ViewNode:
@@ -422,51 +450,6 @@ def _op_node(op: OpNode, cluster: str | None, sizes: dict[str, int]) -> ViewNode
         activation_bytes=op.activation_bytes,
         shapes=list(op.outputs),
     )
-
-
-def _constant_ops(graph: ModelGraph) -> set[int]:
-    """Ops whose result depends on no input and no parameter (``arange``, mask building)."""
-    fed: set[str] = {e.dst for e in graph.edges if e.src.startswith("input")}
-    sources: dict[str, list[str]] = {}
-    for e in graph.edges:
-        sources.setdefault(e.dst, []).append(e.src)
-    live: set[str] = set()
-    for op in graph.ops:  # execution order: producers come first
-        key = f"op{op.id}"
-        if op.params or key in fed or any(s in live for s in sources.get(key, ())):
-            live.add(key)
-    return {op.id for op in graph.ops if f"op{op.id}" not in live}
-
-
-def _contract(edges: list[Edge], hidden: set[str]) -> list[Edge]:
-    """Edges between visible nodes only: a hidden node's inputs pass through to its outputs.
-
-    The shape on a re-routed edge is the one arriving at the visible consumer.
-    """
-    incoming: dict[str, list[Edge]] = {}
-    for e in edges:
-        incoming.setdefault(e.dst, []).append(e)
-    memo: dict[str, set[str]] = {}
-
-    def visible_sources(node: str, seen: frozenset[str]) -> set[str]:
-        if node not in hidden:
-            return {node}
-        if node not in memo:
-            found: set[str] = set()
-            for e in incoming.get(node, ()):
-                if e.src not in seen:
-                    found |= visible_sources(e.src, seen | {node})
-            memo[node] = found
-        return memo[node]
-
-    result = []
-    for e in edges:
-        if e.dst in hidden:
-            continue
-        for src in sorted(visible_sources(e.src, frozenset())):
-            if src != e.dst:
-                result.append(Edge(src, e.dst, e.tensor))
-    return result
 
 
 def _merge_edges(edges: list[Edge]) -> list[ViewEdge]:
@@ -486,26 +469,18 @@ def _merge_edges(edges: list[Edge]) -> list[ViewEdge]:
 
 
 def _apply_colors(view: VisibleGraph, runs: RunMap, color_by: str | dict[str, float]) -> None:
-    """Set each node's ``value`` and the view's colour scale."""
-    if isinstance(color_by, dict):
-        name = "value"
+    """Set each node's ``value`` and the view's colour scale (see ``color_scale``)."""
+    name, attribute = measure_of(color_by)
+    if attribute is None:
+        assert isinstance(color_by, dict)
         values = _mapped_values(view, runs.canon, color_by)
-    elif color_by in COLOR_BY:
-        name = {"params": "parameters", "macs": "MACs", "activation": "activation bytes"}[color_by]
-        attribute = {"params": "params", "macs": "macs", "activation": "activation_bytes"}
-        values = {
-            n.id: float(getattr(n, attribute[color_by]))
-            for n in view.nodes
-            if n.kind in ("module", "op")
-        }
     else:
-        raise ValueError(
-            f"color_by must be one of {', '.join(COLOR_BY)} or a mapping of module name → "
-            f"value, not {color_by!r}"
-        )
+        values = {
+            n.id: float(getattr(n, attribute)) for n in view.nodes if n.kind in ("module", "op")
+        }
     for node in view.nodes:
         node.value = values.get(node.id)
-    view.color = _scale(name, [v for v in values.values() if v is not None])
+    view.color = color_scale(name, values.values())
 
 
 def _mapped_values(
@@ -520,14 +495,3 @@ def _mapped_values(
         for n in view.nodes
         if n.kind == "module" and n.path in gathered
     }
-
-
-def _scale(name: str, values: list[float]) -> ColorScale | None:
-    if not values:
-        return None
-    positive = [v for v in values if v > 0]
-    lo, hi = min(values), max(values)
-    log = bool(positive) and lo >= 0 and max(positive) / min(positive) > 100
-    if log:
-        lo = min(positive)
-    return ColorScale(name, lo, hi, log)

@@ -71,7 +71,9 @@ def graph_from_dict(data: Any) -> ModelGraph:
         device=top.text("device"),
         modules=modules,
         ops=ops,
-        edges=[Edge(e.text("src"), e.text("dst"), e.tensor("tensor")) for e in top.objects("edges")],
+        edges=[
+            Edge(e.text("src"), e.text("dst"), e.tensor("tensor")) for e in top.objects("edges")
+        ],
         inputs=[GraphIO(i.text("name"), i.tensor("tensor")) for i in top.objects("inputs")],
         outputs=[GraphIO(o.text("name"), o.tensor("tensor")) for o in top.objects("outputs")],
         params=[_param(p) for p in top.objects("params")],
@@ -93,9 +95,10 @@ class _Object:
 
     def __init__(self, value: Any, where: str) -> None:
         if not isinstance(value, dict):
-            what = "not a ModelGraph" if not where else where
+            what = where or "not a ModelGraph"
             raise GraphFormatError(f"{what}: expected a JSON object, got {_kind(value)}")
-        self.value, self.where, self.read = value, where, set()
+        self.value, self.where = value, where
+        self.read: set[str] = set()
 
     def _get(self, key: str) -> Any:
         if key not in self.value:
@@ -303,10 +306,14 @@ def _check_references(graph: ModelGraph) -> None:
     for i, call in enumerate(graph.calls):
         _resolve(f"calls[{i}].module", call.module, known)
         if not -1 <= call.parent < i:
-            raise GraphFormatError(f"calls[{i}].parent must name an earlier call, not {call.parent}")
+            raise GraphFormatError(
+                f"calls[{i}].parent must name an earlier call, not {call.parent}"
+            )
     for i, op in enumerate(graph.ops):
         if op.id != i:
-            raise GraphFormatError(f"ops[{i}].id must be {i} (ops are listed in order), not {op.id}")
+            raise GraphFormatError(
+                f"ops[{i}].id must be {i} (ops are listed in order), not {op.id}"
+            )
         _resolve(f"ops[{i}].module", op.module, known)
         if not -1 <= op.call < len(graph.calls):
             raise GraphFormatError(f"ops[{i}].call names a call the graph does not have")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from torchscope.analysis.visible_graph import VisibleGraph
 from torchscope.model.graph import ModelGraph
+from torchscope.render.labels import shorten_middle
 from torchscope.render.units import fmt_si
 
 if TYPE_CHECKING:
@@ -120,11 +121,15 @@ class GraphView:
 
     def __str__(self) -> str:
         v = self.view
-        rolled = [f"{c.label} ×{c.repeat}" for c in v.clusters if c.repeat > 1]
-        rolled += [f"{n.label} ×{n.repeat}" for n in v.nodes if n.kind == "module" and n.repeat > 1]
+        rolled = [f"{shorten_middle(c.label)} ×{c.repeat}" for c in v.clusters if c.repeat > 1]
+        rolled += [
+            f"{shorten_middle(n.label)} ×{n.repeat}"
+            for n in v.nodes
+            if n.kind == "module" and n.repeat > 1
+        ]
         extra = f", rolled: {', '.join(rolled)}" if rolled else ""
         return (
-            f"GraphView({v.model_type}, depth {v.depth}: {len(v.nodes)} nodes, "
+            f"GraphView({shorten_middle(v.model_type)}, depth {v.depth}: {len(v.nodes)} nodes, "
             f"{len(v.clusters)} boxes, {len(v.edges)} edges{extra})"
         )
 
@@ -155,7 +160,8 @@ def view_tree(view: VisibleGraph) -> Tree:
 
 
 def _escape_markup(text: str) -> str:
-    """Text safe to put inside rich markup."""
+    """Text safe to put inside rich markup: bounded, and no control characters."""
     from rich.markup import escape as rich_escape
 
-    return rich_escape(text)
+    printable = "".join(c if c.isprintable() else "\ufffd" for c in shorten_middle(text))
+    return rich_escape(printable)
