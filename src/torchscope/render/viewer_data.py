@@ -325,7 +325,7 @@ def viewer_data(
                 varies.get(m.path, []),
             )
             for m in graph.modules
-        ],  # fmt: skip
+        ],
         "scopes": scopes,
         "ops": ops,
         "edges": [[e.src, e.dst] for e in contract(graph.edges, hidden)],
