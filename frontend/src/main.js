@@ -273,7 +273,7 @@ function hooks(v) {
     stats: () => ({ ...v.stats, lastMs: v.lastMs, expanded: v.tree.nodes.filter((n) => n.children && n.expanded).length }),
     exportSVG: () => exportSVGText(v),
     // The drawn edges as [from, to] labels, and the zoom, for tests of what is on screen.
-    drawnEdges: () => v.drawnPairs.map(([a, b]) => [a.label, b.label]),
+    drawnEdges: () => v.drawnPairs.map(([a, b]) => [a.id, b.id, a.label, b.label]),
     view: () => ({ k: v.view.k, x: v.view.x, y: v.view.y, width: v.size[0], height: v.size[1] }),
     // For the benchmark: time an action until the browser has painted its result.
     painted: async (action, ...args) => {

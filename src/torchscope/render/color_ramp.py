@@ -7,6 +7,8 @@ the same step, so a node has one colour in the SVG and in the browser.
 
 from __future__ import annotations
 
+import math
+
 from torchscope.analysis.color_scale import ColorScale
 
 __all__ = ["DARK_FROM", "NEUTRAL_FILL", "PALETTE", "ramp_step", "value_color"]
@@ -22,8 +24,12 @@ _INK = "#1f2937"
 
 
 def ramp_step(position: float) -> int:
-    """The PALETTE index of a 0–1 position (the viewer computes the same)."""
-    return round(min(1.0, max(0.0, position)) * (len(PALETTE) - 1))
+    """The PALETTE index of a 0–1 position, halves rounded up as the viewer's Math.round.
+
+    >>> ramp_step(0.5625)  # 4.5 steps: Python's round() would give 4, the viewer 5
+    5
+    """
+    return math.floor(min(1.0, max(0.0, position)) * (len(PALETTE) - 1) + 0.5)
 
 
 def value_color(scale: ColorScale, value: float) -> tuple[str, str]:
