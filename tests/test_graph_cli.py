@@ -127,3 +127,38 @@ def test_llama_3_70b_shape_svg_rolls_80_layers(tmp_path: Path) -> None:
     assert "70.55 G params" in svg and "each: 855.65 M params · 109.79 G MACs" in svg
     assert "all 80: 68.45 G params · 8.78 T MACs" in svg
     assert svg.count('class="node"') < 25  # one decoder layer drawn, not 80
+
+
+@pytest.mark.parametrize(
+    ("graph_json", "color_json", "message"),
+    [
+        ("[1, 2]", None, "not a ModelGraph: expected a JSON object, got a list"),
+        ("[" * 50_000 + "]" * 50_000, None, "nested too deeply"),
+        (None, "[" * 50_000 + "]" * 50_000, "the JSON is nested too deeply"),
+        (None, '{"layers.0": "high"}', "expected a JSON object of module name → number"),
+        ("EDGE", None, "is not a node of the graph"),
+    ],
+)
+def test_malformed_json_inputs_are_one_line_errors(
+    graph_json: str | None, color_json: str | None, message: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    spec = STACK
+    if graph_json is not None:
+        path = tmp_path / "graph.json"
+        if graph_json == "EDGE":  # an edge end carrying DOT and rich markup
+            assert main(["graph", *STACK, "-o", str(path)]) == 0
+            data = json.loads(path.read_text())
+            data["edges"][0]["dst"] = 'op0 [URL="javascript:alert(1)"] [/] [red]x'
+            graph_json = json.dumps(data)
+        path.write_text(graph_json)
+        spec = [str(path)]
+    extra = []
+    if color_json is not None:
+        (tmp_path / "colors.json").write_text(color_json)
+        extra = ["--color-by", str(tmp_path / "colors.json")]
+    capsys.readouterr()
+    assert main(["graph", *spec, *extra]) == 2
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())  # the console wraps long lines
+    assert message in err and "Traceback" not in err and captured.out == ""

@@ -241,7 +241,7 @@ function wireControls(v, data) {
   on("ts-fit", () => v.fit());
   on("ts-export-svg", () => download(new Blob([exportSVGText(v)], { type: "image/svg+xml" }), data.title + ".svg"));
   on("ts-export-png", () => exportPNG(v).then((blob) => download(blob, data.title + ".png")));
-  const hidden = data.hidden ? ` (${data.hidden} trivial hidden)` : "";
+  const hidden = data.hidden ? `, ${data.hidden} hidden` : "";
   document.getElementById("ts-totals").textContent =
     `${fmtCount(data.totals.params)} params · ${fmtSI(data.totals.macs)}MACs · ${data.ops.length} ops${hidden}`;
 }

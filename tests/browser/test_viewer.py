@@ -206,3 +206,31 @@ def test_identical_layers_share_one_cached_layout(page: Page) -> None:
     # blocks.0's and only its ancestors are laid out again
     assert (first, second) == (4, 3)
     assert layouts_after("window.__torchscope.collapse('blocks.1')") == 0  # back to a cached state
+
+
+def test_hostile_op_and_type_names_from_a_graph_file_run_nothing(
+    browser: Any, graph: ModelGraph, tmp_path: Path
+) -> None:
+    payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+    data = graph.to_dict()
+    data["ops"][0]["name"] = payload
+    data["modules"][1]["type"] = payload
+    data["inputs"][0]["name"] = payload
+    data["model_type"] = payload
+    hostile = ModelGraph.from_dict(data)
+    path = tmp_path / "hostile.html"
+    path.write_text(graph_html.graph_to_html(hostile, color_by="macs"), encoding="utf-8")
+    p = Page(browser, path)
+    p.page.evaluate("window.__torchscope.expandAll()")
+    p.page.evaluate("window.__torchscope.search('img')")
+    assert p.page.locator("img, iframe, #ts-app script").count() == 0
+    assert p.page.evaluate("typeof window.__xss") == "undefined"
+    shortened = payload[:18] + "…" + payload[-19:]  # long names lose their middle
+    assert p.labels().count(shortened) == 2  # drawn as text: the op and the input
+    p.page.click("#ts-fit")  # the graph input sits at the top
+    p.node("onerror").click()
+    assert p.page.text_content("#ts-details h2") == payload
+    p.page.evaluate("window.__torchscope.exportSVG()")
+    assert p.page.evaluate("typeof window.__xss") == "undefined"
+    p.page.close()
+    assert p.problems == []

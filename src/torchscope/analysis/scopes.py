@@ -47,10 +47,15 @@ class Scope:
 
 @dataclass
 class ScopeTree:
-    """All scopes (the root first, parents before children) and the scope of every op."""
+    """All scopes (the root first, parents before children) and the scope of every op.
+
+    ``exact`` is False for a version-1 graph, which recorded no calls: each module that ran
+    has one scope standing for all its calls.
+    """
 
     scopes: list[Scope]
     op_scope: list[int]
+    exact: bool = True
 
     @property
     def root(self) -> Scope:
@@ -79,7 +84,7 @@ class _Builder:
         self.first_scope = {"": 0}  # module path → its first scope
 
     def build(self) -> ScopeTree:
-        records, op_calls = _records(self.graph)
+        records, op_calls, exact = _records(self.graph)
         of_call: list[int] = []
         for record in records:
             of_call.append(self._call_scope(record, of_call))
@@ -90,7 +95,7 @@ class _Builder:
         for op, scope in zip(self.graph.ops, op_scope):
             self.scopes[scope].ops.append(op.id)
         self._sum_subtrees()
-        return ScopeTree(self.scopes, op_scope)
+        return ScopeTree(self.scopes, op_scope, exact)
 
     def _call_scope(self, record: ModuleCall, of_call: list[int]) -> int:
         if not record.module:
@@ -149,14 +154,14 @@ class _Builder:
             scope.children.sort(key=lambda c: (self.scopes[c].first, c))
 
 
-def _records(graph: ModelGraph) -> tuple[list[ModuleCall], list[int]]:
+def _records(graph: ModelGraph) -> tuple[list[ModuleCall], list[int], bool]:
     """The graph's call records and each op's call; made up from the tree for version 1.
 
     A version-1 graph knows only how often each module ran: each module that ran gets one
     record inside its nearest running ancestor, and each op the record of its module.
     """
     if graph.calls or not graph.ops or any(op.call >= 0 for op in graph.ops):
-        return graph.calls, [op.call for op in graph.ops]
+        return graph.calls, [op.call for op in graph.ops], True
     records: list[ModuleCall] = []
     index: dict[str, int] = {}
     for module in graph.modules:
@@ -174,4 +179,4 @@ def _records(graph: ModelGraph) -> tuple[list[ModuleCall], list[int]]:
         while path is not None and path not in index:
             path = graph.module(path).parent
         op_calls.append(index[path] if path is not None else -1)
-    return records, op_calls
+    return records, op_calls, False

@@ -296,7 +296,7 @@ class _Builder:
         label = self.runs.label[module.path] if repeat > 1 else module.path
         base = self.cluster_paths.get(cluster, "") if cluster else ""
         label = label[len(base) + 1 :] if base and label.startswith(base + ".") else label
-        return call_label(label, call, module.calls)
+        return call_label(label, call, module.calls if self.context.scopes.exact else 1)
 
     def _cluster(self, scope: Scope, module: ModuleNode, parent: str | None) -> str:
         cluster = ViewCluster(

@@ -56,34 +56,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", help="title drawn above the graph (default: the model class)")
 
 
+def _report(exc: BaseException) -> None:
+    """One error line; the message (names from a model or a file) is text, never markup."""
+    from rich.markup import escape
+
+    error_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+
+
 def run(args: argparse.Namespace) -> int:
     from torchscope.errors import GraphvizNotFound, SpecError, TraceError
 
-    errors = error_console()
     try:
         color_by = _color_by(args.color_by)
         graph = _load_graph(args)
     except TraceError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        _report(exc)
         if exc.partial is None:
             return 1
         graph, status = exc.partial, 1
     except (SpecError, ValueError, OSError) as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        _report(exc)
         return 2
     else:
         status = 0
     try:
         _emit(graph, color_by, args)
     except (GraphvizNotFound, ImportError, ValueError, OSError) as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        _report(exc)
         return 2
     return status
 
 
 def _color_by(value: str | None) -> str | dict[str, float] | None:
     """``params``/``macs``/``activation`` as given; anything else is a JSON mapping file."""
-    from torchscope.analysis.visible_graph import COLOR_BY
+    from torchscope.analysis.color_scale import COLOR_BY, check_color_by
 
     if value is None or value in COLOR_BY:
         return value
@@ -93,12 +99,15 @@ def _color_by(value: str | None) -> str | dict[str, float] | None:
             f"--color-by takes {', '.join(COLOR_BY)} or a JSON file of module name → value; "
             f"{value!r} is neither"
         )
-    mapping = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        mapping = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError(f"{value}: the JSON is nested too deeply") from None
     if not isinstance(mapping, dict) or not all(
-        isinstance(v, (int, float)) for v in mapping.values()
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in mapping.values()
     ):
         raise ValueError(f"{value}: expected a JSON object of module name → number")
-    return {str(k): float(v) for k, v in mapping.items()}
+    return check_color_by(mapping)
 
 
 def _load_graph(args: argparse.Namespace) -> Any:

@@ -17,7 +17,7 @@ from torchscope.analysis.visible_graph import ViewCluster, ViewEdge, ViewNode, V
 from torchscope.errors import GraphvizNotFound
 from torchscope.model.graph import TensorMeta
 from torchscope.render.color_ramp import PALETTE, value_color
-from torchscope.render.labels import NAME_LIMIT, shorten_middle
+from torchscope.render.labels import NAME_LIMIT, printable, shorten_middle
 from torchscope.render.units import fmt_bytes, fmt_si
 
 __all__ = [
@@ -125,8 +125,8 @@ def _write_scope(
 
 
 def _text(value: str, limit: int = NAME_LIMIT) -> str:
-    """Foreign text for an HTML-like label: bounded, shortened in the middle, escaped."""
-    return escape(shorten_middle(value, limit))
+    """Foreign text for an HTML-like label: bounded, printable, escaped."""
+    return escape(printable(shorten_middle(value, limit)))
 
 
 def _title(view: VisibleGraph, title: str | None) -> str:
@@ -247,7 +247,7 @@ def _op_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
 
 
 def _io_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
-    name = shorten_middle(node.label) + (f"  ×{node.repeat}" if node.repeat > 1 else "")
+    name = printable(shorten_middle(node.label)) + (f"  ×{node.repeat}" if node.repeat > 1 else "")
     tensor = node.shapes[0]
     text = f"{_shape(tensor.shape)} {shorten_middle(tensor.dtype, 40)}"
     return _table(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from torchscope.analysis.visible_graph import VisibleGraph
 from torchscope.model.graph import ModelGraph
-from torchscope.render.labels import shorten_middle
+from torchscope.render.labels import printable, shorten_middle
 from torchscope.render.units import fmt_si
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class GraphView:
             if n.kind == "module" and n.repeat > 1
         ]
         extra = f", rolled: {', '.join(rolled)}" if rolled else ""
-        return (
+        return printable(
             f"GraphView({shorten_middle(v.model_type)}, depth {v.depth}: {len(v.nodes)} nodes, "
             f"{len(v.clusters)} boxes, {len(v.edges)} edges{extra})"
         )
@@ -163,5 +163,4 @@ def _escape_markup(text: str) -> str:
     """Text safe to put inside rich markup: bounded, and no control characters."""
     from rich.markup import escape as rich_escape
 
-    printable = "".join(c if c.isprintable() else "\ufffd" for c in shorten_middle(text))
-    return rich_escape(printable)
+    return rich_escape(printable(shorten_middle(text)))

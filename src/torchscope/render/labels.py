@@ -9,7 +9,7 @@ what tell two names apart.
 
 from __future__ import annotations
 
-__all__ = ["NAME_LIMIT", "shorten_middle"]
+__all__ = ["NAME_LIMIT", "printable", "shorten_middle"]
 
 NAME_LIMIT = 80
 
@@ -26,3 +26,18 @@ def shorten_middle(text: str, limit: int = NAME_LIMIT) -> str:
     keep = max(limit - 1, 2)
     head = keep // 2
     return text[:head] + "…" + text[len(text) - (keep - head) :]
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control and other unprintable characters as U+FFFD.
+
+    Terminal escapes in a name must not reach a terminal, and Graphviz's XML parser
+    refuses control characters in a label.
+
+    Example:
+        >>> printable("a\x1b[31mred\n") == "a\ufffd[31mred\ufffd"
+        True
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)

@@ -243,7 +243,8 @@ class _Scopes:
     def entry(self, scope: Scope, index: dict[str, int]) -> dict[str, Any]:
         children = [c for c in scope.children if c not in self.hidden_scopes]
         return {
-            "m": index[scope.path], "c": scope.call, "par": scope.parent, "ch": children,
+            "m": index[scope.path], "c": scope.call if self.tree.exact else 0,
+            "par": scope.parent, "ch": children,
             "ops": [i for i in scope.ops if i not in self.hidden_ops],
             "r": self._runs(children),
             "o": scope.first if math.isfinite(scope.first) else len(self.graph.ops) + scope.index,
