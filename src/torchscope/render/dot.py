@@ -217,8 +217,15 @@ def _node_line(node: ViewNode, scale: ColorScale | None) -> str:
     return f'"{_quote(node.id)}" [label=<{label}>, fillcolor="{fill}"{extra}];'
 
 
+def _muted(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
+    """Small text's colour: grey on the plain fill, darker or lighter on a value's colour."""
+    if ink != _INK:
+        return "#e2e8f0"
+    return "#334155" if scale is not None and node.value is not None else _MUTED
+
+
 def _module_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
-    muted = _MUTED if ink == _INK else "#e2e8f0"
+    muted = _muted(node, ink, scale)
     head = (
         f'<TD ALIGN="LEFT"><B>{_text(node.label)}</B>  '
         f'<FONT COLOR="{muted}">{_text(node.type)}</FONT></TD>'
@@ -238,7 +245,7 @@ def _module_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
 def _op_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
     rows = [f"<TR><TD>{_text(node.label)}</TD></TR>"]
     if node.macs:
-        muted = _MUTED if ink == _INK else "#e2e8f0"
+        muted = _muted(node, ink, scale)
         rows.append(
             f'<TR><TD><FONT POINT-SIZE="8" COLOR="{muted}">{escape(fmt_si(node.macs))} MACs'
             "</FONT></TD></TR>"
