@@ -102,9 +102,17 @@ class RunMap:
     varies: dict[str, list[str]] = field(default_factory=dict)  # first member → settings
 
 
-def run_map(graph: ModelGraph, roll: bool = True) -> RunMap:
-    """The RunMap of ``graph``; with ``roll=False`` every module stands for itself."""
-    signatures = structure_signatures(graph) if roll else {}
+def run_map(
+    graph: ModelGraph, roll: bool = True, signatures: dict[str, str] | None = None
+) -> RunMap:
+    """The RunMap of ``graph``; with ``roll=False`` every module stands for itself.
+
+    ``signatures`` are ``structure_signatures(graph)`` when the caller has them already.
+    """
+    if not roll:
+        signatures = {}
+    elif signatures is None:
+        signatures = structure_signatures(graph)
     runs = RunMap({"": ""}, {"": ()}, {}, {})
     for node in graph.modules:  # parents come before their children
         children = [graph.module(c) for c in node.children]

@@ -9,6 +9,7 @@ drop-path probability): blocks differing only in those still count as identical.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -76,6 +77,7 @@ def free_settings(module_type: str, extra_repr: str) -> dict[str, str]:
     return free
 
 
+@functools.lru_cache(maxsize=4096)
 def structural_repr(module_type: str, extra_repr: str) -> str:
     """``extra_repr`` without the free settings: what must match for two blocks to be equal."""
     if _dropping(module_type):
@@ -95,6 +97,7 @@ def _compact(key: str, value: str) -> str:
     return "×".join(numbers)
 
 
+@functools.lru_cache(maxsize=4096)
 def layer_settings(extra_repr: str, heads: int | None = None) -> str:
     """The settings worth drawing on a node, short; empty when there are none.
 

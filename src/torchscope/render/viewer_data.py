@@ -38,6 +38,7 @@ The keys are short because a 70B-parameter model has thousands of ops. What each
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,7 @@ OP_KINDS: list[tuple[str, str, frozenset[str]]] = [
 _OTHER_KIND = ("shape / memory", "#d5dbe3")
 
 
+@functools.lru_cache(maxsize=4096)
 def op_kind(name: str) -> int:
     """Index into :data:`OP_KINDS` (``len(OP_KINDS)`` for shape/memory and other ops).
 
@@ -125,7 +127,13 @@ def op_kind(name: str) -> int:
 
 
 def _shapes(tensors: list[TensorMeta]) -> list[list[Any]]:
-    return [[t.short(), t.dtype] for t in tensors]
+    return [[_short(t), t.dtype] for t in tensors]
+
+
+@functools.lru_cache(maxsize=8192)
+def _short(tensor: TensorMeta) -> str:
+    """``[1, 128, 8192]``; the 80 layers of a model repeat the same few shapes."""
+    return tensor.short()
 
 
 def _module_kinds(graph: ModelGraph) -> dict[str, int]:
@@ -298,7 +306,7 @@ def viewer_data(
     tree = call_scopes(graph)
     colors = _Colors(graph, tree, color_by)
     kinds = _module_kinds(graph)
-    varies = run_map(graph).varies
+    varies = run_map(graph, signatures=signatures).varies
     shown = _Scopes(graph, tree, signatures)
     scopes = []
     for scope in tree.scopes:
