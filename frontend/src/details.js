@@ -1,4 +1,5 @@
 // The details panel for the selected node, built with DOM text nodes (never innerHTML).
+// Data keys: see the table at the top of tree.js (written by viewer_data.py).
 import { fmtBytes, fmtCount, fmtSI, splitAttributes } from "./format.js";
 
 function el(tag, cls, text) {

@@ -1,10 +1,11 @@
 // Entry point: read the embedded graph, build the display tree, wire up the UI.
+// Data keys: see the table at the top of tree.js (written by viewer_data.py).
 import { showDetails } from "./details.js";
 import { exportPNG, exportSVGText } from "./export.js";
 import { fmtCount, fmtSI } from "./format.js";
 import { Layouts, flatLayoutMs } from "./layout.js";
-import { rampCSS } from "./colours.js";
-import { makeColours, renderGraph } from "./render.js";
+import { rampCSS } from "./colors.js";
+import { makeColors, renderGraph } from "./render.js";
 import { SVG_STYLE } from "./style.js";
 import { Transform, centerTransform, fitTransform } from "./transform.js";
 import { buildTree } from "./tree.js";
@@ -35,7 +36,7 @@ class Viewer {
     this.data = data;
     this.tree = buildTree(data);
     this.layouts = new Layouts();
-    this.colourOf = makeColours(data);
+    this.colorOf = makeColors(data);
     this.hits = new Set();
     this.matches = [];
     this.matchIndex = -1;
@@ -52,7 +53,7 @@ class Viewer {
   render() {
     const t0 = performance.now();
     this.layouts.ensure(this.tree.root);
-    const out = renderGraph(this.tree, this.colourOf, this.hits, this.selected);
+    const out = renderGraph(this.tree, this.colorOf, this.hits, this.selected);
     this.size = [out.width, out.height];
     this.stats = { nodes: out.nodeCount, edges: out.edgeCount, layouts: this.layouts.computed, layoutMs: this.layouts.ms };
     this.drawnPairs = out.pairs;
@@ -159,11 +160,11 @@ function legend(data) {
   const box = document.getElementById("ts-legend");
   const lg = data.legend;
   if (lg.mode === "kind") {
-    for (const [name, colour] of lg.kinds) {
+    for (const [name, color] of lg.kinds) {
       const row = document.createElement("div");
       const sw = document.createElement("span");
       sw.className = "ts-sw";
-      sw.style.background = colour;
+      sw.style.background = color;
       row.append(sw, document.createTextNode(name));
       box.append(row);
     }

@@ -1,6 +1,7 @@
 // The visible graph as SVG markup: group boxes, then edges, then nodes. Positions come from
 // the cached per-group layouts; every model-derived string is escaped with esc().
-import { colourFor } from "./colours.js";
+// Data keys: see the table at the top of tree.js (written by viewer_data.py).
+import { colorFor } from "./colors.js";
 import { esc, shortenMiddle } from "./format.js";
 import { HEADER, PAD, collapsedSize, groupSize } from "./layout.js";
 
@@ -8,7 +9,7 @@ const MAX_LABEL = 38;
 const MAX_SUB = 48; // the type, settings and info lines (smaller monospace text)
 
 // A node's fill and whether its text is white: by op kind, or the value's ramp step.
-export function makeColours(data) {
+export function makeColors(data) {
   const legend = data.legend;
   const entry = (node) => {
     if (node.kind === "op") return data.ops[node.op];
@@ -25,16 +26,16 @@ export function makeColours(data) {
   }
   return (node) => {
     const e = entry(node);
-    return e ? colourFor(legend, e.v) : { fill: "#ffffff", light: false };
+    return e ? colorFor(legend, e.v) : { fill: "#ffffff", light: false };
   };
 }
 
 const clip = (s, limit = MAX_LABEL) => shortenMiddle(s, limit);
 
-function nodeMarkup(n, x, y, w, h, colour, cls) {
-  const light = colour.light ? " ts-light" : "";
+function nodeMarkup(n, x, y, w, h, color, cls) {
+  const light = color.light ? " ts-light" : "";
   let s = `<g class="ts-n ts-${n.kind}${cls}${light}" data-id="${n.id}" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">`;
-  s += `<rect width="${w}" height="${h}" rx="${n.kind === "op" || n.kind === "io" ? 5 : 8}" fill="${colour.fill}"/>`;
+  s += `<rect width="${w}" height="${h}" rx="${n.kind === "op" || n.kind === "io" ? 5 : 8}" fill="${color.fill}"/>`;
   const tall = h > 38;
   s += `<text class="ts-l" x="10" y="${tall ? 17 : 15}">${esc(clip(n.label))}</text>`;
   if (n.sub) s += `<text class="ts-s" x="10" y="${tall ? 33 : 28}">${esc(clip(n.sub, MAX_SUB))}</text>`;
@@ -78,7 +79,7 @@ function polyline(points, ox, oy) {
 }
 
 // Place every visible node (absolute ax, ay, w, h) and return the SVG body and its size.
-export function renderGraph(tree, colourOf, hits, selected) {
+export function renderGraph(tree, colorOf, hits, selected) {
   const boxes = [], nodes = [], edges = [];
   const placed = [];
   const cls = (n) => (hits.has(n.id) ? " ts-hit" : "") + (n === selected ? " ts-sel" : "");
@@ -93,7 +94,7 @@ export function renderGraph(tree, colourOf, hits, selected) {
       const [cw, ch] = sizes[i] || collapsedSize(c);
       Object.assign(c, { ax: cx, ay: cy, w: cw, h: ch });
       placed.push(c);
-      nodes.push(nodeMarkup(c, cx, cy, cw, ch, colourOf(c), cls(c)));
+      nodes.push(nodeMarkup(c, cx, cy, cw, ch, colorOf(c), cls(c)));
     });
   };
   walk(tree.root, 0, 0);

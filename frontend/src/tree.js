@@ -2,6 +2,19 @@
 // as one hierarchy. Each group knows the edges between its own children (computed once
 // here), so laying out a group never needs to look outside it. Pure: no DOM, tested under
 // node (test/tree.test.js).
+//
+// The data's short keys, written and documented in src/torchscope/render/viewer_data.py:
+//   modules[i]: p path, t type, x extra_repr, st settings, par parent, np params, tp
+//     trainable, pb param bytes, nb buffers, mc MACs (all calls), ab activation bytes,
+//     c calls, i/o first call's input/output shapes, k op kind, s signature id, tied,
+//     vr settings that differ across a rolled run
+//   scopes[j] (one call; 0 is the root): m module, c call number (0: container), par,
+//     ch child scopes in run order, ops visible ops, r runs [[first, last]] in ch,
+//     o order, mc/ab this call's MACs and activation bytes, out its output shapes,
+//     v colour position 0–1, cv value
+//   ops[n]: n name, t target, m module, sc scope, i/o shapes [[text, dtype]], pr params,
+//     mc, ab, a aten ops, u uncounted, k kind, h hidden as trivia, v, cv
+//   edges [src, dst] as op<N> / input<N> / output<N>; inputs/outputs [name, shape, dtype]
 import { fmtSI } from "./format.js";
 
 const GROUP_IO_OVER = 6;

@@ -61,8 +61,8 @@ if TYPE_CHECKING:
 __all__ = ["OP_KINDS", "op_kind", "viewer_data"]
 
 
-def _kind(name: str, colour: str, ops: str) -> tuple[str, str, frozenset[str]]:
-    return name, colour, frozenset(ops.split())
+def _kind(name: str, color: str, ops: str) -> tuple[str, str, frozenset[str]]:
+    return name, color, frozenset(ops.split())
 
 
 # (kind, colour, op names): an op's kind is the first whose names contain its name.
@@ -189,7 +189,7 @@ class _Colors:
 
     def legend(self) -> dict[str, Any]:
         if self.scale is None:
-            kinds = [[name, colour] for name, colour, _ in OP_KINDS] + [list(_OTHER_KIND)]
+            kinds = [[name, color] for name, color, _ in OP_KINDS] + [list(_OTHER_KIND)]
             return {"mode": "kind", "kinds": kinds}
         s = self.scale
         return {"mode": "value", "label": s.name, "min": s.minimum, "max": s.maximum,

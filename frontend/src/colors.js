@@ -1,6 +1,6 @@
 // Colours for values: the positions (0–1) come from Python's one ColorScale; here they only
 // pick a step of the one ramp the data carries, exactly as the static graph does.
-// Pure (no DOM): tested under node (test/colours.test.js).
+// Pure (no DOM): tested under node (test/colors.test.js).
 
 export const NO_VALUE = "#f8fafc";
 
@@ -10,7 +10,7 @@ export function rampStep(ramp, v) {
 }
 
 // { fill, light }: light is true where the text must be white (the dark steps).
-export function colourFor(legend, v) {
+export function colorFor(legend, v) {
   if (v === undefined || v === null || !Number.isFinite(v)) return { fill: NO_VALUE, light: false };
   const step = rampStep(legend.ramp, v);
   return { fill: legend.ramp[step], light: step >= legend.dark };

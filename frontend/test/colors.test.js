@@ -1,7 +1,7 @@
 // Value colours: a position from Python picks one step of the ramp, as in the static graph.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { NO_VALUE, colourFor, rampCSS, rampStep } from "../src/colours.js";
+import { NO_VALUE, colorFor, rampCSS, rampStep } from "../src/colors.js";
 
 const legend = { ramp: ["#a", "#b", "#c", "#d", "#e", "#f", "#g", "#h", "#i"], dark: 5 };
 
@@ -14,10 +14,10 @@ test("a position picks round(v · 8) of nine steps, as render/color_ramp.py", ()
 });
 
 test("dark steps carry white text; no value is neutral", () => {
-  assert.deepEqual(colourFor(legend, 1), { fill: "#i", light: true });
-  assert.deepEqual(colourFor(legend, 0.25), { fill: "#c", light: false });
-  assert.deepEqual(colourFor(legend, undefined), { fill: NO_VALUE, light: false });
-  assert.deepEqual(colourFor(legend, NaN), { fill: NO_VALUE, light: false });
+  assert.deepEqual(colorFor(legend, 1), { fill: "#i", light: true });
+  assert.deepEqual(colorFor(legend, 0.25), { fill: "#c", light: false });
+  assert.deepEqual(colorFor(legend, undefined), { fill: NO_VALUE, light: false });
+  assert.deepEqual(colorFor(legend, NaN), { fill: NO_VALUE, light: false });
 });
 
 test("the legend bar has one hard-edged band per step", () => {
