@@ -48,8 +48,9 @@ export function collapsedSize(node) {
     textWidth(node.label, FONT_LABEL) + badge + plus,
     textWidth(node.sub || "", FONT_SUB),
     textWidth(node.info || "", FONT_SUB),
+    textWidth(node.note || "", FONT_SUB),
   ) + 20;
-  const h = (NODE_H[node.kind] || 36) + (node.info ? INFO_H : 0);
+  const h = (NODE_H[node.kind] || 36) + (node.info ? INFO_H : 0) + (node.note ? INFO_H : 0);
   return [Math.min(MAX_W, Math.max(MIN_W, Math.ceil(w))), h];
 }
 

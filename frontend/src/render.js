@@ -40,6 +40,7 @@ function nodeMarkup(n, x, y, w, h, color, cls) {
   s += `<text class="ts-l" x="10" y="${tall ? 17 : 15}">${esc(clip(n.label))}</text>`;
   if (n.sub) s += `<text class="ts-s" x="10" y="${tall ? 33 : 28}">${esc(clip(n.sub, MAX_SUB))}</text>`;
   if (n.info) s += `<text class="ts-s ts-i" x="10" y="${tall ? 48 : 42}">${esc(clip(n.info, MAX_SUB))}</text>`;
+  if (n.note) s += `<text class="ts-s ts-v" x="10" y="${tall ? 62 : 56}">${esc(clip(n.note, MAX_SUB))}</text>`;
   if (n.kind === "run") s += badge(w - (n.children ? 20 : 6), 4, n.count);
   if (n.children) s += `<text class="ts-plus" x="${w - 12}" y="16">+</text>`;
   return s + "</g>";

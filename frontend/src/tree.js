@@ -40,6 +40,12 @@ export function moduleInfo(m, scope, count = 1) {
   return parts.join(" · ");
 }
 
+// The settings that differ between a rolled run's copies (a dropout rate), on its node.
+export function varies(m) {
+  if (!m.vr || !m.vr.length) return "";
+  return `varies: ${m.vr[0]}${m.vr.length > 1 ? ` +${m.vr.length - 1}` : ""}`;
+}
+
 // Reads data.scopes (one per call of a module, see viewer_data.py for the keys): each
 // scope is a group whose children are its child calls, rolled-up runs and its own ops.
 export function buildTree(data) {
@@ -82,7 +88,8 @@ export function buildTree(data) {
       const run = make(
         { kind: "run", mod: first.m, scope: members[0], call: first.c, count: members.length,
           label: callLabel(name, first.c, a.c), sub: a.st ? `${a.t} · ${a.st}` : a.t, type: a.t,
-          info: moduleInfo(a, first, members.length), sig: `r${a.s}x${members.length}@${moduleName(a.p)}` },
+          info: moduleInfo(a, first, members.length), note: varies(a),
+          sig: `r${a.s}x${members.length}@${moduleName(a.p)}` },
         node, first.o,
       );
       run.children = members.map((c) => buildScope(c, run));
@@ -159,7 +166,7 @@ function attachGroupEdges(nodes, edges) {
     if (!n.children) continue;
     // Everything a child's drawn size depends on: its texts and its repeat count.
     const labels = n.children
-      .map((c) => c.kind[0] + c.label + "\u0004" + (c.sub || "") + "\u0004" + (c.info || "") + (c.count || ""))
+      .map((c) => [c.kind[0] + c.label, c.sub, c.info, c.note, c.count].join("\u0004"))
       .join("\u0001");
     n.staticKey = n.sig + "\u0002" + labels + "\u0002" + [...n.gedges.keys()].join(";");
   }

@@ -1,7 +1,7 @@
 // The display tree from the viewer's data: one node per call, runs, group edges.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { buildTree, callLabel, isVisible, visibleOf } from "../src/tree.js";
+import { buildTree, callLabel, isVisible, varies, visibleOf } from "../src/tree.js";
 import { DATA } from "./fixture.js";
 
 test("callLabel names a call only when there are several", () => {
@@ -48,4 +48,14 @@ test("two calls of one module give identical layout keys only when drawn alike",
   const tree = buildTree(DATA);
   const [pool1, pool2] = tree.moduleNodes.filter((n) => n.mod === 2);
   assert.notEqual(pool1.staticKey, pool2.staticKey); // different output shapes on their ops
+});
+
+test("a run whose copies differ in a dropout rate says so on its node", () => {
+  assert.equal(varies({ vr: ["drop.p 0 … 0.2 (5 values)"] }), "varies: drop.p 0 … 0.2 (5 values)");
+  assert.equal(varies({ vr: ["a.p 0, 0.1", "b.p 1, 2"] }), "varies: a.p 0, 0.1 +1");
+  assert.equal(varies({}), "");
+  const data = structuredClone(DATA);
+  data.modules[4].vr = ["drop.p 0, 0.1"];
+  const run = buildTree(data).nodes.find((n) => n.kind === "run");
+  assert.equal(run.note, "varies: drop.p 0, 0.1");
 });
