@@ -305,3 +305,26 @@ def test_to_dict_round_trips_through_json(stack: ModelGraph) -> None:
     assert d["depth"] == 3 and len(d["nodes"]) == len(view.nodes)
     assert d["clusters"][0]["repeat"] == 5 and d["color"]["name"] == "MACs"
     assert d["edges"][0]["tensors"][0]["shape"] == [2, 16]
+
+
+@pytest.mark.slow
+def test_efficientnet_blocks_roll_up_despite_their_growing_drop_rates() -> None:
+    pytest.importorskip("transformers")
+    from torchscope.sources.spec import load_model
+
+    loaded = load_model("hf:EfficientNetModel", {"image_size": 64}, device="meta")
+    graph = torchscope.trace(loaded.model.eval(), *loaded.args, device="meta", **loaded.kwargs)
+    blocks = graph.module("encoder.blocks").children
+    assert len(blocks) == 55  # the default config: blocks each with their own dropout rate
+    rates = {graph.module(f"{b}.projection.dropout").extra_repr for b in blocks}
+    assert len(rates) == 55
+    view = visible_graph(graph, depth=3)
+    rolled = [n for n in view.nodes if n.kind == "module" and n.repeat > 1]
+    assert sum(n.repeat for n in rolled) + sum(
+        1 for n in view.nodes if n.kind == "module" and n.path.startswith("encoder.blocks.")
+        and n.repeat == 1
+    ) == 55  # fmt: skip
+    assert len(rolled) == 7  # a run per stage after its first, shape-changing block
+    assert rolled and all(n.varies[0].startswith("projection.dropout.p ") for n in rolled)
+    summary_runs = [r for r in torchscope.summary(graph, depth=3).rows if r.repeat > 1]
+    assert [r.repeat for r in summary_runs] == [n.repeat for n in rolled]
