@@ -134,8 +134,8 @@ def test_llama_3_70b_shape_svg_rolls_80_layers(tmp_path: Path) -> None:
     [
         ("[1, 2]", None, "not a ModelGraph: expected a JSON object, got a list"),
         ("[" * 50_000 + "]" * 50_000, None, "nested too deeply"),
-        (None, "[" * 50_000 + "]" * 50_000, "the JSON is nested too deeply"),
-        (None, '{"layers.0": "high"}', "expected a JSON object of module name → number"),
+        (None, "[" * 50_000 + "]" * 50_000, "JSON nested too deeply"),
+        (None, '{"layers.0": "high"}', "expected a JSON object of module name → finite number"),
         ("EDGE", None, "is not a node of the graph"),
     ],
 )

@@ -19,9 +19,12 @@ __all__ = [
     "CheckpointError",
     "GraphFormatError",
     "GraphvizNotFound",
+    "InputError",
+    "OutputPathError",
     "SpecError",
     "TorchscopeError",
     "TraceError",
+    "UsageError",
     "ViewerBundleMissing",
 ]
 
@@ -40,6 +43,14 @@ class TraceError(TorchscopeError, RuntimeError):
 
 class SpecError(TorchscopeError, ValueError):
     """A model spec (``pkg.mod:Name``, ``file.py:Name``, ``hf:Class``) could not be loaded."""
+
+
+class InputError(TorchscopeError, ValueError):
+    """Example inputs cannot be made as asked (shape, dtype, value range or a size limit)."""
+
+
+class UsageError(TorchscopeError, ValueError):
+    """A command line the ``torchscope`` command cannot parse (unknown option, bad value)."""
 
 
 class CheckpointError(TorchscopeError, ValueError):
@@ -65,6 +76,15 @@ class GraphvizNotFound(TorchscopeError, RuntimeError):
             "`brew install graphviz` (macOS) or `conda install graphviz`, or save as .html, "
             ".dot or .json instead."
         )
+
+
+class OutputPathError(TorchscopeError, ValueError):
+    """A file would be written outside the output folder it belongs in (a hostile name)."""
+
+    def __init__(self, path: str | Path, root: str | Path) -> None:
+        super().__init__(f"refusing to write {path}: it lies outside the output folder {root}")
+        self.path = str(path)
+        self.root = str(root)
 
 
 class ViewerBundleMissing(TorchscopeError, FileNotFoundError):

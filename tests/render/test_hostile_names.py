@@ -1,157 +1,182 @@
-"""Hostile names through every drawing: DOT, SVG, the viewer page and notebook views.
+"""Hostile names through every text and HTML output (issue 11 item 7).
 
-Names come from models and from graph files others wrote. Whatever they hold (markup,
-DOT syntax, script, control characters, 100,000 characters), every output quotes and
-escapes them: the DOT parses as the graph we meant, the SVG carries no script, link or
-event handler, the page runs only its own script, and nothing raises.
+Tensor, module, metric and run names come from files someone else made. In a terminal they
+must never be rich markup (``[/]`` crashed with MarkupError, ``[red]…[/red]`` printed red,
+``[link=…]`` made a hyperlink) nor control sequences (an OSC sequence in a metric name set
+the terminal title); in HTML they must be escaped. Each output here is rendered to a colour
+terminal, whose only escape sequences may be the SGR colours rich writes itself.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-import random
+import io
 import re
-import shutil
-import xml.etree.ElementTree as ET
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from rich.console import Console
 from torch import nn
 
 import torchscope
-from torchscope._api import draw
-from torchscope.model.graph import ModelGraph
-from torchscope.render.graph_view import GraphView
+from torchscope._display import html_of, plain_text
+from torchscope.cli import main
+from torchscope.store import RunReader, RunWriter
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
-
-HOSTILE_NAMES = [
-    "<script>window.__xss=1</script>",
-    '<img src=x onerror="window.__xss=1">',
-    '"]; evil [URL="javascript:alert(1)"]; x [label="',
-    "</TD></TR></TABLE>>]; evil [URL=<javascript:alert(1)>]; y [label=<",
-    'back\\slash\\" and "quotes',
-    "&amp;&#x3C;&lt;",
-    "]]><!-- --> <![CDATA[",
-    "new\nline\r\ttab",
-    "\x1b]0;owned\x07\x1b[31mred",
-    "[red]FAKE OK[/red] [/] [link=https://x]",
-    "\u2028\u2029\ufeff",
-    "{}%s%n${x}",
+HOSTILE = [
+    "[/]",
+    "[red]FAKE OK[/red]",
+    "[link=https://evil.example/]click[/link]",
+    "\x1b]0;owned\x07",
+    "\x1b[2J\x1b[31mred",
+    "rtl\u202eexe.txt",
+    "<script>alert(1)</script>",
+    ":smile:",
+    "a\nb\rc\td\x9b",
 ]
-LONG = "n" * 100_000
+# nn.Module names may not hold a dot; a checkpoint's tensor names may hold anything.
+MODULE_NAMES = [n for n in HOSTILE if "." not in n]
+TENSOR_NAMES = [*HOSTILE, "lone\ud800surrogate"]
+
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+# What may not reach a terminal or a page (a newline between lines aside), and what a name
+# shows as an escape instead (its own newlines included).
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_ESCAPED = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
-class _Named(nn.Module):
-    """Submodules named by the hostile names, applied in a chain."""
-
-    def __init__(self, names: list[str]) -> None:
-        super().__init__()
-        for name in names:
-            self.add_module(name.replace(".", "·"), nn.Linear(3, 3))  # torch refuses dots
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for child in self.children():
-            x = child(x)
-        return x
+def terminal(value: Any, width: int = 120) -> str:
+    """What a colour terminal receives when ``value`` is printed."""
+    console = Console(
+        file=io.StringIO(), width=width, color_system="truecolor", force_terminal=True
+    )
+    console.print(value)
+    return console.file.getvalue()  # type: ignore[attr-defined]
 
 
-def _svg_is_inert(svg: str) -> list[str]:
-    """Problems in an SVG: script elements, event handlers, links, unparsable XML."""
-    root = ET.fromstring(svg[svg.index("<svg") :])
-    problems = []
-    for element in root.iter():
-        tag = element.tag.rsplit("}", 1)[-1]
-        if tag in ("script", "foreignObject", "a"):
-            problems.append(f"<{tag}>")
-        for name, value in element.attrib.items():
-            local = name.rsplit("}", 1)[-1]
-            if local.startswith("on") or local == "href" or "javascript:" in value.lower():
-                problems.append(f"{tag} {local}={value[:40]!r}")
-    return problems
+def assert_safe_terminal(out: str) -> None:
+    """Only rich's own colour codes; every hostile name shown as literal, visible text."""
+    rest = _SGR.sub("", out)
+    assert not _CONTROL.findall(rest), sorted(set(_CONTROL.findall(rest)))
 
 
-def _page_is_inert(page: str) -> list[str]:
-    problems = []
-    if page.count("<script") != 2:  # the data element and the bundle, nothing else
-        problems.append(f"{page.count('<script')} script elements")
-    data = re.search(r'<script type="application/json" id="ts-data">(.*?)</script>', page, re.S)
-    if data is None or "<" in data.group(1):
-        problems.append("the data element can be closed from inside")
-    head = page.split("<style>", 1)[0]
-    if re.search(r"<(img|svg|iframe)", head):
-        problems.append("markup in the page head")
-    return problems
+def shown(name: str) -> str:
+    """A name as it must appear: control characters as ``\\xNN``/``\\uNNNN``, nothing else."""
+    return _ESCAPED.sub(
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256 else f"\\u{ord(m[0]):04x}", name
+    )
 
 
-def _check(view: GraphView) -> None:
-    dot = view.to_dot()
-    ids = {n.id for n in view.view.nodes} | {c.id for c in view.view.clusters} | {"legend"}
-    declared = set(re.findall(r'^\s*(?:subgraph )?"([^"]*)"', dot, flags=re.M))
-    assert declared <= ids  # no name leaked out of its quotes into a declaration
-    if shutil.which("dot"):
-        svg = view.render("svg").decode()
-        assert _svg_is_inert(svg) == []
-        assert max(len(t) for t in re.findall(r">([^<]*)</text>", svg)) < 200
-        assert view._repr_svg_() is not None
-    assert _page_is_inert(view.to_html()) == []
-    assert view._repr_html_().startswith(("<div", "<iframe"))
-    text = str(view)
-    assert "\x1b" not in text and len(text) < 2000
-    from rich.console import Console
-
-    console = Console(width=100, record=True, color_system=None)
-    console.print(view)
-    assert "\x1b" not in console.export_text()
+def assert_shows_names_as_text(plain: str, names: list[str]) -> None:
+    """Every name is in the text as written (markup not read, controls made visible)."""
+    missing = [name for name in names if shown(name) not in plain]
+    assert not missing, missing
+    assert "\\x1b]0;owned\\x07" in plain and "😄" not in plain
 
 
-def test_hostile_module_names_through_every_output() -> None:
-    graph = torchscope.trace(_Named(HOSTILE_NAMES), input_size=(1, 3))
-    for depth in (0, 1):
-        _check(draw(graph, depth=depth, color_by="params"))
+def assert_safe_html(html: str) -> None:
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert not _CONTROL.findall(html)
+    assert "\\x1b]0;owned\\x07" in html
 
 
-@needs_dot
-def test_a_100k_character_module_name_is_drawn_shortened() -> None:
-    graph = torchscope.trace(_Named([LONG, "short"]), input_size=(1, 3))
-    view = draw(graph, depth=1)
-    svg = view.render("svg").decode()  # Graphviz refuses strings over 16,384 characters
-    label = next(t for t in re.findall(r">([^<]*)</text>", svg) if t.startswith("nnn"))
-    assert len(label) == 80 and "…" in label
-    assert view._repr_svg_() is not None and "<svg" in view._repr_html_()
-    _check(view)
+def hostile_model() -> nn.Module:
+    model = nn.Sequential()
+    for name in MODULE_NAMES:
+        model.add_module(name, nn.Linear(4, 4))
+    return model
 
 
-def _string_fields(d: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Paths of the free-text leaves of a graph dict (not the names other parts refer to)."""
-    references = {"path", "parent", "children", "module", "src", "dst", "name"}
-    found = []
-    if isinstance(d, dict):
-        for key, value in d.items():
-            if isinstance(value, str) and key not in references:
-                found.append((*path, key))
-            elif key not in references:
-                found.extend(_string_fields(value, (*path, key)))
-    elif isinstance(d, list):
-        for i, value in enumerate(d):
-            found.extend(_string_fields(value, (*path, i)))
-    return found
+def hostile_state(scale: float = 1.0) -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    return {name: scale * torch.randn(4, 3) for name in TENSOR_NAMES}
 
 
-def test_seeded_fuzz_of_graph_files_with_hostile_strings() -> None:
-    base = json.loads(torchscope.trace(_Named(["a", "b"]), input_size=(1, 3)).to_json())
-    fields = _string_fields(base)
-    fields += [("ops", i, "name") for i in range(len(base["ops"]))]
-    fields += [("inputs", 0, "name"), ("outputs", 0, "name")]
-    rng = random.Random(20261127)
-    for _ in range(12):
-        mutated = copy.deepcopy(base)
-        for field in rng.sample(fields, k=min(6, len(fields))):
-            target = mutated
-            for key in field[:-1]:
-                target = target[key]
-            target[field[-1]] = rng.choice(HOSTILE_NAMES) + rng.choice(["", LONG[:3000]])
-        graph = ModelGraph.from_dict(mutated)
-        _check(draw(graph, depth=rng.choice([0, 1, 2]), color_by=rng.choice([None, "macs"])))
+def _check_value(value: Any, names: list[str], width: int = 120) -> None:
+    assert_safe_terminal(terminal(value, width))
+    assert_shows_names_as_text(plain_text(value, 300), names)  # wide: no name shortened
+    assert_safe_html(html_of(value))
+
+
+@pytest.mark.parametrize("width", [60, 120])
+def test_summary(width: int) -> None:
+    _check_value(torchscope.summary(hostile_model(), input_size=(1, 4)), MODULE_NAMES, width)
+
+
+@pytest.mark.parametrize("width", [60, 120])
+def test_params_report(width: int) -> None:
+    state = hostile_state()
+    state["[red]FAKE OK[/red]"][0] = 0.0  # a health flag that names the tensor
+    report = torchscope.inspect_params(state)
+    assert any(f.tensor == "[red]FAKE OK[/red]" for f in report.flags)
+    _check_value(report, TENSOR_NAMES, width)
+
+
+def test_params_diff() -> None:
+    a, b = hostile_state(), hostile_state(2.0)
+    b["added \x1b]0;title\x07 [/]"] = torch.zeros(2)
+    del b["[/]"]
+    changes = torchscope.diff(a, b)
+    assert changes.added and changes.removed
+    _check_value(changes, [n for n in TENSOR_NAMES if n != "[/]"] + ["[/]"])
+
+
+def write_hostile_run(path: Path) -> None:
+    with RunWriter(path, run_name="[red]FAKE OK[/red] \x1b]0;owned\x07") as w:
+        for step in range(3):
+            w.log_scalars(step, {name: float(step) for name in HOSTILE})
+            w.log_scalars(step, {"loss": 1.0}, split="[/] \x1b[2J")
+            w.log_layer_stats(step, "grad\x1b]0;x\x07", {name: {"norm": 1.0} for name in HOSTILE})
+        w.log_histogram(1, "[link=x]w[/link]", "rtl\u202eexe.txt", [0.0, 1.0], [2.0])
+        w.set_meta("config", {name: name for name in HOSTILE})
+        w.log_event(2, "nonfinite", {"module": ":smile: [/] \x1b]0;owned\x07", "phase": "x"})
+        w.log_event(2, "<script>alert(1)</script>", {"note": "\x1b[2J"})
+
+
+def test_run_overview(tmp_path: Path) -> None:
+    write_hostile_run(tmp_path / "run")
+    with RunReader(tmp_path / "run") as reader:
+        _check_value(reader, HOSTILE)
+        _check_value(reader, HOSTILE, width=70)
+
+
+def test_graph_tree_and_one_line_str() -> None:
+    view = torchscope.draw(hostile_model(), input_size=(1, 4))
+    assert_safe_terminal(terminal(view))
+    assert_shows_names_as_text(plain_text(view), MODULE_NAMES)
+    assert not _CONTROL.findall(str(view)) and not _CONTROL.findall(repr(view))
+
+
+def test_graph_dot_has_no_control_characters() -> None:
+    dot = torchscope.draw(hostile_model(), input_size=(1, 4)).to_dot()
+    assert not _CONTROL.findall(dot.replace("\n", ""))
+
+
+_MODEL_FILE = """
+from torch import nn
+
+NAMES = {names!r}
+
+
+def Hostile():
+    model = nn.Sequential()
+    for name in NAMES:
+        model.add_module(name, nn.Linear(4, 4))
+    return model
+"""
+
+
+def test_cli_runs_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_hostile_run(tmp_path / "run")
+    assert main(["runs", str(tmp_path / "run"), "--width", "100"]) == 0
+    out = capsys.readouterr().out
+    assert_safe_terminal(out)
+    assert "[red]FAKE OK[/red]" in out and "\\x1b]0;owned\\x07" in out
+    spec = tmp_path / "hostile_model.py"
+    spec.write_text(textwrap.dedent(_MODEL_FILE.format(names=MODULE_NAMES)))
+    assert main(["summary", f"{spec}:Hostile", "--input-size", "1,4", "--width", "300"]) == 0
+    out = capsys.readouterr().out
+    assert_safe_terminal(out)
+    assert_shows_names_as_text(out, MODULE_NAMES)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from torchscope._api import diff, inspect_params
+from torchscope._display import plain_text
 from torchscope.render.param_plots import (
     depth_profile,
     diff_chart,
@@ -19,7 +20,6 @@ from torchscope.render.param_plots import (
     spectral_figure,
     weight_heatmap,
 )
-from torchscope.render.param_text import to_text
 
 
 def _net() -> nn.Module:
@@ -108,11 +108,11 @@ def test_text_report_names_tensors_flags_and_totals() -> None:
     with torch.no_grad():
         net[2].weight[3] = 0.0
         net[0].weight[0, 0] = float("nan")
-    text = to_text(inspect_params(net, spectral=True), width=120)
+    text = plain_text(inspect_params(net, spectral=True), width=120)
     assert "Parameters of Sequential" in text and "0.weight" in text and "f32 64×40" in text
     assert "error: 0.weight: non_finite: 1 NaN and 0 Inf of 2560 values" in text
     assert "warning: 2.weight: dead_units: 1 of 32 rows" in text
     assert "Layer (spectral)" in text and "Importance by magnitude" in text
     assert all(len(line) <= 120 for line in text.splitlines())
-    narrow = to_text(inspect_params(net), width=80)
+    narrow = plain_text(inspect_params(net), width=80)
     assert all(len(line) <= 80 for line in narrow.splitlines()) and "Zero %" in narrow

@@ -104,6 +104,14 @@ class ParamDiff(Displayable):
             c.diff_norm == 0 for c in self.changes
         )
 
+    def __repr__(self) -> str:
+        """One line: a notebook or debugger must not dump every tensor's change."""
+        verdict = "identical" if self.identical else f"relative change {self.rel_change:.4g}"
+        return (
+            f"ParamDiff({self.a!r} → {self.b!r}: {len(self.changes)} tensors compared, "
+            f"{len(self.added)} added, {len(self.removed)} removed, {verdict})"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "a": self.a,

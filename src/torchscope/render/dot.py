@@ -17,7 +17,7 @@ from torchscope.analysis.visible_graph import ViewCluster, ViewEdge, ViewNode, V
 from torchscope.errors import GraphvizNotFound
 from torchscope.model.graph import TensorMeta
 from torchscope.render.color_ramp import PALETTE, value_color
-from torchscope.render.labels import NAME_LIMIT, printable, shorten_middle
+from torchscope.render.safe_text import shorten_middle, visible
 from torchscope.render.units import fmt_bytes, fmt_si
 
 __all__ = [
@@ -124,9 +124,13 @@ def _write_scope(
         lines.append(pad + "}")
 
 
-def _text(value: str, limit: int = NAME_LIMIT) -> str:
-    """Foreign text for an HTML-like label: bounded, printable, escaped."""
-    return escape(printable(shorten_middle(value, limit)))
+_NAME_LIMIT = 80  # Graphviz refuses strings over 16,384 characters; a node stays readable
+
+
+def _text(value: str, limit: int = _NAME_LIMIT) -> str:
+    """Foreign text for an HTML-like label: controls made visible (Graphviz's XML parser
+    refuses them), bounded by shortening the middle, escaped."""
+    return escape(shorten_middle(visible(value), limit))
 
 
 def _title(view: VisibleGraph, title: str | None) -> str:
@@ -254,9 +258,10 @@ def _op_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
 
 
 def _io_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
-    name = printable(shorten_middle(node.label)) + (f"  ×{node.repeat}" if node.repeat > 1 else "")
+    name = shorten_middle(visible(node.label), _NAME_LIMIT)
+    name += f"  ×{node.repeat}" if node.repeat > 1 else ""
     tensor = node.shapes[0]
-    text = f"{_shape(tensor.shape)} {shorten_middle(tensor.dtype, 40)}"
+    text = f"{_shape(tensor.shape)} {shorten_middle(visible(tensor.dtype), 40)}"
     return _table(
         [
             f"<TR><TD><B>{escape(name)}</B></TD></TR>",
