@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "CheckpointError",
+    "GraphFormatError",
     "GraphvizNotFound",
     "InputError",
     "NothingToCompare",
@@ -64,6 +65,10 @@ class CheckpointError(TorchscopeError, ValueError):
 
 class NothingToCompare(TorchscopeError, ValueError):
     """Two sources compared share no tensor name, even with wrapper prefixes stripped."""
+
+
+class GraphFormatError(TorchscopeError, ValueError):
+    """A ModelGraph JSON does not match the schema; the message names the first problem."""
 
 
 class GraphvizNotFound(TorchscopeError, RuntimeError):
