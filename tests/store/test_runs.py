@@ -204,3 +204,13 @@ def test_a_schema_1_store_reads_as_one_segment_and_is_upgraded_on_resume(tmp_pat
     assert s.segments is not None and s.segments.tolist() == [0, 0, 1, 0]
     first, resumed = r.segments()
     assert (first.index, first.started, resumed.index, resumed.points) == (0, 123.0, 1, 1)
+
+
+def test_a_second_run_in_the_current_directory_goes_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path / "work"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert claim_run_dir(Path(".")) == here
+    assert claim_run_dir(Path(".")) == tmp_path / "work-2"

@@ -329,3 +329,46 @@ def test_reading_while_the_writer_commits_every_10_ms(tmp_path: Path) -> None:
         thread.join()
         w.close()
     assert lengths == sorted(lengths) and len(set(lengths)) == 5
+
+
+def test_chunks_grow_across_commits_and_a_live_reader_reads_each_point_once(
+    tmp_path: Path,
+) -> None:
+    from torchscope.store.batch import GROW_LIMIT
+
+    w = RunWriter(tmp_path, flush_interval=3600)
+    live = RunReader(tmp_path)
+    for step in range(300):
+        w.log_scalars(step, {"loss": float(step)})
+        w.log_layer_stats(step, "grad", {"fc": {"norm": 2.0 * step}})
+        if step % 10 == 9:  # a commit every 10 points, as a 0.2 s timer would make them
+            w.flush()
+            assert live.scalars("loss").values.tolist() == [float(s) for s in range(step + 1)]
+            grads = live.layer_stats("grad", "norm")
+            assert grads.values.tolist() == [[2.0 * s for s in range(step + 1)]]
+    w.log_scalars(300, {"loss": 300.0, "big": 1.0})
+    for step in range(301, 301 + GROW_LIMIT + 5):
+        w.log_scalars(step, {"big": 1.0})  # one commit of more points than a chunk grows to
+    w.close()
+    conn = sqlite3.connect(tmp_path / "run.sqlite")
+    sizes = conn.execute("SELECT series, n FROM chunks ORDER BY id").fetchall()
+    conn.close()
+    # 30 commits of 10 points: chunks grew to 120 points (12 commits), then a new one
+    assert [n for sid, n in sizes if sid == 1] == [120, 120, 61]
+    assert [n for sid, n in sizes if sid == 2] == [120, 120, 60]
+    assert [n for sid, n in sizes if sid == 3] == [GROW_LIMIT + 6]
+    for r in (live, RunReader(tmp_path)):  # the reader that followed, and a fresh one
+        loss = r.scalars("loss")
+        assert loss.steps.tolist() == list(range(301)) and loss.values.tolist() == list(range(301))
+        assert loss.wall_times is not None and len(loss.wall_times) == 301
+        assert len(r.scalars("big")) == GROW_LIMIT + 6
+
+
+def test_a_resumed_writer_never_grows_the_chunks_of_an_earlier_segment(tmp_path: Path) -> None:
+    with RunWriter(tmp_path) as w:
+        w.log_scalars(0, {"loss": 1.0})
+    with RunWriter(tmp_path, resume=True) as w:
+        w.log_scalars(0, {"loss": 2.0})
+    conn = sqlite3.connect(tmp_path / "run.sqlite")
+    assert conn.execute("SELECT n, segment FROM chunks ORDER BY id").fetchall() == [(1, 0), (1, 1)]
+    conn.close()

@@ -4,6 +4,13 @@ The writer thread calls ``write_batch`` inside a transaction. Items were checked
 were logged (``store.checks``), so they convert without surprises here; a value that still
 fails to be a number (a tensor that raises on ``float``) is stored as NaN rather than
 failing the batch.
+
+A commit every 0.2 s would otherwise leave a chunk of one or two points per series per
+commit, and a cold read of a long run pays per chunk. So the last chunk this writer made
+for a series *grows* (its blobs are appended to, in the same transaction as the rest of
+the batch) until it holds ``GROW_LIMIT`` points, which keeps the row within one 4 KiB page;
+points are still only ever added, never changed. Readers re-read a grown last chunk from
+where they stopped (``RunReader._points``).
 """
 
 from __future__ import annotations
@@ -17,11 +24,50 @@ import numpy as np
 
 from torchscope.store.schema import LAYER_FAMILY_PREFIX, SCALAR_FAMILY, STEP_DTYPE, VALUE_DTYPE
 
-__all__ = ["Item", "SeriesKey", "Transaction", "describe", "write_batch"]
+__all__ = ["GROW_LIMIT", "Chunks", "Item", "SeriesKey", "Transaction", "describe", "write_batch"]
 
 # One queued item: (table, payload). Payload layouts are private to this module and writer.py.
 Item = tuple[str, tuple[Any, ...]]
 SeriesKey = tuple[str, str, str]  # (family, scope, name)
+
+GROW_LIMIT = 128  # points; 24 bytes each: a growing chunk row stays within one 4 KiB page
+
+# Blob concatenation goes through text in SQLite; CAST back to BLOB keeps the bytes exactly
+# in a UTF-8 database (the only encoding a writer grows chunks in).
+_GROW = (
+    "UPDATE chunks SET first_step = min(first_step, ?), last_step = max(last_step, ?), "
+    "n = n + ?, steps = CAST(steps || ? AS BLOB), vals = CAST(vals || ? AS BLOB), "
+    "wall_times = CAST(wall_times || ? AS BLOB) WHERE id = ?"
+)
+_INSERT = (
+    "INSERT INTO chunks (series, first_step, last_step, n, steps, vals, wall_times, segment) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class Chunks:
+    """Writes a batch's points of each series: into its growing chunk, or a new one.
+
+    ``open`` maps a series id to (chunk id, points) of the chunk this writer may still grow.
+    """
+
+    def __init__(self, segment: int, *, grow: bool = True) -> None:
+        self.segment, self.grow = segment, grow
+        self.open: dict[int, tuple[int, int]] = {}
+
+    def write(self, conn: sqlite3.Connection, series: int, row: tuple[Any, ...]) -> None:
+        """Store one series' new points; ``row`` is ``_Column.row``'s tuple."""
+        _, first, last, n, steps, values, walls, _ = row
+        chunk, held = self.open.get(series, (0, GROW_LIMIT))
+        if self.grow and held + n <= GROW_LIMIT:
+            conn.execute(_GROW, (first, last, n, steps, values, walls, chunk))
+            self.open[series] = (chunk, held + n)
+            return
+        cur = conn.execute(_INSERT, row)
+        if n < GROW_LIMIT:
+            self.open[series] = (int(cur.lastrowid or 0), n)
+        else:
+            self.open.pop(series, None)
 
 
 class Transaction:
@@ -69,7 +115,7 @@ def write_batch(
     conn: sqlite3.Connection,
     items: list[Item],
     series_id: Callable[[SeriesKey], int],
-    segment: int,
+    chunks: Chunks,
 ) -> None:
     """Insert one drained batch: numeric points grouped into one chunk per series."""
     columns: dict[SeriesKey, _Column] = {}
@@ -92,12 +138,10 @@ def write_batch(
                 for stat, v in layer_stats.items():
                     column((family, layer, stat)).add(step, v, t)
         else:
-            _write_row(conn, table, p, segment)
-    conn.executemany(
-        "INSERT INTO chunks (series, first_step, last_step, n, steps, vals, wall_times, segment) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [c.row(series_id(key), segment) for key, c in columns.items()],
-    )
+            _write_row(conn, table, p, chunks.segment)
+    for key, c in columns.items():
+        sid = series_id(key)
+        chunks.write(conn, sid, c.row(sid, chunks.segment))
 
 
 def _write_row(conn: sqlite3.Connection, table: str, p: tuple[Any, ...], segment: int) -> None:

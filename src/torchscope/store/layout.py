@@ -34,6 +34,8 @@ def claim_run_dir(logdir: Path, *, resume: bool = False) -> Path:
     if resume:
         logdir.mkdir(parents=True, exist_ok=True)
         return logdir
+    if not logdir.name:  # "." or "": its siblings are named after the real directory
+        logdir = logdir.resolve()
     for n in range(1, MAX_SIBLINGS + 1):
         candidate = logdir if n == 1 else logdir.with_name(f"{logdir.name}-{n}")
         try:

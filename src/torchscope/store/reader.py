@@ -54,8 +54,9 @@ class RunReader(Displayable):
         self._lock = threading.RLock()  # one connection, shared by a server's threads
         # schema 1 (before segments): every row is segment 0
         self._segment = "segment" if self._run(schema_version) >= 2 else "0"
-        # series id -> (last chunk id read, its points): a live run is re-read incrementally
-        self._cache: dict[int, tuple[int, _Points]] = {}
+        # series id -> (last chunk id read, its points then, all points read): a live run is
+        # re-read incrementally
+        self._cache: dict[int, tuple[int, int, _Points]] = {}
 
     @property
     def name(self) -> str:
@@ -124,7 +125,10 @@ class RunReader(Displayable):
         """
         sid = self._series_id(SCALAR_FAMILY, split, name)
         if sid is None:
-            known = ", ".join(f"{s}/{n}" for s, n in self.scalar_names()) or "none"
+            names = self.scalar_names()
+            if (split, name) in names:  # listed, yet not found by its key
+                raise self._decode.fail(f"scalar {split!r}/{name!r}: the series index is damaged")
+            known = ", ".join(f"{s}/{n}" for s, n in names) or "none"
             raise KeyError(f"no scalar {name!r} in split {split!r} (known: {known})")
         label = f"scalar {split!r}/{name!r}"
         pts = self._points(sid, label, wall_times=buckets is None).of_segment(segment)
@@ -266,6 +270,8 @@ class RunReader(Displayable):
                 return fn(self._conn)
             except sqlite3.Error as exc:
                 raise StoreError(self.path, str(exc)) from exc
+            except UnicodeDecodeError as exc:  # a text column holding bytes that are not UTF-8
+                raise StoreError(self.path, f"text that is not UTF-8 ({exc.reason})") from exc
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         return self._run(lambda c: c.execute(sql, params).fetchall())
@@ -286,26 +292,34 @@ class RunReader(Displayable):
     def _points(self, series_id: int, label: str, *, wall_times: bool = False) -> _Points:
         """All points of a series sorted by step (stable: equal steps keep write order).
 
-        Chunks are append-only with increasing ids, so only chunks newer than the cached
-        ones are read: polling a live run costs what was written since the last poll.
-        Wall times are a third of the data and only raw reads need them: they are read
-        when asked for (and then kept in the cache).
+        Points are only ever added: in new chunks, or at the end of the series' last chunk
+        while its writer grows it (store/batch.py). So only what follows the cached points
+        is read: the rest of the last chunk read and every newer chunk; polling a live run
+        costs what was written since the last poll. Wall times are a third of the data and
+        only raw reads need them: they are read when asked for (then kept in the cache).
         """
-        last_id, cached = self._cache.get(series_id, (0, None))
+        last_id, last_n, cached = self._cache.get(series_id, (0, 0, None))
         if cached is not None and wall_times and cached.wall_times is None:
-            last_id, cached = 0, None  # re-read once, with the wall times this time
+            last_id, last_n, cached = 0, 0, None  # re-read once, with the wall times this time
         with_walls = wall_times or (cached is not None and cached.wall_times is not None)
         columns = f"n, {self._segment}, steps, vals" + (", wall_times" if with_walls else "")
         rows = self._query(
-            f"SELECT id, {columns} FROM chunks WHERE series = ? AND id > ? ORDER BY id",
+            f"SELECT id, {columns} FROM chunks WHERE series = ? AND id >= ? ORDER BY id",
             (series_id, last_id),
         )
-        if not rows and cached is not None:
-            return cached
+        skip = 0
+        if rows and rows[0][0] == last_id:  # the chunk read last time: only its new points
+            skip = last_n
+            if rows[0][1] == last_n and len(rows) == 1 and cached is not None:
+                return cached
         arrays = self._decode.chunks(rows, label, with_walls)
-        new = _Points(arrays[0], arrays[1], arrays[2], arrays[3] if with_walls else None)
+        if rows and rows[0][1] < skip:
+            raise self._decode.fail(f"chunk {last_id} of {label} lost points since it was read")
+        steps, values, segments = (a[skip:] for a in arrays[:3])
+        new = _Points(steps, values, segments, arrays[3][skip:] if with_walls else None)
         pts = new if cached is None else cached.extend(new)
-        self._cache[series_id] = (rows[-1][0] if rows else last_id, pts)
+        if rows:
+            self._cache[series_id] = (rows[-1][0], int(rows[-1][1]), pts)
         return pts
 
 

@@ -194,6 +194,9 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         conn.close()
         raise StoreError(path, f"{exc}") from exc
+    except UnicodeDecodeError as exc:  # a table name holding bytes that are not UTF-8
+        conn.close()
+        raise StoreError(path, f"text that is not UTF-8 ({exc.reason})") from exc
     except BaseException:
         conn.close()
         raise

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from torchscope.errors import LogValueError
-from torchscope.store.batch import Item, SeriesKey, Transaction, describe, write_batch
+from torchscope.store.batch import Chunks, Item, SeriesKey, Transaction, describe, write_batch
 from torchscope.store.checks import check_name, check_note, check_number, check_step
 from torchscope.store.layout import claim_run_dir
 from torchscope.store.schema import RUN_FILENAME, connect_writer
@@ -98,6 +98,8 @@ class RunWriter:
         self.errors: list[BaseException] = []
         started = time.time()
         self._conn, self.segment = connect_writer(self.path, started=started)
+        utf8 = self._conn.execute("PRAGMA encoding").fetchone()[0] == "UTF-8"
+        self._chunks = Chunks(self.segment, grow=utf8)  # see store/batch.py for why
         self._series_ids: dict[SeriesKey, int] = {
             (f, s, n): i
             for i, f, s, n in self._conn.execute("SELECT id, family, scope, name FROM series")
@@ -295,12 +297,13 @@ class RunWriter:
                 )
 
     def _try_commit(self, items: list[Item]) -> Exception | None:
-        known = dict(self._series_ids)
+        known, growing = dict(self._series_ids), dict(self._chunks.open)
         try:
             with Transaction(self._conn):
-                write_batch(self._conn, items, self._series_id, self.segment)
+                write_batch(self._conn, items, self._series_id, self._chunks)
         except Exception as exc:
-            self._series_ids = known  # series rows made in the rolled-back transaction are gone
+            # rows made or grown in the rolled-back transaction are as they were before it
+            self._series_ids, self._chunks.open = known, growing
             return exc
         return None
 
