@@ -53,7 +53,7 @@ class Monitor:
             it already holds a run, this one is written beside it (``logdir-2``…; a notice
             on the ``torchscope.store`` logger says where) unless ``resume`` is true.
         every: steps between gradient/weight/update statistics (and scalar flushes, which
-            also happen at least every half second).
+            also happen at least every 0.2 s).
         activations_every: steps between activation samples.
         histograms_every: steps between histograms of weights, gradients and activations.
         check_nonfinite: find the first non-finite value: the model's first output every
@@ -82,7 +82,7 @@ class Monitor:
     MLP's CPU step); activation statistics add several reductions per module, so every
     100th; histograms read every tensor once more, so every 500th. User scalars are kept
     for every step, buffered on the device and copied in one transfer on statistics steps
-    and at least every half second (in a single process; under torch.distributed only on
+    and at least every 0.2 s (in a single process; under torch.distributed only on
     statistics steps, which every rank reaches together). Between module checks, forward
     hooks stay only on the model itself (one sum per step).
 

@@ -19,7 +19,7 @@ from torchscope.store.checks import check_name, check_number, check_step
 
 __all__ = ["FLUSH_S", "ScalarBuffer"]
 
-FLUSH_S = 0.5  # user scalars reach the writer at least this often (one process)
+FLUSH_S = 0.2  # s; user scalars reach the writer at least this often (one process)
 
 # (step, split, name, value): a float, or a 0-d tensor still on its device
 Entry = tuple[int, str, str, "torch.Tensor | float"]
@@ -30,7 +30,8 @@ class ScalarBuffer:
 
     Example:
         >>> buf = ScalarBuffer(clock=lambda: 0.0)
-        >>> buf.add(3, "train", {"loss": torch.tensor(0.5), "lr": 0.1})
+        >>> buf.add(3.0, "train", {"loss": torch.tensor(0.5), "lr": 0.1})
+        3
         >>> tensors, entries = buf.take()
         >>> tensors["scalars"].tolist(), entries
         ([0.5], [(3, 'train', 'loss', None), (3, 'train', 'lr', 0.1)])
