@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import queue
+import sqlite3
 import threading
 import time
 import warnings
@@ -85,19 +86,12 @@ class RunWriter:
             raise ValueError("flush_interval must be positive")
         name = name if name is not None else run_name
         meta = _run_meta(name, tags, note)  # checked before anything is created on disk
-        requested = Path(logdir)
-        self.logdir = claim_run_dir(requested, resume=resume)
-        if self.logdir != requested:
-            _log.warning(
-                "torchscope: %s already holds a run; this run is written to %s "
-                "(resume=True continues that run instead)",
-                requested, self.logdir,
-            )  # fmt: skip
+        self.logdir = _claim(Path(logdir), resume)
         self.path = self.logdir / RUN_FILENAME
         self.flush_interval = float(flush_interval)
         self.errors: list[BaseException] = []
         started = time.time()
-        self._conn, self.segment = connect_writer(self.path, started=started)
+        self._conn, self.segment = _connect(self.path, started, resume)
         utf8 = self._conn.execute("PRAGMA encoding").fetchone()[0] == "UTF-8"
         self._chunks = Chunks(self.segment, grow=utf8)  # see store/batch.py for why
         self._series_ids: dict[SeriesKey, int] = {
@@ -322,6 +316,28 @@ def _close_at_exit(ref: weakref.ReferenceType[RunWriter]) -> None:
     writer = ref()
     if writer is not None:
         writer.close()
+
+
+def _claim(requested: Path, resume: bool) -> Path:
+    """The run directory to write (``requested``, or one beside it), saying if it moved."""
+    logdir = claim_run_dir(requested, resume=resume)
+    if logdir != requested:
+        _log.warning(
+            "torchscope: %s already holds a run; this run is written to %s "
+            "(resume=True continues that run instead)",
+            requested, logdir,
+        )  # fmt: skip
+    return logdir
+
+
+def _connect(path: Path, started: float, resume: bool) -> tuple[sqlite3.Connection, int]:
+    """``connect_writer``; a new run's claimed (empty) file is removed if that fails."""
+    try:
+        return connect_writer(path, started=started)
+    except BaseException:
+        if not resume and path.is_file() and path.stat().st_size == 0:
+            path.unlink()
+        raise
 
 
 def _run_meta(name: str | None, tags: Iterable[str], note: str | None) -> dict[str, Any]:
