@@ -65,6 +65,10 @@ class RunWriter:
         resume: continue the run in ``logdir`` as a new segment: its points are kept beside
             the earlier ones and marked with the segment number, never mixed up.
 
+    Every logging call checks its step, names and values (``store.checks`` lists what is
+    accepted) and raises ``LogValueError`` at the call for an item the store cannot keep;
+    nothing else is lost.
+
     Example:
         >>> with RunWriter("runs/exp1", name="baseline", tags=["lr-sweep"]) as w:  # doctest: +SKIP
         ...     w.log_scalars(0, {"loss": 2.3, "lr": 1e-3})
