@@ -1,12 +1,14 @@
 """The on-disk layout of a run: one SQLite file in WAL mode, append-only.
 
-Numeric series (user scalars and per-layer statistics) are stored as *chunks*: each flush
-writes, for every series that received points, one row holding those points as three
-packed little-endian arrays: ``steps`` (int64), ``vals`` (float64) and ``wall_times``
-(float64, last, so that reading steps and values never walks its pages). Every point is
-kept; reading a 1,000,000-point series is then a few blob reads and ``numpy.frombuffer``
-instead of a million Python row objects (``benchmarks/store_speed.py``: about 20x faster
-than one row per point for a decimated read).
+Numeric series (user scalars and per-layer statistics) are stored as *chunks*: rows holding
+a series' points as three packed little-endian arrays: ``steps`` (int64), ``vals``
+(float64) and ``wall_times`` (float64, last, so that reading steps and values never walks
+its pages). Each commit appends a series' new points to its last chunk while that holds
+fewer than 128 points (``store/batch.py``), else starts a new chunk. Every point is kept,
+and points are only ever added; reading a 1,000,000-point series is then a few blob reads
+and ``numpy.frombuffer`` instead of a million Python row objects
+(``benchmarks/store_speed.py``: about 20x faster than one row per point for a decimated
+read).
 
 Everything else (histograms, confusion matrices, events, metadata) is one row per logged
 item; JSON columns hold JSON text and may contain ``NaN``/``Infinity`` (Python's json).
