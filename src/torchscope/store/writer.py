@@ -32,7 +32,14 @@ import numpy as np
 
 from torchscope.errors import LogValueError
 from torchscope.store.batch import Chunks, Item, SeriesKey, Transaction, describe, write_batch
-from torchscope.store.checks import check_name, check_note, check_number, check_step
+from torchscope.store.checks import (
+    STEP_MAX,
+    STEP_MIN,
+    check_name,
+    check_note,
+    check_number,
+    check_step,
+)
 from torchscope.store.layout import claim_run_dir
 from torchscope.store.schema import RUN_FILENAME, connect_writer
 
@@ -128,13 +135,17 @@ class RunWriter:
         wall_time: float | None = None,
     ) -> None:
         """Queue named scalars for one step, e.g. ``{"loss": 0.7, "lr": 1e-3}``."""
-        step = check_step(step)
+        if type(step) is not int or not STEP_MIN <= step <= STEP_MAX:  # the common case first
+            step = check_step(step)
         self._name(split, "split")
         t = time.time() if wall_time is None else _wall_time(wall_time)
-        checked = {
-            self._name(name, "scalar name"): check_number(v, f"scalar {name!r}")
-            for name, v in values.items()
-        }
+        checked = dict(values)
+        known = self._names_ok
+        for name, v in checked.items():
+            if name not in known:
+                self._name(name, "scalar name")
+            if type(v) is not float:
+                checked[name] = check_number(v, f"scalar {name!r}")
         self._put("scalars", (step, split, t, checked))
 
     def log_layer_stats(
