@@ -72,6 +72,7 @@ class NothingToCompare(TorchscopeError, ValueError):
 class GraphFormatError(TorchscopeError, ValueError):
     """A ModelGraph JSON does not match the schema; the message names the first problem."""
 
+
 class StoreError(TorchscopeError, ValueError):
     """A run store could not be read; the message names the file and what is wrong."""
 
