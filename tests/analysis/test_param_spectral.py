@@ -12,16 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from torchscope.analysis.spectral import (
-    SpectralRunner,
-    _ks,
-    _pruned_ks,
-    _tails,
-    analyze_weight,
-    esd,
-    fit_power_law,
-    spectral_kind,
-)
+from torchscope.analysis.power_law import _ks, _pruned_ks, _tails, fit_power_law
+from torchscope.analysis.spectral import SpectralRunner, analyze_weight, esd, spectral_kind
 from torchscope.sources.checkpoint import module_source
 
 ww_powerlaw = pytest.importorskip("weightwatcher.WW_powerlaw")
