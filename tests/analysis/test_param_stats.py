@@ -9,13 +9,8 @@ import pytest
 import torch
 
 from torchscope.analysis._chunked import CHUNK
-from torchscope.analysis.param_stats import (
-    PERCENTILES,
-    aggregate,
-    describe_tensor,
-    health_flags,
-    layer_kind,
-)
+from torchscope.analysis.param_health import health_flags
+from torchscope.analysis.param_stats import PERCENTILES, aggregate, describe_tensor, layer_kind
 
 
 def _check_against_numpy(stats, values: np.ndarray, bins: int = 64) -> None:  # type: ignore[no-untyped-def]

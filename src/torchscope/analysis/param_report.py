@@ -9,13 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from torchscope._display import Displayable
 from torchscope.analysis.importance import Importance, magnitude_importance
-from torchscope.analysis.param_stats import (
-    GroupStats,
-    HealthFlag,
-    TensorStats,
-    aggregate,
-    health_flags,
-)
+from torchscope.analysis.param_health import HealthFlag, health_flags
+from torchscope.analysis.param_stats import GroupStats, TensorStats, aggregate
 
 if TYPE_CHECKING:
     from pathlib import Path
