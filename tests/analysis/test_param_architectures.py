@@ -91,8 +91,10 @@ def test_a_saved_checkpoint_reports_like_the_model(tmp_path: Path) -> None:
     assert set(from_files) <= set(from_model) | {"lm_head.weight"}
     for name, t in from_files.items():
         ref = from_model.get(name)
-        if ref is not None:
-            assert (t.mean, t.std, t.l2_norm, t.hist) == (ref.mean, ref.std, ref.l2_norm, ref.hist)
+        if ref is not None:  # the same values at other addresses: BLAS sums may round apart
+            assert t.hist == ref.hist and (t.min, t.max) == (ref.min, ref.max)
+            moments = (t.mean, t.std, t.l2_norm)
+            assert moments == pytest.approx((ref.mean, ref.std, ref.l2_norm), rel=1e-12, abs=0)
     d = diff(model, tmp_path)
     assert d.rel_change == 0.0 and not d.reshaped and all(c.cosine == 1.0 for c in d.changes)
 
