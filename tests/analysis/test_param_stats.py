@@ -140,3 +140,81 @@ def test_statistics_on_the_gpu_match_the_cpu() -> None:
     for field in ("mean", "std", "min", "max", "mean_abs", "l2_norm", "zero_frac"):
         assert getattr(gpu, field) == pytest.approx(getattr(cpu, field), rel=1e-5)
     assert gpu.hist == cpu.hist
+
+
+FLOAT_DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+
+
+def _extreme_cases(dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    fi = torch.finfo(dtype)
+    big = fi.max * 0.9
+    return {
+        "min and max": torch.tensor([fi.min, fi.max], dtype=dtype),
+        "±0.9 max": torch.tensor([-big, big, big, 0.5], dtype=dtype),
+        "tiny, zero and max": torch.tensor([fi.tiny, 0.0, fi.max, -fi.tiny], dtype=dtype),
+        "constant max": torch.full((6,), fi.max, dtype=dtype),
+        "single min": torch.tensor([fi.min], dtype=dtype),
+        "max with inf and nan": torch.tensor(
+            [1.0, math.inf, fi.max, -math.inf, math.nan], dtype=dtype
+        ),
+        "rows of huge values": ((torch.rand(700, 800, dtype=torch.float64) * 2 - 1) * fi.max).to(
+            dtype
+        ),
+    }
+
+
+def _scaled_reference(finite: np.ndarray) -> tuple[float, float, float, float]:
+    """numpy's mean, std, L2 norm and mean |x|, on values divided by a power of two."""
+    unit = 2.0 ** (math.frexp(float(np.abs(finite).max()))[1] - 1) if finite.any() else 1.0
+    x = finite / unit
+    with np.errstate(over="ignore"):
+        return tuple(  # type: ignore[return-value]
+            float(v) * unit for v in (x.mean(), x.std(), np.linalg.norm(x), np.abs(x).mean())
+        )
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+def test_values_at_the_limits_of_every_float_dtype(dtype: torch.dtype) -> None:
+    cases = _extreme_cases(dtype)
+    for case, t in cases.items():
+        stats = describe_tensor("w", t)
+        values = t.double().numpy().ravel()
+        finite = values[np.isfinite(values)]
+        mean, std, l2, mean_abs = _scaled_reference(finite)
+        rel = 1e-5  # squares summed in float32 over 560,000 values
+        assert (stats.min, stats.max) == (finite.min(), finite.max()), case
+        assert stats.mean == pytest.approx(mean, rel=rel, abs=rel * std), case
+        assert stats.std == pytest.approx(std, rel=rel), case
+        assert stats.l2_norm == pytest.approx(l2, rel=rel), case  # inf past float64's max
+        assert stats.mean_abs == pytest.approx(mean_abs, rel=rel), case
+        assert stats.nan_count + stats.inf_count == values.size - finite.size, case
+        assert sum(stats.hist) == finite.size and stats.zero_frac == np.mean(finite == 0), case
+        span = float(finite.max() / 2 - finite.min() / 2) * 2  # overflows to inf for float64
+        fine_bin = span / (64 * 1024) if math.isfinite(span) else 2 * float(finite.max()) / 65536
+        for q in PERCENTILES:
+            expected = np.percentile(finite / 4, q) * 4
+            assert abs(stats.percentiles[f"p{q:g}"] - expected) <= fine_bin, (case, q)
+    group = aggregate("all", [describe_tensor(k, t) for k, t in cases.items()])
+    every = np.concatenate([t.double().numpy().ravel() for t in cases.values()])
+    every = every[np.isfinite(every)]
+    mean, std, _, _ = _scaled_reference(every)
+    assert group.mean == pytest.approx(mean, rel=1e-5, abs=1e-5 * std)
+    assert group.std == pytest.approx(std, rel=1e-5)
+    assert sum(group.hist) == pytest.approx(every.size) and math.isfinite(group.percentiles["p50"])
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+def test_empty_single_constant_and_non_finite_tensors(dtype: torch.dtype) -> None:
+    for shape in ((0,), (0, 3), (3, 0)):
+        empty = describe_tensor("e", torch.zeros(shape, dtype=dtype))
+        assert empty.numel == 0 and math.isnan(empty.mean) and sum(empty.hist) == 0
+    one = describe_tensor("s", torch.tensor(0.1, dtype=dtype))
+    assert (one.mean, one.std, one.min, one.max) == (one.min, 0.0, one.min, one.min)
+    assert one.min == torch.tensor(0.1, dtype=dtype).item() and one.hist[0] == 1
+    const = describe_tensor("c", torch.full((7, 3), 0.1, dtype=dtype))
+    value = torch.tensor(0.1, dtype=dtype).item()
+    assert (const.mean, const.std, const.min, const.max) == (value, 0.0, value, value)
+    assert set(const.percentiles.values()) == {value}
+    bad = describe_tensor("b", torch.tensor([math.nan, math.inf, -math.inf], dtype=dtype))
+    assert (bad.nan_count, bad.inf_count, bad.finite_count) == (1, 2, 0)
+    assert math.isnan(bad.mean) and math.isnan(bad.std) and sum(bad.hist) == 0

@@ -148,47 +148,88 @@ def describe_tensor(
     if not x.is_floating_point():
         x = x.float()
     rows = x.reshape(x.shape[0], -1) if x.ndim >= 2 and x.numel() else x.reshape(-1)
-    nan_count = inf_count = 0
-    finite = rows
-    lo, hi, total = _range_and_sum(rows)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        mask = torch.isfinite(rows)
-        nan_count = int(torch.isnan(rows).sum())
-        inf_count = int(rows.numel() - mask.sum()) - nan_count
-        finite = rows[mask]
-        lo, hi, total = _range_and_sum(finite)
+    finite, nan_count, inf_count, lo, hi, total = _finite_values(rows)
     n = finite.numel()
-    mean = total / n if n else math.nan
+    # Values near the dtype's limits are divided by a power of two (exactly) so that no
+    # difference, square or sum below overflows; results are multiplied back at the end.
+    unit = _unit(max(abs(lo), abs(hi)), n, x.dtype) if n else 1.0
+    mean_u = _mean(finite, lo, hi, total, unit)
     threshold = near_zero * max(abs(lo), abs(hi)) if n else 0.0
-    sweep = _Sweep.merge(split_map(_Sweep(lo, hi, mean, threshold, bins * _FINE_PER_BIN), finite))
+    lo_u, hi_u = lo / unit, hi / unit
+    sweep = _Sweep(lo_u, hi_u, mean_u, threshold / unit, bins * _FINE_PER_BIN, unit)
+    sweep = _Sweep.merge(split_map(sweep, finite))
     dead = _dead_rows(rows) if finite is not rows else sweep.dead
     fine = sweep.fine_hist
-    probs = [q / 100 for q in percentiles]
+    quantiles = [q / 100 for q in percentiles]
     return TensorStats(
         name=name,
         shape=tuple(tensor.shape),
         dtype=dtype_name(tensor.dtype),
         kind=kind or layer_kind(name, tuple(tensor.shape)),
         numel=tensor.numel(),
-        mean=mean,
-        std=math.sqrt(sweep.m2 / n) if n else math.nan,
+        mean=mean_u * unit,
+        std=math.sqrt(sweep.m2 / n) * unit if n else math.nan,
         min=lo if n else math.nan,
         max=hi if n else math.nan,
-        mean_abs=sweep.sum_abs / n if n else math.nan,
-        l2_norm=math.sqrt(sweep.m2 + n * mean * mean) if n else math.nan,
+        mean_abs=sweep.sum_abs / n * unit if n else math.nan,
+        l2_norm=math.sqrt(sweep.m2 + n * mean_u * mean_u) * unit if n else math.nan,
         zero_frac=(n - sweep.nonzero) / n if n else math.nan,
         near_zero_frac=sweep.near / n if n else math.nan,
         near_zero_threshold=threshold,
         nan_count=nan_count,
         inf_count=inf_count,
-        percentiles=dict(zip(map(_pname, percentiles), _quantiles(fine, lo, hi, probs))),
+        percentiles=dict(
+            zip(map(_pname, percentiles), _quantiles(fine, lo_u, hi_u, quantiles, unit))
+        ),
         hist=fine.reshape(bins, _FINE_PER_BIN).sum(1).tolist() if n else [0] * bins,
         hist_range=(lo, hi) if n else (0.0, 0.0),
         units=rows.shape[0] if rows.ndim == 2 else 0,
         dead_units=dead,
         aliases=tuple(aliases),
-        sketch=_quantiles(fine, lo, hi, _SKETCH) if n else [],
+        sketch=_quantiles(fine, lo_u, hi_u, _SKETCH, unit) if n else [],
     )
+
+
+def _finite_values(rows: torch.Tensor) -> tuple[torch.Tensor, int, int, float, float, float]:
+    """The finite values (``rows`` itself when all are), NaN and Inf counts, range and sum."""
+    lo, hi, total = _range_and_sum(rows)
+    if math.isfinite(lo) and math.isfinite(hi):
+        return rows, 0, 0, lo, hi, total
+    mask = torch.isfinite(rows)
+    nan_count = int(torch.isnan(rows).sum())
+    inf_count = int(rows.numel() - mask.sum()) - nan_count
+    finite = rows[mask]
+    return (finite, nan_count, inf_count, *_range_and_sum(finite))
+
+
+def _unit(magnitude: float, n: int, dtype: torch.dtype) -> float:
+    """1, or the power of two that brings ``magnitude`` into [1, 2) when sums of ``n``
+    squared differences of values that large could overflow the dtype they are summed in."""
+    summed = torch.float64 if dtype == torch.float64 else torch.float32
+    if magnitude <= math.sqrt(torch.finfo(summed).max / (8 * max(n, 1))):
+        return 1.0
+    return 2.0 ** (math.frexp(magnitude)[1] - 1)
+
+
+def _mean(finite: torch.Tensor, lo: float, hi: float, total: float, unit: float) -> float:
+    """The mean of the finite values in units of ``unit``, within [lo, hi] despite rounding."""
+    n = finite.numel()
+    if not n:
+        return math.nan
+    if hi == lo:  # a constant tensor: its value, whatever the rounding of the sum
+        return lo / unit
+    if not math.isfinite(total):  # a float64 sum past 1.8e308
+        return _scaled_sum(finite, unit) / n
+    return min(max(total / unit / n, lo / unit), hi / unit)
+
+
+def _scaled_sum(x: torch.Tensor, unit: float) -> float:
+    """Σ x / unit in float64."""
+
+    def part(chunks: list[Chunk]) -> float:
+        return sum(float((as_float(c) / unit).sum(dtype=torch.float64)) for (c,) in chunks)
+
+    return sum(split_map(part, x))
 
 
 def _pname(q: float) -> str:
@@ -220,8 +261,11 @@ def _range_part(chunks: list[Chunk]) -> tuple[float, float, float]:
 class _Sweep:
     """The second pass over a tensor's finite values: one instance per group of chunks."""
 
-    def __init__(self, lo: float, hi: float, mean: float, near: float, fine: int) -> None:
-        self.lo, self.mean, self.threshold, self.fine = lo, mean, near, fine
+    def __init__(
+        self, lo: float, hi: float, mean: float, near: float, fine: int, unit: float = 1.0
+    ) -> None:
+        """Bounds, mean and near-zero threshold are in units of ``unit`` (see ``_unit``)."""
+        self.lo, self.mean, self.threshold, self.fine, self.unit = lo, mean, near, fine, unit
         self.scale = fine / (hi - lo) if hi > lo else 0.0
         self.m2 = self.sum_abs = 0.0
         self.nonzero = self.near = self.dead = 0
@@ -235,6 +279,12 @@ class _Sweep:
         return part
 
     def _add(self, c: torch.Tensor) -> None:
+        nonzero = int(torch.count_nonzero(c))  # before scaling, which may flush tiny values
+        self.nonzero += nonzero
+        if c.ndim == 2 and c.numel() - nonzero >= c.shape[1]:  # room for an all-zero row
+            self.dead += int((torch.count_nonzero(c, dim=1) == 0).sum())
+        if self.unit != 1.0:
+            c = c / self.unit
         buf = torch.sub(c, self.mean)
         flat = buf.reshape(-1)
         self.m2 += float(torch.dot(flat, flat))
@@ -242,10 +292,6 @@ class _Sweep:
         # a CPU chunk's float32 sum of magnitudes is exact enough; a GPU sums it all at once
         self.sum_abs += float(buf.sum(dtype=None if c.is_cpu else torch.float64))
         self.near += int(torch.count_nonzero(buf <= self.threshold))
-        nonzero = int(torch.count_nonzero(c))
-        self.nonzero += nonzero
-        if c.ndim == 2 and c.numel() - nonzero >= c.shape[1]:  # room for an all-zero row
-            self.dead += int((torch.count_nonzero(c, dim=1) == 0).sum())
         # c ≥ lo, so indices are ≥ 0; the maximum lands on index `fine`, folded in below
         index = torch.sub(c, self.lo, out=buf).mul_(self.scale).to(torch.int64)
         counts = torch.bincount(index.reshape(-1), minlength=self.fine + 1)
@@ -277,9 +323,10 @@ def _dead_rows(rows: torch.Tensor) -> int:
 
 
 def _quantiles(
-    fine: np.ndarray, lo: float, hi: float, probs: Sequence[float] | np.ndarray
+    fine: np.ndarray, lo: float, hi: float, probs: Sequence[float] | np.ndarray, unit: float = 1.0
 ) -> list[float]:
-    """Quantiles (numpy's linear interpolation) read from a fine histogram over [lo, hi].
+    """Quantiles (numpy's linear interpolation) read from a fine histogram over [lo, hi],
+    times ``unit``.
 
     Within a bin the values are taken as evenly spread, so each is off by less than a bin.
     """
@@ -288,7 +335,7 @@ def _quantiles(
     if n == 0:
         return [math.nan] * len(p)
     if hi <= lo:
-        return [lo] * len(p)
+        return [lo * unit] * len(p)
     cum = np.cumsum(fine)
     position = p * (n - 1)
     below = np.floor(position)
@@ -302,7 +349,7 @@ def _quantiles(
     v = (1 - t) * value(below) + t * value(np.minimum(below + 1, n - 1))
     v = np.clip(v, lo, hi)
     v[p <= 0], v[p >= 1] = lo, hi
-    return [float(x) for x in v]
+    return [float(x) * unit for x in v]
 
 
 # --- groups -----------------------------------------------------------------------------
@@ -312,23 +359,29 @@ def aggregate(name: str, members: Sequence[TensorStats], bins: int = HIST_BINS) 
     """Combine tensor statistics exactly (moments, counts) or by sketches (percentiles)."""
     live = [m for m in members if m.finite_count]
     n = sum(m.finite_count for m in live)
-    mean = sum(m.mean * m.finite_count for m in live) / n if n else math.nan
-    m2 = sum(m.std**2 * m.finite_count + m.finite_count * (m.mean - mean) ** 2 for m in live)
     lo = min((m.min for m in live), default=math.nan)
     hi = max((m.max for m in live), default=math.nan)
-    cdf = _MixtureCdf(live) if n else None
-    edges = np.linspace(lo, hi, bins + 1) if n else np.zeros(bins + 1)
-    hist = (np.diff(cdf(edges)) * n).tolist() if cdf else [0.0] * bins
+    unit = _unit(max(abs(lo), abs(hi)), n, torch.float64) if n else 1.0  # as for one tensor
+    mean_u = sum(m.mean / unit * m.finite_count for m in live) / n if n else math.nan
+    m2_u = sum(
+        (m.std / unit) ** 2 * m.finite_count + m.finite_count * (m.mean / unit - mean_u) ** 2
+        for m in live
+    )
+    cdf = _MixtureCdf(live, unit) if n else None
+    edges = np.linspace(lo / unit, hi / unit, bins + 1) if n else np.zeros(bins + 1)
+    hist = (np.diff(cdf.between(edges)) * n).tolist() if cdf else [0.0] * bins
     return GroupStats(
         name=name,
         tensors=len(members),
         numel=sum(m.numel for m in members),
-        mean=mean,
-        std=math.sqrt(m2 / n) if n else math.nan,
+        mean=mean_u * unit,
+        std=math.sqrt(m2_u / n) * unit if n else math.nan,
         min=lo,
         max=hi,
-        mean_abs=sum(m.mean_abs * m.finite_count for m in live) / n if n else math.nan,
-        l2_norm=math.sqrt(sum(m.l2_norm**2 for m in live)),
+        mean_abs=sum(m.mean_abs / unit * m.finite_count for m in live) / n * unit
+        if n
+        else math.nan,
+        l2_norm=math.sqrt(sum((m.l2_norm / unit) ** 2 for m in live)) * unit,
         zero_frac=sum(m.zero_frac * m.finite_count for m in live) / n if n else math.nan,
         near_zero_frac=sum(m.near_zero_frac * m.finite_count for m in live) / n if n else math.nan,
         nan_count=sum(m.nan_count for m in members),
@@ -342,11 +395,13 @@ def aggregate(name: str, members: Sequence[TensorStats], bins: int = HIST_BINS) 
 
 
 class _MixtureCdf:
-    """The CDF of several tensors' values together, from their quantile sketches."""
+    """The CDF of several tensors' values together, from their quantile sketches; values
+    are in units of ``unit`` (see ``_unit``), percentiles come back in plain numbers."""
 
-    def __init__(self, members: Sequence[TensorStats]) -> None:
-        self.sketches = [(np.asarray(m.sketch), m.finite_count) for m in members]
+    def __init__(self, members: Sequence[TensorStats], unit: float = 1.0) -> None:
+        self.sketches = [(np.asarray(m.sketch) / unit, m.finite_count) for m in members]
         self.total = sum(w for _, w in self.sketches)
+        self.unit = unit
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         out = np.zeros(len(values))
@@ -354,9 +409,16 @@ class _MixtureCdf:
             out += weight * np.interp(values, sketch, _SKETCH, left=0.0, right=1.0)
         return out / self.total
 
+    def between(self, edges: np.ndarray) -> np.ndarray:
+        """The CDF at the edges of bins spanning [min, max]: from exactly 0 to exactly 1
+        (a tensor of one value at the minimum would otherwise count below the first edge)."""
+        out = self(edges)
+        out[0], out[-1] = 0.0, 1.0
+        return out
+
     def percentiles(self, like: dict[str, float]) -> dict[str, float]:
         grid = np.unique(np.concatenate([s for s, _ in self.sketches]))
         if len(grid) > 4096:
             grid = grid[np.linspace(0, len(grid) - 1, 4096).astype(int)]
         cdf = self(grid)
-        return {k: float(np.interp(float(k[1:]) / 100, cdf, grid)) for k in like}
+        return {k: float(np.interp(float(k[1:]) / 100, cdf, grid)) * self.unit for k in like}
