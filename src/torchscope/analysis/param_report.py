@@ -44,6 +44,17 @@ class ParamReport(Displayable):
     skipped: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def has_errors(self) -> bool:
+        """Whether a health check found an error (NaN or Inf values): the weights are broken.
+
+        Example:
+            >>> import torch, torchscope
+            >>> torchscope.inspect_params({"w": torch.tensor([1.0, float("nan")])}).has_errors
+            True
+        """
+        return any(f.severity == "error" for f in self.flags)
+
     def tensor(self, name: str) -> TensorStats:
         for t in self.tensors:
             if t.name == name or name in t.aliases:
