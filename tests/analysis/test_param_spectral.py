@@ -13,7 +13,13 @@ import torch
 from torch import nn
 
 from torchscope.analysis.power_law import _ks, _pruned_ks, _tails, fit_power_law
-from torchscope.analysis.spectral import SpectralRunner, analyze_weight, esd, spectral_kind
+from torchscope.analysis.spectral import (
+    SpectralReport,
+    SpectralRunner,
+    analyze_weight,
+    esd,
+    spectral_kind,
+)
 from torchscope.sources.checkpoint import module_source
 
 ww_powerlaw = pytest.importorskip("weightwatcher.WW_powerlaw")
@@ -118,6 +124,16 @@ def test_metrics_follow_weightwatchers_formulas() -> None:
     assert s.num_pl_spikes == np.count_nonzero(evals >= s.xmin * (1 - 1e-9))
     np.testing.assert_allclose(s.singular_values, np.sqrt(evals), rtol=1e-9)
     assert s.warning == ("under-trained" if s.alpha > 6 else "over-trained" if s.alpha < 2 else "")
+
+
+def test_fits_on_few_eigenvalues_carry_a_warning() -> None:
+    few = analyze_weight("few", torch.randn(100, 10))
+    many = analyze_weight("many", torch.randn(100, 60))
+    assert not isinstance(few, str) and not isinstance(many, str)
+    assert few.status == "ok" and few.fit_warning == "fit on 10 eigenvalues (< 50): unreliable"
+    assert many.fit_warning == "" and few.to_dict()["fit_warning"] == few.fit_warning
+    report = SpectralReport([few, many], {})
+    assert report.summary()["unreliable"] == 1
 
 
 def test_layers_outside_the_limits_are_skipped_with_the_reason() -> None:

@@ -8,6 +8,8 @@ closely enough to agree with it layer by layer:
   matrices, one per kernel position, whose eigenvalues are pooled, after scaling W by
   √½ (WeightWatcher's ``conv2d_norm``, so conv eigenvalues are halved);
 * layers with M·rf < 8 or > 15 000 eigenvalues, or N > 50 000, are skipped (its defaults);
+* a fit on fewer than 50 eigenvalues carries a ``fit_warning``: WeightWatcher switches to a
+  small-sample rule below 20 and says so, and its code notes that 50 are "really" needed;
 * the tail is fitted by ``analysis.power_law.fit_power_law`` (its module says how).
 
 WeightWatcher runs an SVD per matrix; here the eigenvalues come from the Gram matrix.
@@ -27,10 +29,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from torchscope.analysis.power_law import PowerLawFit, fit_power_law
+from torchscope.analysis.power_law import EVALS_THRESHOLD, PowerLawFit, fit_power_law
 
 __all__ = [
     "ALPHA_RANGE",
+    "MIN_FIT_EVALS",
     "LayerSpectrum",
     "SpectralReport",
     "SpectralRunner",
@@ -41,6 +44,7 @@ __all__ = [
 
 ALPHA_RANGE = (2.0, 6.0)  # alpha below: over-trained; above: under-trained (WeightWatcher)
 MIN_EVALS, MAX_EVALS, MAX_N = 8, 15_000, 50_000
+MIN_FIT_EVALS = 50  # fewer eigenvalues above 1e-5 than this: the fit is flagged unreliable
 _CONV2D_SCALE = 0.5  # eigenvalues of (√½·W)ᵀ(√½·W)
 
 
@@ -50,7 +54,9 @@ class LayerSpectrum:
 
     ``lambda_max`` is the largest eigenvalue of WᵀW (σ_max², which WeightWatcher calls
     ``spectral_norm``); ``norm`` is Σλ (the squared Frobenius norm); ``log_*`` are log10.
-    ``evals`` holds the sorted eigenvalues (the ESD) for plots.
+    ``evals`` holds the sorted eigenvalues (the ESD) for plots. ``warning`` is
+    WeightWatcher's (``over-trained``/``under-trained``); ``fit_warning`` says when the fit
+    itself is unreliable (fewer than ``MIN_FIT_EVALS`` eigenvalues).
     """
 
     name: str
@@ -76,6 +82,7 @@ class LayerSpectrum:
     stable_rank: float
     status: str
     warning: str
+    fit_warning: str = ""
     evals: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
     @property
@@ -196,6 +203,8 @@ def _spectrum(
         log_alpha_norm = (
             float(np.logaddexp.reduce(fit.alpha * np.log(evals)) / math.log(10)) if ok else math.nan
         )
+    fitted = int(np.count_nonzero(evals > EVALS_THRESHOLD))
+    few = f"fit on {fitted} eigenvalues (< {MIN_FIT_EVALS}): unreliable"
     warning = ""
     if ok and fit.alpha < ALPHA_RANGE[0]:
         warning = "over-trained"
@@ -225,6 +234,7 @@ def _spectrum(
         stable_rank=norm / lambda_max if lambda_max > 0 else math.nan,
         status=fit.status,
         warning=warning,
+        fit_warning=few if ok and fitted < MIN_FIT_EVALS else "",
         evals=evals,
     )
 
@@ -261,6 +271,7 @@ class SpectralReport:
         out["layers"] = len(self.layers)
         out["over_trained"] = sum(x.warning == "over-trained" for x in ok)
         out["under_trained"] = sum(x.warning == "under-trained" for x in ok)
+        out["unreliable"] = sum(bool(x.fit_warning) for x in ok)
         return out
 
     def to_dict(self) -> dict[str, Any]:
