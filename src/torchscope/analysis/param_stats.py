@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from torchscope.analysis._chunked import Chunk, as_float, split_map
+from torchscope.analysis.quantile_sketch import SKETCH_PROBS, MixtureCdf, quantiles_from_histogram
 from torchscope.model.dtypes import dtype_name
 
 __all__ = [
@@ -34,7 +35,6 @@ PERCENTILES = (1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0)
 HIST_BINS = 64
 NEAR_ZERO = 1e-3  # near zero: |w| <= NEAR_ZERO × max|w| of the tensor
 _FINE_PER_BIN = 1024  # the fine histogram behind the percentiles has bins × 1024 bins
-_SKETCH = np.linspace(0.0, 1.0, 129)  # probabilities of the per-tensor quantile sketch
 
 
 @dataclass
@@ -160,7 +160,7 @@ def describe_tensor(
     sweep = _Sweep.merge(split_map(sweep, finite))
     dead = _dead_rows(rows) if finite is not rows else sweep.dead
     fine = sweep.fine_hist
-    quantiles = [q / 100 for q in percentiles]
+    values = quantiles_from_histogram(fine, lo_u, hi_u, [q / 100 for q in percentiles], unit)
     return TensorStats(
         name=name,
         shape=tuple(tensor.shape),
@@ -178,15 +178,13 @@ def describe_tensor(
         near_zero_threshold=threshold,
         nan_count=nan_count,
         inf_count=inf_count,
-        percentiles=dict(
-            zip(map(_pname, percentiles), _quantiles(fine, lo_u, hi_u, quantiles, unit))
-        ),
+        percentiles=dict(zip(map(_pname, percentiles), values)),
         hist=fine.reshape(bins, _FINE_PER_BIN).sum(1).tolist() if n else [0] * bins,
         hist_range=(lo, hi) if n else (0.0, 0.0),
         units=rows.shape[0] if rows.ndim == 2 else 0,
         dead_units=dead,
         aliases=tuple(aliases),
-        sketch=_quantiles(fine, lo_u, hi_u, _SKETCH, unit) if n else [],
+        sketch=quantiles_from_histogram(fine, lo_u, hi_u, SKETCH_PROBS, unit) if n else [],
     )
 
 
@@ -322,36 +320,6 @@ def _dead_rows(rows: torch.Tensor) -> int:
     return int((torch.count_nonzero(rows, dim=1) == 0).sum())
 
 
-def _quantiles(
-    fine: np.ndarray, lo: float, hi: float, probs: Sequence[float] | np.ndarray, unit: float = 1.0
-) -> list[float]:
-    """Quantiles (numpy's linear interpolation) read from a fine histogram over [lo, hi],
-    times ``unit``.
-
-    Within a bin the values are taken as evenly spread, so each is off by less than a bin.
-    """
-    n = int(fine.sum())
-    p = np.asarray(probs, dtype=np.float64)
-    if n == 0:
-        return [math.nan] * len(p)
-    if hi <= lo:
-        return [lo * unit] * len(p)
-    cum = np.cumsum(fine)
-    position = p * (n - 1)
-    below = np.floor(position)
-    t = position - below
-
-    def value(rank: np.ndarray) -> np.ndarray:
-        b = np.searchsorted(cum, rank, side="right")
-        before = np.where(b > 0, cum[np.maximum(b - 1, 0)], 0)
-        return lo + (b + (rank - before + 0.5) / fine[b]) * ((hi - lo) / len(fine))
-
-    v = (1 - t) * value(below) + t * value(np.minimum(below + 1, n - 1))
-    v = np.clip(v, lo, hi)
-    v[p <= 0], v[p >= 1] = lo, hi
-    return [float(x) * unit for x in v]
-
-
 # --- groups -----------------------------------------------------------------------------
 
 
@@ -367,7 +335,7 @@ def aggregate(name: str, members: Sequence[TensorStats], bins: int = HIST_BINS) 
         (m.std / unit) ** 2 * m.finite_count + m.finite_count * (m.mean / unit - mean_u) ** 2
         for m in live
     )
-    cdf = _MixtureCdf(live, unit) if n else None
+    cdf = MixtureCdf([(m.sketch, m.finite_count) for m in live], unit) if n else None
     edges = np.linspace(lo / unit, hi / unit, bins + 1) if n else np.zeros(bins + 1)
     hist = (np.diff(cdf.between(edges)) * n).tolist() if cdf else [0.0] * bins
     return GroupStats(
@@ -392,33 +360,3 @@ def aggregate(name: str, members: Sequence[TensorStats], bins: int = HIST_BINS) 
         hist=hist,
         hist_range=(lo, hi),
     )
-
-
-class _MixtureCdf:
-    """The CDF of several tensors' values together, from their quantile sketches; values
-    are in units of ``unit`` (see ``_unit``), percentiles come back in plain numbers."""
-
-    def __init__(self, members: Sequence[TensorStats], unit: float = 1.0) -> None:
-        self.sketches = [(np.asarray(m.sketch) / unit, m.finite_count) for m in members]
-        self.total = sum(w for _, w in self.sketches)
-        self.unit = unit
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(values))
-        for sketch, weight in self.sketches:
-            out += weight * np.interp(values, sketch, _SKETCH, left=0.0, right=1.0)
-        return out / self.total
-
-    def between(self, edges: np.ndarray) -> np.ndarray:
-        """The CDF at the edges of bins spanning [min, max]: from exactly 0 to exactly 1
-        (a tensor of one value at the minimum would otherwise count below the first edge)."""
-        out = self(edges)
-        out[0], out[-1] = 0.0, 1.0
-        return out
-
-    def percentiles(self, like: dict[str, float]) -> dict[str, float]:
-        grid = np.unique(np.concatenate([s for s, _ in self.sketches]))
-        if len(grid) > 4096:
-            grid = grid[np.linspace(0, len(grid) - 1, 4096).astype(int)]
-        cdf = self(grid)
-        return {k: float(np.interp(float(k[1:]) / 100, cdf, grid)) * self.unit for k in like}
