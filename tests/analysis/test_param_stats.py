@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -207,3 +209,26 @@ def test_empty_single_constant_and_non_finite_tensors(dtype: torch.dtype) -> Non
     bad = describe_tensor("b", torch.tensor([math.nan, math.inf, -math.inf], dtype=dtype))
     assert (bad.nan_count, bad.inf_count, bad.finite_count) == (1, 2, 0)
     assert math.isnan(bad.mean) and math.isnan(bad.std) and sum(bad.hist) == 0
+
+
+def test_inspect_params_of_a_checkpoint_at_the_limits(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from torchscope._api import inspect_params
+
+    def extremes(dtype: torch.dtype) -> torch.Tensor:
+        fi = torch.finfo(dtype)
+        return torch.tensor([[fi.min, fi.max], [0.9 * fi.max, -0.9 * fi.max]], dtype=dtype)
+
+    tensors = {str(dtype).removeprefix("torch."): extremes(dtype) for dtype in FLOAT_DTYPES}
+    save_file(tensors, str(tmp_path / "extreme.safetensors"))
+    report = inspect_params(tmp_path / "extreme.safetensors")
+    assert {t.name for t in report.tensors} == set(tensors)
+    assert not report.has_errors and report.total.numel == 16
+    for t in report.tensors:
+        values = tensors[t.name].double().numpy().ravel()
+        top = float(np.abs(values).max())
+        assert t.std == pytest.approx(float(np.std(values / top)) * top, rel=1e-6), t.name
+    by_name = {t["name"]: t for t in json.loads(report.to_json())["tensors"]}  # strict JSON
+    assert by_name["float64"]["l2_norm"] is None  # past float64's max: inf, written as null
+    assert by_name["float32"]["l2_norm"] == pytest.approx(report.tensor("float32").l2_norm)
