@@ -232,3 +232,12 @@ def test_text_names_skipped_weights_unreliable_fits_and_per_value_importance() -
     assert "Skipped (spectral): 1.weight (4 eigenvalues < 8)" in text
     assert "1 fitted on < 50 eigenvalues (unreliable)" in text and "< 50 evals" in text
     assert "Per value" in text and "grows with a layer's size" in text
+
+
+def test_infinite_changes_are_marked_not_dropped() -> None:
+    a = {"z.weight": torch.zeros(4, 4), "k.weight": torch.ones(4, 4)}
+    b = {"z.weight": torch.ones(4, 4), "k.weight": torch.ones(4, 4)}
+    top, _ = _drawn(diff_chart(diff(a, b)))
+    marks = [c for c in top.collections if c.get_label() == "infinite (‖a‖ = 0)"]
+    assert len(marks) == 1 and len(marks[0].get_offsets()) == 1
+    assert "1 of 2 layers changed" in top.get_title()
