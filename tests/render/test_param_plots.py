@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from torchscope._api import diff, inspect_params
+from torchscope.render.figures import short_names
 from torchscope.render.param_plots import (
     depth_profile,
     diff_chart,
@@ -164,6 +165,9 @@ def test_importance_ranks_by_sum_and_by_value() -> None:
     assert [p.get_width() for p in per_value.patches] == pytest.approx(expected)
     assert "size-independent" in per_value.get_title() and "taylor" in taylor.get_title()
     assert "mean |w·∂L/∂w|" in taylor_per_value.get_title()
+    names = [r.name for r in magnitude.layers]  # labels tell every layer apart, not just the shown
+    shown = [t.get_text() for t in per_value.get_yticklabels()]
+    assert sorted(shown) == sorted(short_names(names, limit=40))  # all 3 layers shown
 
 
 def test_diff_chart_is_linear_and_names_the_changed_layers() -> None:

@@ -267,12 +267,16 @@ def importance_chart(importances: Sequence[Importance], top: int = 20) -> Figure
         color = palette(1)[0]
         for (left, right), imp in zip(axes, importances):
             summed, per_value = _MEASURES.get(imp.method, ("score", "score per value"))
+            names = [r.name or "(top level)" for r in imp.layers]
+            label = dict(zip(names, short_names(names, limit=40)))  # unique among all layers
             rows = imp.layers[:top][::-1]
-            left.barh(_layer_labels(rows), [100 * r.share for r in rows], color=color)
+            left.barh([label[r.name or "(top level)"] for r in rows], [100 * r.share for r in rows],
+                      color=color)  # fmt: skip
             left.set_xlabel(f"share of total {summed} (%)")
             left.set_title(f"{imp.method}: {summed} per layer (grows with size)", fontsize=9)
             rows = imp.by_value()[:top][::-1]
-            right.barh(_layer_labels(rows), [r.per_value for r in rows], color=color)
+            right.barh([label[r.name or "(top level)"] for r in rows], [r.per_value for r in rows],
+                       color=color)  # fmt: skip
             right.set_xlabel(f"{per_value} over the layer's values")
             right.set_title(f"{imp.method}: {per_value} per value (size-independent)", fontsize=9)
             for ax in (left, right):
@@ -281,11 +285,6 @@ def importance_chart(importances: Sequence[Importance], top: int = 20) -> Figure
         suffix = f" of {len(importances[0].layers)} layers" if importances else ""
         fig.suptitle(f"Layer importance: the top {top}{suffix}")
     return fig
-
-
-def _layer_labels(rows: Sequence[object]) -> list[str]:
-    names = [getattr(r, "name", "") or "(top level)" for r in rows]
-    return short_names(names, limit=40)
 
 
 def diff_chart(diff: ParamDiff) -> Figure:
