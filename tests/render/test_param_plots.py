@@ -245,3 +245,12 @@ def test_infinite_changes_are_marked_not_dropped() -> None:
     marks = [c for c in top.collections if c.get_label() == "infinite (‖a‖ = 0)"]
     assert len(marks) == 1 and len(marks[0].get_offsets()) == 1
     assert "1 of 2 layers changed" in top.get_title()
+
+
+def test_hostile_tensor_names_are_drawn_as_text() -> None:
+    names = ["$\\frac$.weight", "a$\\undefinedcmd{x}$b.weight", "x" * 100_000 + ".weight"]
+    report = inspect_params({name: torch.randn(4, 4) for name in names})
+    for stem, fig in report.figures().items():
+        assert len(_png(fig)) > 1000, stem  # saving parsed no mathtext from a name
+    titles = [ax.get_title() for ax in _drawn(histogram_grid(report))]
+    assert titles[0] == "\\$\\frac\\$.weight" and max(len(t) for t in titles) < 250

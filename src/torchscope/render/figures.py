@@ -24,12 +24,14 @@ __all__ = [
     "integer_ticks",
     "log_ticks",
     "palette",
+    "plain",
     "short_names",
     "theme",
     "wrap_name",
 ]
 
 Color = tuple[float, float, float]
+MAX_LABEL = 200  # characters of a name drawn at most (a hostile name may be 100,000 long)
 
 
 @contextmanager
@@ -96,10 +98,24 @@ def log_ticks(ax: Axes, which: str = "x") -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+def plain(text: str) -> str:
+    """``text`` as literal matplotlib text: ``$`` escaped, so that a name never starts a
+    mathtext formula (``$\\frac$`` in a tensor name made saving a figure raise), and cut in
+    the middle past ``MAX_LABEL`` characters.
+
+    Example:
+        >>> print(plain("a$b$.weight"))
+        a\\$b\\$.weight
+    """
+    if len(text) > MAX_LABEL:
+        text = text[: MAX_LABEL // 2] + "…" + text[-(MAX_LABEL // 2 - 1) :]
+    return text.replace("$", r"\$")
+
+
 def short_names(names: Sequence[str], limit: int = 36) -> list[str]:
     """Labels for dotted names, unique among them: each name's shortest distinguishing tail
     (never starting at a bare index), with middle parts elided past ``limit`` characters
-    while the labels stay unique.
+    while the labels stay unique; ``plain`` text for matplotlib.
 
     Example:
         >>> short_names(["transformer.h.0.mlp.c_fc.weight", "transformer.h.1.mlp.c_fc.weight",
@@ -110,7 +126,7 @@ def short_names(names: Sequence[str], limit: int = 36) -> list[str]:
     tails = [_unique_tail(p, parts) for p in parts]
     labels = [_elided(tail, limit) for tail in tails]
     counts = Counter(labels)
-    return [lab if counts[lab] == 1 else ".".join(t) for lab, t in zip(labels, tails)]
+    return [plain(lab if counts[lab] == 1 else ".".join(t)) for lab, t in zip(labels, tails)]
 
 
 def _unique_tail(name: list[str], every: list[list[str]]) -> list[str]:
@@ -139,7 +155,7 @@ def _elided(tail: list[str], limit: int) -> str:
 
 def wrap_name(name: str, width: int) -> str:
     """A dotted name broken after dots into lines of at most ``width`` characters (a part
-    longer than that stays whole).
+    longer than that stays whole), as ``plain`` text for matplotlib.
 
     Example:
         >>> print(wrap_name("resnet.encoder.stages.1.layers.0.layer.1.convolution.weight", 30))
@@ -147,6 +163,7 @@ def wrap_name(name: str, width: int) -> str:
         layers.0.layer.1.convolution.
         weight
     """
+    name = plain(name)
     lines = [""]
     for i, part in enumerate(name.split(".")):
         piece = part + ("." if i < name.count(".") else "")

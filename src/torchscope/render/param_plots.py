@@ -30,6 +30,7 @@ from torchscope.render.figures import (
     integer_ticks,
     log_ticks,
     palette,
+    plain,
     short_names,
     theme,
     wrap_name,
@@ -119,10 +120,10 @@ def histogram_grid(
 
 
 def _histogram(ax: Axes, t: TensorStats, log: bool, flagged: list[str]) -> None:
-    bad = palette(4)[3]
-    ax.set_title(wrap_name(t.name, _TITLE_CHARS), fontsize=8, color=bad if flagged else "black")
     from matplotlib.ticker import MaxNLocator
 
+    bad = palette(4)[3]
+    ax.set_title(wrap_name(t.name, _TITLE_CHARS), fontsize=8, color=bad if flagged else "black")
     ax.tick_params(labelsize=7)
     ax.ticklabel_format(axis="x", useOffset=False)
     ax.xaxis.set_major_locator(MaxNLocator(5))
@@ -191,7 +192,7 @@ def depth_profile(
         legend = [Patch(color=colors[0], label="weights (2+ dims)"),
                   Patch(color=colors[1], label="vectors (biases, norm scales)")]  # fmt: skip
         fig.legend(handles=legend, fontsize=8, loc="outside lower center", ncols=2)
-        fig.suptitle(f"Per-tensor statistics along depth: {report.source}")
+        fig.suptitle(plain(f"Per-tensor statistics along depth: {report.source}"))
     return fig
 
 
@@ -314,7 +315,7 @@ def diff_chart(diff: ParamDiff) -> Figure:
         bottom.set_xlabel(f"tensor (model order, {len(changes)} compared)")
         bottom.set_ylabel("per tensor")
         integer_ticks(bottom)
-        fig.suptitle(f"Relative change: {diff.a} → {diff.b}")
+        fig.suptitle(plain(f"Relative change: {diff.a} → {diff.b}"))
     return fig
 
 
