@@ -126,7 +126,10 @@ def short_names(names: Sequence[str], limit: int = 36) -> list[str]:
     tails = [_unique_tail(p, parts) for p in parts]
     labels = [_elided(tail, limit) for tail in tails]
     counts = Counter(labels)
-    return [plain(lab if counts[lab] == 1 else ".".join(t)) for lab, t in zip(labels, tails)]
+    labels = [lab if counts[lab] == 1 else ".".join(t) for lab, t in zip(labels, tails)]
+    # a single part too long to elide by parts (a hostile name) is cut by characters
+    cut = [lab if len(lab) <= 2 * limit else f"{lab[:limit]}…{lab[-limit:]}" for lab in labels]
+    return [plain(lab) for lab in cut]
 
 
 def _unique_tail(name: list[str], every: list[list[str]]) -> list[str]:
