@@ -155,12 +155,15 @@ def profile(
     import time
 
     from torchscope.analysis.profile import build_profile
-    from torchscope.capture.profile import is_compiled, measure, placed_inputs
+    from torchscope.capture.profile import is_compiled, measure, placed_inputs, preserved
 
     started = time.perf_counter()
-    run_device, cast, args, kw = placed_inputs(model, inputs, kwargs, input_size, device, dtype)
     inner = model._orig_mod if is_compiled(model) and hasattr(model, "_orig_mod") else model
-    graph = trace(inner, *args, device=run_device, dtype=cast, **kw)
+    # random inputs draw no numbers from the caller's RNG; a traced forward in train mode
+    # would move BatchNorm statistics
+    with preserved(model):
+        run_device, cast, args, kw = placed_inputs(model, inputs, kwargs, input_size, device, dtype)
+        graph = trace(inner, *args, device=run_device, dtype=cast, **kw)
     traced = time.perf_counter()
     measured = measure(
         model, args, kw, device=run_device, dtype=cast,

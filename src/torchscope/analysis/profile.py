@@ -112,7 +112,7 @@ class Profile(Displayable):
     backward: bool
     repeat: int
     step: Stat
-    attributed_ms: float
+    attributed_ms: float  # median over steps of the time inside modules
     modules: list[ModuleProfile]
     rows: list[ProfileRow]
     op_totals: list[OpTime]
@@ -121,6 +121,7 @@ class Profile(Displayable):
     analysis_s: float = 0.0
     peak: PeakSpec | None = None
     step_macs: int = 0
+    graph: ModelGraph | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return (
@@ -138,9 +139,9 @@ class Profile(Displayable):
         return self.step.median - self.attributed_ms
 
     @property
-    def overhead(self) -> float:
-        """Profiled step over an unprofiled one: what measuring cost."""
-        return self.profiled_ms / self.baseline_ms if self.baseline_ms else float("nan")
+    def overhead(self) -> float | None:
+        """Profiled step over an unprofiled one: what measuring cost (None: not measured)."""
+        return self.profiled_ms / self.baseline_ms if self.baseline_ms else None
 
     @property
     def achieved_flops(self) -> float | None:
@@ -225,7 +226,8 @@ def build_profile(
     modules = _modules(graph, measured, steps, peak)
     by_name = {m.name: m for m in modules}
     step = Stat.of([t.step_ns / _NS_PER_MS for t in steps])
-    attributed = sum(m.self_ms for m in modules)
+    # per step, then the median: a stall lands in a different module each step
+    attributed = statistics.median(_attributed_ns(t) for t in steps) / _NS_PER_MS if steps else 0.0
     baseline = measured.baseline_ns[1:] or measured.baseline_ns
     return Profile(
         model=graph.model_type,
@@ -243,7 +245,14 @@ def build_profile(
         profiled_ms=statistics.median(s.wall_ns for s in measured.steps) / _NS_PER_MS,
         peak=peak,
         step_macs=(modules[0].macs + modules[0].backward_macs) if modules else 0,
+        graph=graph,
     )
+
+
+def _attributed_ns(t: StepTimes) -> int:
+    """One step's time inside modules: every module's self time, forward and backward."""
+    inside = [i for i in set(t.self_forward_ns) | set(t.backward_ns) if i != OUTSIDE]
+    return sum(t.self_forward_ns.get(i, 0) + t.backward_ns.get(i, 0) for i in inside)
 
 
 def _median_ms(steps: list[StepTimes], attr: str, index: int) -> Stat:
@@ -308,15 +317,19 @@ def _modules(
             compiled=measured.compiled.get(i),
             ops=_module_ops(steps, i),
         )
-        _rates(m, peak)
+        _rates(m, peak, measured.backward_counted or not measured.backward)
         result.append(m)
     return result
 
 
-def _rates(m: ModuleProfile, peak: PeakSpec | None) -> None:
-    """Achieved FLOP/s, intensity, MFU and roofline side of one module."""
-    m.achieved_flops = _rate(m.macs + m.backward_macs, m.total_ms)
+def _rates(m: ModuleProfile, peak: PeakSpec | None, counted: bool) -> None:
+    """Achieved FLOP/s, intensity, MFU and roofline side of one module.
+
+    Without counted backward MACs (a Monitor's step) the rate is the forward's alone.
+    """
     m.forward_flops_per_s = _rate(m.macs, m.forward_ms)
+    m.achieved_flops = _rate(m.macs + m.backward_macs, m.total_ms) if counted else None
+    m.achieved_flops = m.achieved_flops or m.forward_flops_per_s
     m.intensity = 2 * m.macs / m.bytes_moved if m.bytes_moved and m.macs else None
     if peak is not None and m.achieved_flops is not None:
         m.mfu = m.achieved_flops / peak.flops

@@ -15,7 +15,6 @@ copies of the weights (gradients land on the copies).
 from __future__ import annotations
 
 import contextlib
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,26 +26,16 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torchscope.capture.flops import aten_macs
 from torchscope.capture.nested import tensors_in
 from torchscope.capture.placement import Placement, move_inputs
-from torchscope.capture.profile_kineto import normal_seq, split_steps, trace_records
-from torchscope.capture.profile_trace import (
-    MODULE_PREFIX,
-    STEP_RANGE,
-    Measurement,
-    StepTrace,
-)
+from torchscope.capture.profile_kineto import normal_seq
+from torchscope.capture.profile_live import StepProfiler, is_compiled, timed
+from torchscope.capture.profile_trace import Measurement, StepTrace
 from torchscope.capture.structure import unique_tensors
 from torchscope.capture.trace import _as_dtype, _model_device, random_inputs
 from torchscope.model.dtypes import dtype_name
 
-__all__ = ["is_compiled", "measure", "placed_inputs"]
+__all__ = ["is_compiled", "measure", "placed_inputs", "preserved"]
 
 Call = Callable[[], Any]
-
-
-def is_compiled(module: nn.Module) -> bool:
-    """True for a ``torch.compile`` wrapper or a module compiled in place (``.compile()``)."""
-    wrapper = type(module).__module__ == "torch._dynamo.eval_frame"
-    return wrapper or getattr(module, "_compiled_call_impl", None) is not None
 
 
 def placed_inputs(
@@ -84,11 +73,11 @@ def measure(
     """Run and profile training steps of ``model`` on ``args``/``kwargs`` (already placed)."""
     canonical = unique_tensors(model)[1]
     placement = Placement(model, canonical, device, dtype)
-    step = _step(model, placement, args, kwargs, backward)
-    modules = list(model.named_modules())
+    step, clear = _step(model, placement, args, kwargs, backward)
     cuda = device.type == "cuda"
+    live = StepProfiler(model, str(device))
     result = Measurement(
-        modules=[path for path, _ in modules],
+        modules=[path for path, _ in live.hooks.modules],
         steps=[],
         baseline_ns=[],
         device=str(device),
@@ -97,16 +86,19 @@ def measure(
         backward=backward,
         tf32=cuda and torch.backends.cuda.matmul.allow_tf32,
     )
-    with _preserved(model, placement):
+    with preserved(model):
         for _ in range(max(warmup, 1)):
-            result.baseline_ns.append(_timed(step, cuda)[0])
-        hooks = _ModuleHooks(modules)
-        result.compiled = hooks.compiled
-        with hooks.installed():
+            result.baseline_ns.append(timed(step, cuda)[0])
+            clear()
+        with live.installed():
+            result.compiled = live.hooks.compiled
             if backward:
-                result.backward_macs_by_seq = _count_backward_macs(step, hooks)
-                result.count_boundaries = hooks.boundaries
-            result.steps = _profiled_steps(step, hooks, repeat, str(device), cuda)
+                live.hooks.boundaries = []
+                result.backward_macs_by_seq = _count_backward_macs(step)
+                result.count_boundaries = live.hooks.boundaries
+                result.backward_counted = True
+                clear()
+            result.steps = _profiled_steps(step, clear, live, repeat)
     return result
 
 
@@ -123,8 +115,9 @@ def _step(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     backward: bool,
-) -> Call:
-    """One training step without the optimizer: forward, then backward from the loss."""
+) -> tuple[Call, Call]:
+    """One training step without the optimizer (forward, then backward from the loss), and
+    what clears its gradients for the next."""
 
     def run() -> None:
         out = placement.call(model, args, kwargs)
@@ -137,10 +130,14 @@ def _step(
             else:  # otherwise a gradient of ones on every output that has one
                 torch.autograd.backward(roots, [torch.ones_like(t) for t in roots])
         del out
-        for p in _grad_holders(model, placement):
+
+    holders = _grad_holders(model, placement)
+
+    def clear() -> None:
+        for p in holders:
             p.grad = None
 
-    return run
+    return run, clear
 
 
 def _grad_holders(model: nn.Module, placement: Placement) -> list[torch.Tensor]:
@@ -150,9 +147,11 @@ def _grad_holders(model: nn.Module, placement: Placement) -> list[torch.Tensor]:
 
 
 @contextlib.contextmanager
-def _preserved(model: nn.Module, placement: Placement) -> Iterator[None]:
-    """Gradients, buffers and RNG as they were, whatever the steps did."""
+def preserved(model: nn.Module) -> Iterator[None]:
+    """Gradients, buffers (BatchNorm statistics) and RNG as they were, whatever ran inside."""
     grads = [(p, p.grad) for p in model.parameters()]
+    for p, _ in grads:  # else the steps' backward would add into the caller's gradients
+        p.grad = None
     buffers = [(b, b.detach().clone()) for b in model.buffers() if b.device.type != "meta"]
     devices = [torch.cuda.current_device()] if torch.cuda.is_initialized() else []
     try:
@@ -164,78 +163,6 @@ def _preserved(model: nn.Module, placement: Placement) -> Iterator[None]:
                 buffer.copy_(saved)
         for p, grad in grads:
             p.grad = grad
-
-
-def _timed(step: Call, cuda: bool) -> tuple[int, int]:
-    """Host wall time of one step, and its device time from CUDA events (0 on the CPU)."""
-    if not cuda:
-        start = time.perf_counter_ns()
-        step()
-        return time.perf_counter_ns() - start, 0
-    begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    torch.cuda.synchronize()
-    start = time.perf_counter_ns()
-    begin.record()
-    step()
-    end.record()
-    torch.cuda.synchronize()
-    return time.perf_counter_ns() - start, int(begin.elapsed_time(end) * 1e6)
-
-
-class _ModuleHooks:
-    """A profiler range around each module's forward, and the sequence counter at its ends.
-
-    A compiled module (``torch.compile``) is one range: hooks inside it would be traced into
-    the compiled graph, so its submodules get none and its time is the compiled region's.
-    """
-
-    def __init__(self, modules: list[tuple[str, nn.Module]]) -> None:
-        self.modules = modules
-        self.boundaries: list[tuple[int, int]] = []
-        self.compiled: dict[int, str] = {}
-        self.ranges = False
-        self._open: list[Any] = []
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        handles = []
-        skip: tuple[str, ...] = ()
-        for index, (path, module) in enumerate(self.modules):
-            if skip and any(path.startswith(s) for s in skip):
-                continue
-            if is_compiled(module):
-                self.compiled[index] = type(getattr(module, "_orig_mod", module)).__name__
-                skip += (f"{path}." if path else "",)
-            handles.append(module.register_forward_pre_hook(self._pre(index)))
-            handles.append(module.register_forward_hook(self._post(index), always_call=True))
-        try:
-            yield
-        finally:
-            for handle in handles:
-                handle.remove()
-
-    def _pre(self, index: int) -> Callable[..., None]:
-        name = f"{MODULE_PREFIX}{index}"
-        enter = torch.ops.profiler._record_function_enter_new
-        counter = torch._C._autograd._get_sequence_nr
-
-        def pre(module: nn.Module, args: Any) -> None:
-            self.boundaries.append((counter(), index))
-            if self.ranges:
-                self._open.append(enter(name, None))
-
-        return pre
-
-    def _post(self, index: int) -> Callable[..., None]:
-        leave = torch.ops.profiler._record_function_exit._RecordFunction
-        counter = torch._C._autograd._get_sequence_nr
-
-        def post(module: nn.Module, args: Any, output: Any) -> None:
-            if self.ranges and self._open:
-                leave(self._open.pop())
-            self.boundaries.append((counter(), -index - 1))
-
-        return post
 
 
 class _BackwardMacs(TorchDispatchMode):
@@ -258,40 +185,19 @@ class _BackwardMacs(TorchDispatchMode):
         return out
 
 
-def _count_backward_macs(step: Call, hooks: _ModuleHooks) -> dict[int, int]:
+def _count_backward_macs(step: Call) -> dict[int, int]:
     """One untimed step with the MAC counter on (it sees only nodes run by autograd)."""
-    hooks.boundaries = []
     counter = _BackwardMacs()
     with counter:
         step()
     return dict(counter.by_seq)
 
 
-def _profiled_steps(
-    step: Call, hooks: _ModuleHooks, repeat: int, device: str, cuda: bool
-) -> list[StepTrace]:
-    from torch.profiler import ProfilerActivity, profile, record_function
-
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
-    walls: list[tuple[int, int]] = []
-    boundaries: list[list[tuple[int, int]]] = []
-    hooks.ranges = True
-    try:
-        with profile(activities=activities, profile_memory=True) as prof:
-            for _ in range(max(repeat, 1)):
-                hooks.boundaries = []
-
-                def marked() -> None:
-                    with record_function(STEP_RANGE):
-                        step()
-
-                walls.append(_timed(marked, cuda))
-                boundaries.append(hooks.boundaries)
-    finally:
-        hooks.ranges = False
-    ops, memory = trace_records(prof.profiler.kineto_results.events(), device)
-    steps = split_steps(ops, memory)
-    return [
-        StepTrace(ops=o, memory=m, boundaries=b, wall_ns=w, device_step_ns=d)
-        for (o, m), b, (w, d) in zip(steps, boundaries, walls)
-    ]
+def _profiled_steps(step: Call, clear: Call, live: StepProfiler, repeat: int) -> list[StepTrace]:
+    with live.recording():
+        for _ in range(max(repeat, 1)):
+            live.begin_step()
+            step()
+            live.end_step()
+            clear()
+    return live.traces

@@ -17,8 +17,8 @@ __all__ = [
     "MODULE_PREFIX",
     "NO_SEQ",
     "STEP_RANGE",
-    "MemRecord",
     "Measurement",
+    "MemRecord",
     "OpRecord",
     "StepTrace",
 ]
@@ -93,4 +93,5 @@ class Measurement:
     compiled: dict[int, str] = field(default_factory=dict)
     backward_macs_by_seq: dict[int, int] = field(default_factory=dict)
     count_boundaries: list[tuple[int, int]] = field(default_factory=list)
+    backward_counted: bool = False  # the counting step ran (the Monitor's one step does not)
     tf32: bool = False

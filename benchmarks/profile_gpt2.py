@@ -1,0 +1,171 @@
+"""``torchscope.profile`` of GPT-2 small: do the numbers add up, and what does measuring cost?
+
+One process, GPT-2 small built from its transformers config (random weights, nothing
+downloaded), one training step = forward with labels (the LM loss) + backward, B=1, T=128
+by default. It measures, in this order:
+
+1. unprofiled steps (``--baseline`` of them, after two warm-up steps): the step's median;
+2. ``torchscope.profile(model, warmup=3, repeat=10)``; checks that the per-module self
+   times (forward + backward) add up to the measured step (within 5 %, per step and as
+   the sum of per-module medians), and the profiled step against step 1 (at most 1.5×);
+3. plain ``torch.profiler`` over ``repeat`` steps of the same model and inputs (no
+   torchscope hooks): ``key_averages()``' self CPU time per op and step against the
+   profile's op totals, for every op above 1 % of the step (within 10 %);
+4. side by side, where they install: fvcore's ``FlopCountAnalysis`` and DeepSpeed's
+   flops profiler (``get_model_profile``) on the same model and inputs.
+
+Run (a few minutes on a 2-core CPU):
+
+    .venv/bin/python benchmarks/profile_gpt2.py
+    .venv/bin/python benchmarks/profile_gpt2.py --threads 2 --seq-len 64 --json out.json
+
+``--threads 1`` is the default: on a machine shared with other jobs, a second intra-op
+thread spins waiting for a core and makes every op's time a lottery.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+import traceback
+from typing import Any
+
+import torch
+
+SHARE = 0.01  # ops above this share of the step are compared with key_averages
+
+
+def build(seq_len: int) -> tuple[Any, dict[str, torch.Tensor]]:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config())
+    ids = torch.randint(0, model.config.vocab_size, (1, seq_len))
+    return model, {"input_ids": ids, "labels": ids}
+
+
+def step(model: Any, inputs: dict[str, torch.Tensor]) -> None:
+    model(**inputs).loss.backward()
+    for p in model.parameters():
+        p.grad = None
+
+
+def unprofiled_ms(model: Any, inputs: dict[str, torch.Tensor], n: int) -> list[float]:
+    for _ in range(2):
+        step(model, inputs)
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        step(model, inputs)
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def key_averages_ms(model: Any, inputs: dict[str, torch.Tensor], repeat: int) -> dict[str, float]:
+    """Self CPU ms per op name and step, from torch.profiler's own key_averages()."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step(model, inputs)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(repeat):
+            step(model, inputs)
+    return {e.key: e.self_cpu_time_total / 1e3 / repeat for e in prof.key_averages()}
+
+
+def compare_ops(result: Any, reference: dict[str, float]) -> list[dict[str, Any]]:
+    rows = []
+    for op in result.op_totals:
+        if op.ms < SHARE * result.total_ms or op.name.startswith("torchscope::"):
+            continue
+        ref = reference.get(op.name)
+        diff = (op.ms - ref) / ref if ref else None
+        rows.append({"op": op.name, "torchscope_ms": op.ms, "key_averages_ms": ref, "diff": diff})
+    return rows
+
+
+def fvcore_macs(model: Any, inputs: dict[str, torch.Tensor]) -> dict[str, Any]:
+    try:
+        from fvcore.nn import FlopCountAnalysis
+
+        analysis = FlopCountAnalysis(model, (inputs["input_ids"],))
+        analysis.unsupported_ops_warnings(False)
+        analysis.uncalled_modules_warnings(False)
+        total = analysis.total()
+        return {"macs": int(total), "note": "fvcore counts one FLOP per MAC; forward only"}
+    except Exception as exc:
+        return {
+            "error": f"{type(exc).__name__}: {exc}"[:300],
+            "trace": traceback.format_exc()[-600:],
+        }
+
+
+def deepspeed_profile(model: Any, inputs: dict[str, torch.Tensor]) -> dict[str, Any]:
+    try:
+        from deepspeed.profiling.flops_profiler import get_model_profile
+
+        flops, macs, params = get_model_profile(
+            model, kwargs={"input_ids": inputs["input_ids"]}, print_profile=False,
+            detailed=False, as_string=False, warm_up=1,
+        )  # fmt: skip
+        return {"macs": int(macs), "flops": int(flops), "params": int(params)}
+    except Exception as exc:
+        return {
+            "error": f"{type(exc).__name__}: {exc}"[:300],
+            "trace": traceback.format_exc()[-600:],
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--baseline", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--no-competitors", action="store_true")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    import torchscope
+
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    model, inputs = build(args.seq_len)
+    base = unprofiled_ms(model, inputs, args.baseline)
+    started = time.perf_counter()
+    result = torchscope.profile(model, **inputs, warmup=3, repeat=args.repeat)
+    wall_s = time.perf_counter() - started
+    print(result)
+    self_sum = sum(m.self_ms for m in result.modules)
+    figures: dict[str, Any] = {
+        "load_average": os.getloadavg(),
+        "unprofiled_step_ms": statistics.median(base),
+        "unprofiled_steps_ms": base,
+        "profile_step_ms": result.total_ms,
+        "profile_wall_step_ms": result.profiled_ms,
+        "profile_baseline_ms": result.baseline_ms,
+        "overhead_vs_unprofiled": result.profiled_ms / statistics.median(base),
+        "attributed_ms": result.attributed_ms,
+        "per_step_outside_share": result.outside_ms / result.total_ms,
+        "sum_of_module_self_medians_ms": self_sum,
+        "sum_of_medians_vs_step": self_sum / result.total_ms - 1,
+        "profile_call_s": wall_s,
+        "analysis_s": result.analysis_s,
+        "macs": result.step_macs,
+    }
+    reference = key_averages_ms(model, inputs, args.repeat)
+    figures["ops"] = compare_ops(result, reference)
+    if not args.no_competitors:
+        figures["fvcore"] = fvcore_macs(model, inputs)
+        figures["deepspeed"] = deepspeed_profile(model, inputs)
+    figures["torchscope_forward_macs"] = result.modules[0].macs
+    print(json.dumps(figures, indent=1, default=str))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()
