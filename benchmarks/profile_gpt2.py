@@ -8,9 +8,12 @@ by default. It measures, in this order:
 2. ``torchscope.profile(model, warmup=3, repeat=10)``; checks that the per-module self
    times (forward + backward) add up to the measured step (within 5 %, per step and as
    the sum of per-module medians), and the profiled step against step 1 (at most 1.5×);
-3. plain ``torch.profiler`` over ``repeat`` steps of the same model and inputs (no
-   torchscope hooks): ``key_averages()``' self CPU time per op and step against the
-   profile's op totals, for every op above 1 % of the step (within 10 %);
+3. the same steps twice over: torchscope's op totals (from the raw events of its
+   ``StepProfiler``) against ``key_averages()`` of that very profiler session, per op
+   above 1 % of the step (within 10 %); and, as context only, against a separate plain
+   ``torch.profiler`` run (two runs differ by the machine's noise, not by the method);
+   plus the process CPU time of profiled and unprofiled steps (steadier than wall time
+   on a shared machine);
 4. side by side, where they install: fvcore's ``FlopCountAnalysis`` and DeepSpeed's
    flops profiler (``get_model_profile``) on the same model and inputs.
 
@@ -75,15 +78,52 @@ def key_averages_ms(model: Any, inputs: dict[str, torch.Tensor], repeat: int) ->
     return {e.key: e.self_cpu_time_total / 1e3 / repeat for e in prof.key_averages()}
 
 
-def compare_ops(result: Any, reference: dict[str, float]) -> list[dict[str, Any]]:
+def compare_ops(
+    ours: dict[str, float], reference: dict[str, float], step_ms: float
+) -> list[dict[str, Any]]:
     rows = []
-    for op in result.op_totals:
-        if op.ms < SHARE * result.total_ms or op.name.startswith("torchscope::"):
+    for name, ms in sorted(ours.items(), key=lambda kv: -kv[1]):
+        if ms < SHARE * step_ms or name.startswith("torchscope::"):
             continue
-        ref = reference.get(op.name)
-        diff = (op.ms - ref) / ref if ref else None
-        rows.append({"op": op.name, "torchscope_ms": op.ms, "key_averages_ms": ref, "diff": diff})
+        ref = reference.get(name)
+        diff = (ms - ref) / ref if ref else None
+        rows.append({"op": name, "torchscope_ms": ms, "key_averages_ms": ref, "diff": diff})
     return rows
+
+
+def same_steps(model: Any, inputs: dict[str, torch.Tensor], repeat: int) -> dict[str, Any]:
+    """torchscope's attribution and torch's key_averages() over one profiler session."""
+    from torchscope.analysis.profile_attribution import attribute_step
+    from torchscope.capture.profile_live import StepProfiler
+
+    live = StepProfiler(model, "cpu")
+    cpu: list[float] = []
+    with live.installed(), live.recording():
+        for _ in range(repeat):
+            start = time.process_time()
+            live.begin_step()
+            model(**inputs).loss.backward()
+            live.end_step()
+            cpu.append((time.process_time() - start) * 1e3)
+            for p in model.parameters():
+                p.grad = None
+    steps = [attribute_step(t) for t in live.traces]
+    ours: dict[str, float] = {}
+    for t in steps:
+        for name, (own, _, _) in t.op_totals.items():
+            ours[name] = ours.get(name, 0.0) + own / 1e6 / repeat
+    reference = {e.key: e.self_cpu_time_total / 1e3 / repeat for e in live.profiler.key_averages()}
+    step_ms = statistics.mean(t.step_ns for t in steps) / 1e6
+    return {"ops": compare_ops(ours, reference, step_ms), "cpu_ms": cpu, "step_ms": step_ms}
+
+
+def unprofiled_cpu_ms(model: Any, inputs: dict[str, torch.Tensor], n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        start = time.process_time()
+        step(model, inputs)
+        times.append((time.process_time() - start) * 1e3)
+    return times
 
 
 def fvcore_macs(model: Any, inputs: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -100,6 +140,10 @@ def fvcore_macs(model: Any, inputs: dict[str, torch.Tensor]) -> dict[str, Any]:
             "error": f"{type(exc).__name__}: {exc}"[:300],
             "trace": traceback.format_exc()[-600:],
         }
+
+
+def _failed(exc: Exception) -> dict[str, Any]:
+    return {"error": f"{type(exc).__name__}: {exc}"[:300], "trace": traceback.format_exc()[-600:]}
 
 
 def deepspeed_profile(model: Any, inputs: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -155,8 +199,15 @@ def main() -> None:
         "analysis_s": result.analysis_s,
         "macs": result.step_macs,
     }
+    same = same_steps(model, inputs, args.repeat)
+    figures["ops_same_steps"] = same["ops"]
+    base_cpu = unprofiled_cpu_ms(model, inputs, args.repeat)
+    figures["cpu_ms_unprofiled"] = statistics.median(base_cpu)
+    figures["cpu_ms_profiled"] = statistics.median(same["cpu_ms"])
+    figures["cpu_overhead"] = figures["cpu_ms_profiled"] / figures["cpu_ms_unprofiled"]
+    ours = {o.name: o.ms for o in result.op_totals}
     reference = key_averages_ms(model, inputs, args.repeat)
-    figures["ops"] = compare_ops(result, reference)
+    figures["ops_separate_run"] = compare_ops(ours, reference, result.total_ms)
     if not args.no_competitors:
         figures["fvcore"] = fvcore_macs(model, inputs)
         figures["deepspeed"] = deepspeed_profile(model, inputs)

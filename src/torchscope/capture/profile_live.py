@@ -117,6 +117,7 @@ class StepProfiler:
         self.device = device
         self.cuda = device.startswith("cuda")
         self.traces: list[StepTrace] = []
+        self.profiler: Any = None  # torch's profile object of the last recording
         self._walls: list[tuple[int, int]] = []
         self._boundaries: list[list[tuple[int, int]]] = []
         self._step: Any = None
@@ -139,6 +140,7 @@ class StepProfiler:
         finally:
             self.hooks.ranges = False
             self._step = None
+        self.profiler = prof
         ops, memory = trace_records(prof.profiler.kineto_results.events(), self.device)
         self.traces = [
             StepTrace(ops=o, memory=m, boundaries=b, wall_ns=w, device_step_ns=d)

@@ -126,8 +126,8 @@ def _top(p: Profile, width: int) -> Iterator[Any]:
     if top:
         yield Text(f"Top {len(top)} modules by self time (forward + backward):", style="bold")
         for m in top:
-            ops = ", ".join(f"{visible(o.name)} {fmt_ms(o.ms)}" for o in m.ops[:3])
-            line = f"  {fmt_ms(m.self_ms):>9} ms  {visible(m.name) or '(root)'}  [{ops}]"
+            parts = ", ".join(f"{visible(o.name)} {fmt_ms(o.ms)}" for o in m.ops[:3])
+            line = f"  {fmt_ms(m.self_ms):>9} ms  {visible(m.name) or '(root)'}  [{parts}]"
             yield Text(shorten_middle(line, width))
     ops = p.op_totals[:TOP_K]
     if ops:
