@@ -81,13 +81,20 @@ def key_averages_ms(model: Any, inputs: dict[str, torch.Tensor], repeat: int) ->
 def compare_ops(
     ours: dict[str, float], reference: dict[str, float], step_ms: float
 ) -> list[dict[str, Any]]:
+    """Per op above SHARE of the step: both times, their difference, and each as a share of
+    its own run's total (two runs on a loaded machine differ in speed, not in shares)."""
     rows = []
+    ours_total = sum(ours.values())
+    ref_total = sum(v for k, v in reference.items() if not k.startswith("torchscope::"))
     for name, ms in sorted(ours.items(), key=lambda kv: -kv[1]):
         if ms < SHARE * step_ms or name.startswith("torchscope::"):
             continue
         ref = reference.get(name)
         diff = (ms - ref) / ref if ref else None
-        rows.append({"op": name, "torchscope_ms": ms, "key_averages_ms": ref, "diff": diff})
+        shares = (ms / ours_total, ref / ref_total) if ref and ours_total and ref_total else None
+        share_diff = shares[0] / shares[1] - 1 if shares else None
+        rows.append({"op": name, "torchscope_ms": ms, "key_averages_ms": ref, "diff": diff,
+                     "share_diff": share_diff})  # fmt: skip
     return rows
 
 
@@ -126,20 +133,32 @@ def unprofiled_cpu_ms(model: Any, inputs: dict[str, torch.Tensor], n: int) -> li
     return times
 
 
+class _Logits(torch.nn.Module):
+    """The model returning its logits only (fvcore's JIT trace refuses HF's cache object)."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.model(input_ids=ids, use_cache=False).logits
+
+
 def fvcore_macs(model: Any, inputs: dict[str, torch.Tensor]) -> dict[str, Any]:
     try:
         from fvcore.nn import FlopCountAnalysis
 
-        analysis = FlopCountAnalysis(model, (inputs["input_ids"],))
+        analysis = FlopCountAnalysis(_Logits(model), (inputs["input_ids"],))
         analysis.unsupported_ops_warnings(False)
         analysis.uncalled_modules_warnings(False)
         total = analysis.total()
-        return {"macs": int(total), "note": "fvcore counts one FLOP per MAC; forward only"}
-    except Exception as exc:
         return {
-            "error": f"{type(exc).__name__}: {exc}"[:300],
-            "trace": traceback.format_exc()[-600:],
+            "macs": int(total),
+            "unsupported_ops": dict(analysis.unsupported_ops()),
+            "note": "fvcore counts one 'flop' per MAC; forward only, no timing",
         }
+    except Exception as exc:
+        return _failed(exc)
 
 
 def _failed(exc: Exception) -> dict[str, Any]:
@@ -147,19 +166,22 @@ def _failed(exc: Exception) -> dict[str, Any]:
 
 
 def deepspeed_profile(model: Any, inputs: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """DeepSpeed's flops profiler on one forward (after one warm-up): MACs and latency."""
     try:
-        from deepspeed.profiling.flops_profiler import get_model_profile
+        from deepspeed.profiling.flops_profiler import FlopsProfiler
 
-        flops, macs, params = get_model_profile(
-            model, kwargs={"input_ids": inputs["input_ids"]}, print_profile=False,
-            detailed=False, as_string=False, warm_up=1,
-        )  # fmt: skip
-        return {"macs": int(macs), "flops": int(flops), "params": int(params)}
+        with torch.no_grad():
+            model(input_ids=inputs["input_ids"])
+        prof = FlopsProfiler(model)
+        prof.start_profile()
+        start = time.perf_counter()
+        model(input_ids=inputs["input_ids"])
+        wall = time.perf_counter() - start
+        macs, duration = prof.get_total_macs(), prof.get_total_duration()
+        prof.end_profile()
+        return {"macs": int(macs), "forward_ms": duration * 1e3, "wall_ms": wall * 1e3}
     except Exception as exc:
-        return {
-            "error": f"{type(exc).__name__}: {exc}"[:300],
-            "trace": traceback.format_exc()[-600:],
-        }
+        return _failed(exc)
 
 
 def main() -> None:
@@ -212,6 +234,7 @@ def main() -> None:
         figures["fvcore"] = fvcore_macs(model, inputs)
         figures["deepspeed"] = deepspeed_profile(model, inputs)
     figures["torchscope_forward_macs"] = result.modules[0].macs
+    figures["torchscope_forward_ms"] = result.modules[0].forward_ms
     print(json.dumps(figures, indent=1, default=str))
     if args.json:
         with open(args.json, "w") as f:
