@@ -164,3 +164,12 @@ def test_to_dict_has_the_documented_fields(mlp_profile: torchscope.Profile) -> N
         )
     counts = collections.Counter(o["name"] for o in d["ops"])
     assert counts.most_common(1)[0][1] == 1  # one total per op name
+
+
+def test_a_profile_round_trips_through_its_dict(mlp_profile: torchscope.Profile) -> None:
+    import json
+
+    again = torchscope.Profile.from_dict(json.loads(mlp_profile.to_json()))
+    assert again.to_dict() == mlp_profile.to_dict()
+    with pytest.raises(ValueError, match="not a torchscope profile"):
+        torchscope.Profile.from_dict({"model": "x"})

@@ -45,3 +45,15 @@ def test_a_step_never_reached_stores_nothing() -> None:
     _, model, _ = train(2, lambda m, o: Monitor(m, o, writer=writer, profile_at=50))
     assert "profile" not in writer.meta
     assert isinstance(model, SmallCNN)
+
+
+def test_the_stored_profile_reads_back() -> None:
+    from torchscope.analysis.profile import Profile
+
+    writer = FakeWriter()
+    train(3, lambda m, o: Monitor(m, o, writer=writer, profile_at=1))
+    stored = writer.meta["profile"]
+    profile = Profile.from_dict(stored)
+    assert profile.model == "SmallCNN" and stored["step"] == 1
+    assert profile.total_ms == stored["total_ms"]
+    assert [m.name for m in profile.modules] == [m["name"] for m in stored["modules"]]

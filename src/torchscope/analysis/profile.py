@@ -176,6 +176,7 @@ class Profile(Displayable):
             "repeat": self.repeat,
             "total_ms": self.total_ms,
             "total_spread_ms": self.step.spread,
+            "step_ms": asdict(self.step),
             "attributed_ms": self.attributed_ms,
             "outside_ms": self.outside_ms,
             "baseline_ms": self.baseline_ms,
@@ -194,6 +195,43 @@ class Profile(Displayable):
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Profile:
+        """A Profile back from ``to_dict()`` (a run store's ``"profile"``), without its graph.
+
+        Raises ValueError when ``d`` is not a profile's dict.
+        """
+        try:
+            peak = d.get("peak")
+            return cls(
+                model=str(d["model"]), device=str(d["device"]),
+                device_name=str(d["device_name"]), dtype=str(d["dtype"]),
+                backward=bool(d["backward"]), repeat=int(d["repeat"]),
+                step=Stat(**_fields(Stat, d["step_ms"])),
+                attributed_ms=float(d["attributed_ms"]),
+                modules=[_module_from(m) for m in d["modules"]],
+                rows=[ProfileRow(**_fields(ProfileRow, r)) for r in d["rows"]],
+                op_totals=[OpTime(**_fields(OpTime, o)) for o in d["ops"]],
+                baseline_ms=float(d["baseline_ms"]), profiled_ms=float(d["profiled_ms"]),
+                analysis_s=float(d["analysis_s"]),
+                peak=PeakSpec(**_fields(PeakSpec, peak)) if peak else None,
+                step_macs=int(d["macs"]),
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a torchscope profile: {type(exc).__name__}: {exc}") from None
+
+
+def _fields(cls: Any, d: dict[str, Any]) -> dict[str, Any]:
+    """The keys of ``d`` that are fields of the dataclass ``cls`` (derived keys dropped)."""
+    names = set(cls.__dataclass_fields__)
+    return {k: v for k, v in d.items() if k in names}
+
+
+def _module_from(d: dict[str, Any]) -> ModuleProfile:
+    fields = _fields(ModuleProfile, d)
+    fields["ops"] = [OpTime(**_fields(OpTime, o)) for o in fields.get("ops", [])]
+    return ModuleProfile(**fields)
 
 
 def _module_dict(m: ModuleProfile) -> dict[str, Any]:
