@@ -136,3 +136,16 @@ def test_peak_and_retained_memory_of_each_module() -> None:
     t = attribute_step(StepTrace(ops, memory, [], 1000))
     assert dict(t.peak_bytes) == {0: 4960, 1: 4960, 2: 320}
     assert dict(t.retained_bytes) == {0: 320, 1: 960, 2: 320}
+
+
+def test_range_maximum_matches_a_scan() -> None:
+    import random
+
+    from torchscope.analysis.profile_attribution import _RangeMax
+
+    rng = random.Random(0)
+    values = [rng.randint(-50, 50) for _ in range(37)]
+    table = _RangeMax(values)
+    for lo in range(len(values)):
+        for hi in range(lo + 1, len(values) + 1):
+            assert table.query(lo, hi) == max(values[lo:hi])

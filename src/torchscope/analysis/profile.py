@@ -329,6 +329,7 @@ def _modules(
     bw_macs = _backward_macs(measured, parents)
     backward = [_inclusive(dict(t.backward_ns), parents) for t in steps]
     hooked = set().union(*(t.calls for t in steps)) if steps else set()
+    ops = _ops_by_module(steps)
     result = []
     for i, path in enumerate(paths):
         if i not in hooked and i != 0:
@@ -353,7 +354,7 @@ def _modules(
             peak_bytes=max((t.peak_bytes.get(i, 0) for t in steps), default=0),
             retained_bytes=int(statistics.median(t.retained_bytes.get(i, 0) for t in steps)),
             compiled=measured.compiled.get(i),
-            ops=_module_ops(steps, i),
+            ops=ops.get(i, []),
         )
         _rates(m, peak, measured.backward_counted or not measured.backward)
         result.append(m)
@@ -376,19 +377,26 @@ def _rates(m: ModuleProfile, peak: PeakSpec | None, counted: bool) -> None:
         m.bound = "compute" if m.intensity >= ridge else "memory"
 
 
-def _module_ops(steps: list[StepTimes], index: int) -> list[OpTime]:
-    keys = {k for t in steps for k in t.ops if k[0] == index}
-    ops = [
-        OpTime(
-            name=name,
-            phase=phase,
-            ms=statistics.median(t.ops.get(key, 0) for t in steps) / _NS_PER_MS,
-            calls=int(statistics.median(t.op_calls.get(key, 0) for t in steps)),
-        )
-        for key in keys
-        for _, phase, name in [key]
-    ]
-    return sorted(ops, key=lambda o: o.ms, reverse=True)
+def _ops_by_module(steps: list[StepTimes]) -> dict[int, list[OpTime]]:
+    """Each module's ops (median ms and calls over the steps), slowest first."""
+    keys: dict[int, set[tuple[int, str, str]]] = {}
+    for t in steps:
+        for key in t.ops:
+            keys.setdefault(key[0], set()).add(key)
+    result = {}
+    for index, own in keys.items():
+        ops = [
+            OpTime(
+                name=name,
+                phase=phase,
+                ms=statistics.median(t.ops.get(key, 0) for t in steps) / _NS_PER_MS,
+                calls=int(statistics.median(t.op_calls.get(key, 0) for t in steps)),
+            )
+            for key in own
+            for _, phase, name in [key]
+        ]
+        result[index] = sorted(ops, key=lambda o: o.ms, reverse=True)
+    return result
 
 
 def _op_totals(steps: list[StepTimes]) -> list[OpTime]:

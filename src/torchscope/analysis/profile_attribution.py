@@ -192,6 +192,7 @@ def _memory(memory: list[MemRecord], nodes: list[_Node], times: StepTimes) -> No
     for m in memory:
         level += m.nbytes
         levels.append(level)
+    highest = _RangeMax(levels)
     for node in nodes:
         index = _module_index(node.record.name)
         if index is None:
@@ -200,6 +201,25 @@ def _memory(memory: list[MemRecord], nodes: list[_Node], times: StepTimes) -> No
         hi = bisect.bisect_right(stamps, node.record.end_ns)
         start = levels[lo - 1] if lo > 0 else 0
         end = levels[hi - 1] if hi > 0 else 0
-        peak = max(levels[lo:hi], default=start) - start
+        peak = max(highest.query(lo, hi), start) - start
         times.peak_bytes[index] = max(times.peak_bytes[index], peak)
         times.retained_bytes[index] += end - start
+
+
+class _RangeMax:
+    """Maximum of ``values[lo:hi]`` in constant time (a sparse table: n log n to build)."""
+
+    def __init__(self, values: list[int]) -> None:
+        self.table = [values]
+        width = 1
+        while 2 * width <= len(values):
+            row = self.table[-1]
+            self.table.append([max(row[i], row[i + width]) for i in range(len(row) - width)])
+            width *= 2
+
+    def query(self, lo: int, hi: int) -> int:
+        if hi <= lo:
+            return -(2**63)
+        k = (hi - lo).bit_length() - 1
+        row = self.table[k]
+        return max(row[lo], row[hi - (1 << k)])
