@@ -20,6 +20,8 @@ def test_the_chosen_step_is_profiled_and_stored() -> None:
     assert stored["step"] == 2 and stored["repeat"] == 1 and stored["model"] == "SmallCNN"
     names = [m["name"] for m in stored["modules"]]
     assert names == [n for n, _ in model.named_modules()]
+    root = stored["modules"][0]
+    assert root["name"] == "" and root["forward_ms"] > 0 and root["calls"] == 1
     head = next(m for m in stored["modules"] if m["name"] == "head")
     assert head["macs"] == 32 * 32 * 10  # from the summary's capture (batch 32)
     assert head["forward_ms"] > 0 and head["backward_ms"] > 0

@@ -44,14 +44,18 @@ class StepProfile:
         stack.enter_context(live.installed())
         stack.enter_context(live.recording())
         self._live, self._stack = live, stack
-        self._hook = self.model.register_forward_pre_hook(self._begin)
+        # first among the pre-hooks: the step must begin before the root module's range
+        self._hook = self.model.register_forward_pre_hook(self._begin, prepend=True)
 
     def _begin(self, module: nn.Module, args: Any) -> None:
         if self._live is not None and not self._live.in_step and not self._live.traces:
             self._live.begin_step()
 
-    def finish(self, graph: ModelGraph | None) -> Any:
-        """Stop recording; the step's Profile (None if the model never ran in it)."""
+    def finish(self, graph: dict[str, Any] | None) -> Any:
+        """Stop recording; the step's Profile (None if the model never ran in it).
+
+        ``graph`` is the summary's ModelGraph as a dict (MACs and shapes), if one was made.
+        """
         live, stack = self._live, self._stack
         if live is None or stack is None:
             return None
@@ -72,7 +76,8 @@ class StepProfile:
             dtype=_param_dtype(self.model),
             compiled=live.hooks.compiled,
         )
-        return build_profile(graph or _static_graph(self.model, self.device), measured)
+        captured = ModelGraph.from_dict(graph) if graph else _static_graph(self.model, self.device)
+        return build_profile(captured, measured)
 
 
 def _param_dtype(model: nn.Module) -> str:
