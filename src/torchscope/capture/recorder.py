@@ -74,6 +74,21 @@ _PUBLIC_MODULE = {
 
 
 _OP_NAMES: dict[Any, tuple[str, str]] = {}
+_PLAIN_RESULTS = (int, float, bool, str, torch.Size, torch.dtype, torch.device)
+_DECOMPOSES: dict[Any, bool] = {}
+
+
+def _decomposes(func: Any) -> bool:
+    """Whether an aten overload has a CompositeImplicitAutograd kernel ``decompose`` runs.
+
+    Asked once per overload: most have none, and trying costs a mode push and pop per call.
+    """
+    known = _DECOMPOSES.get(func)
+    if known is None:
+        key = torch._C.DispatchKey.CompositeImplicitAutograd  # as OpOverload.decompose asks
+        has_kernel = torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), key)
+        known = _DECOMPOSES[func] = key in func.py_kernels or has_kernel
+    return known
 
 
 def _cached_op_name(func: Any) -> tuple[str, str]:
@@ -242,7 +257,13 @@ class Recorder:
 
     def end_op(self, pending: PendingOp, func: Any, args: Any, kwargs: Any, out: Any) -> None:
         self.current = None
-        outs = tensors_in(out)
+        # most calls return one tensor or a plain value (``.shape``, ``.dim()``)
+        if isinstance(out, torch.Tensor):
+            outs = [out]
+        elif out is None or isinstance(out, _PLAIN_RESULTS):
+            outs = []
+        else:
+            outs = tensors_in(out)
         if (
             not outs
             and pending.name in ("__setitem__", "copy_")
@@ -364,7 +385,7 @@ class AtenLevel(TorchDispatchMode):
         self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
     ) -> Any:
         kwargs = kwargs or {}
-        if not has_formula(func._overloadpacket):
+        if _decomposes(func) and not has_formula(func._overloadpacket):
             with self:
                 decomposed = func.decompose(*args, **kwargs)
             if decomposed is not NotImplemented:
