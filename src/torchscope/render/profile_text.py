@@ -72,7 +72,10 @@ def _cells(p: Profile, row: ProfileRow) -> list[str]:
 
 
 _COLUMNS = ["Fwd ms", "Bwd ms", "Self ms", "Self %", "MACs", "FLOP/s", "FLOP/B", "Peak", "Kept"]
-_WIDE = 130  # below this width the FLOP/B column is left out
+# On a narrow terminal these columns give way, first to last, until the module names have
+# _NAME_ROOM cells: numbers are never squeezed, columns are left out whole.
+_OPTIONAL = ["FLOP/B", "Kept", "FLOP/s", "Self %", "MACs"]
+_NAME_ROOM = 30
 
 
 def _label(row: ProfileRow, room: int) -> Text:
@@ -84,14 +87,23 @@ def _label(row: ProfileRow, room: int) -> Text:
     return Text(indent + shorten_middle(visible(row_label(row)), fit)) + tail
 
 
-def _table(p: Profile, width: int) -> Table:
-    cells = [_cells(p, r) for r in p.rows]
+def _columns(p: Profile, width: int) -> tuple[list[str], list[list[str]], list[int]]:
+    """The columns that fit beside ``_NAME_ROOM`` cells of names, their cells and widths."""
     names = list(_COLUMNS)
-    if width < _WIDE:
-        drop = names.index("FLOP/B")
-        del names[drop]
-        cells = [c[:drop] + c[drop + 1 :] for c in cells]
-    fits = [max([len(n), *(len(c[i]) for c in cells)]) for i, n in enumerate(names)]
+    cells = [_cells(p, r) for r in p.rows]
+    for optional in [None, *_OPTIONAL]:
+        if optional is not None:
+            drop = names.index(optional)
+            del names[drop]
+            cells = [c[:drop] + c[drop + 1 :] for c in cells]
+        fits = [max([len(n), *(len(c[i]) for c in cells)]) for i, n in enumerate(names)]
+        if width - sum(fits) - 3 * len(fits) - 1 >= _NAME_ROOM:
+            break
+    return names, cells, fits
+
+
+def _table(p: Profile, width: int) -> Table:
+    names, cells, fits = _columns(p, width)
     room = max(16, width - sum(fits) - 3 * len(fits) - 1)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("Module (type)", no_wrap=True, overflow="ellipsis", max_width=room)
@@ -100,6 +112,11 @@ def _table(p: Profile, width: int) -> Table:
     for row, row_cells in zip(p.rows, cells):
         table.add_row(_label(row, room), *row_cells, style="dim" if row.per_copy else None)
     return table
+
+
+def _line(text: str, style: str = "") -> Text:
+    """One line, cut at the terminal's edge (the head of a line says the most)."""
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
 
 
 def roll_up_line(row: ProfileRow) -> str:
@@ -114,11 +131,10 @@ def roll_up_line(row: ProfileRow) -> str:
     return text
 
 
-def _roll_ups(p: Profile, width: int) -> Iterator[Text]:
+def _roll_ups(p: Profile) -> Iterator[Text]:
     for row in p.rows:
         if row.copy_mean_ms is not None and not row.per_copy:
-            style = "yellow" if row.outliers else ""
-            yield Text(shorten_middle(roll_up_line(row), width), style=style)
+            yield _line(roll_up_line(row), "yellow" if row.outliers else "")
 
 
 def _top(p: Profile, width: int) -> Iterator[Any]:
@@ -127,15 +143,15 @@ def _top(p: Profile, width: int) -> Iterator[Any]:
         yield Text(f"Top {len(top)} modules by self time (forward + backward):", style="bold")
         for m in top:
             parts = ", ".join(f"{visible(o.name)} {fmt_ms(o.ms)}" for o in m.ops[:3])
-            line = f"  {fmt_ms(m.self_ms):>9} ms  {visible(m.name) or '(root)'}  [{parts}]"
-            yield Text(shorten_middle(line, width))
+            name = shorten_middle(visible(m.name) or "(root)", max(16, width // 2))
+            yield _line(f"  {fmt_ms(m.self_ms):>9} ms  {name}  [{parts}]")
     ops = p.op_totals[:TOP_K]
     if ops:
         yield Text(f"Top {len(ops)} ops by self time over the step:", style="bold")
         for o in ops:
-            yield Text(f"  {fmt_ms(o.ms):>9} ms  ×{o.calls:<5} {visible(o.name)}")
+            yield _line(f"  {fmt_ms(o.ms):>9} ms  ×{o.calls:<5} {visible(o.name)}")
 
 
 def profile_renderables(p: Profile, width: int) -> list[Any]:
     """The headline, the module table, outliers, top modules and top ops."""
-    return [Text(headline(p)), _table(p, width), *_roll_ups(p, width), *_top(p, width)]
+    return [Text(headline(p)), _table(p, width), *_roll_ups(p), *_top(p, width)]
