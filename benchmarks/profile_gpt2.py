@@ -14,8 +14,9 @@ by default. It measures, in this order:
    ``torch.profiler`` run (two runs differ by the machine's noise, not by the method);
    plus the process CPU time of profiled and unprofiled steps (steadier than wall time
    on a shared machine);
-4. side by side, where they install: fvcore's ``FlopCountAnalysis`` and DeepSpeed's
-   flops profiler (``get_model_profile``) on the same model and inputs.
+4. side by side, where they install (``pip install -c constraints.txt -e '.[bench]'``):
+   fvcore's ``FlopCountAnalysis`` and DeepSpeed's ``FlopsProfiler`` on the same model and
+   inputs; a tool that is missing or fails is reported with its error.
 
 Run (a few minutes on a 2-core CPU):
 
