@@ -264,6 +264,15 @@ CORPUS: list[list[str]] = [
     ["runs", "{run}", "--bogus"],
     ["runs", ""],
     ["diff", "", "{mlp_safetensors}"],
+    # profile
+    ["profile"],
+    ["profile", *MLP_IN, "--bogus"],
+    ["profile", *MLP_IN, "--repeat", "0"],
+    ["profile", *MLP_IN, "--warmup", "abc"],
+    ["profile", *MLP_IN, "--peak-tflops", "-1"],
+    ["profile", *MLP_IN, "-o", "{notes_txt}"],
+    ["profile", *MLP_IN, "--device", "meta"],
+    ["profile", *MLP_IN, "--graph", ""],
     # demo
     ["demo", "--steps", "0"],
     ["demo", "--steps", "-1"],

@@ -23,6 +23,7 @@ def test_exported_names() -> None:
             "Monitor",
             "ParamDiff",
             "ParamReport",
+            "Profile",
             "RunReader",
             "RunWriter",
             "SpecError",
@@ -34,6 +35,7 @@ def test_exported_names() -> None:
             "draw",
             "evaluate",
             "inspect_params",
+            "profile",
             "summary",
             "trace",
         ]

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 from torchscope._version import __version__
 
 if TYPE_CHECKING:
-    from torchscope._api import diff, draw, evaluate, inspect_params, summary, trace
+    from torchscope._api import diff, draw, evaluate, inspect_params, profile, summary, trace
     from torchscope.analysis.evaluation import Evaluation
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
+    from torchscope.analysis.profile import Profile
     from torchscope.analysis.summary import Summary
     from torchscope.errors import (
         CheckpointError,
@@ -41,6 +42,8 @@ _LAZY = {
     "diff": "torchscope._api",
     "evaluate": "torchscope._api",
     "Evaluation": "torchscope.analysis.evaluation",
+    "profile": "torchscope._api",
+    "Profile": "torchscope.analysis.profile",
     "Monitor": "torchscope.monitor.monitor",
     "ModelGraph": "torchscope.model.graph",
     "Summary": "torchscope.analysis.summary",
@@ -72,6 +75,7 @@ __all__ = [
     "NothingToCompare",
     "ParamDiff",
     "ParamReport",
+    "Profile",
     "RunReader",
     "RunWriter",
     "SpecError",
@@ -84,6 +88,7 @@ __all__ = [
     "draw",
     "evaluate",
     "inspect_params",
+    "profile",
     "summary",
     "trace",
 ]
