@@ -18,6 +18,7 @@ def test_exported_names() -> None:
             "Monitor",
             "ParamDiff",
             "ParamReport",
+            "Report",
             "RunReader",
             "RunWriter",
             "SpecError",
@@ -28,6 +29,7 @@ def test_exported_names() -> None:
             "diff",
             "draw",
             "inspect_params",
+            "report",
             "summary",
             "trace",
         ]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from torchscope._version import __version__
 
 if TYPE_CHECKING:
-    from torchscope._api import diff, draw, inspect_params, summary, trace
+    from torchscope._api import diff, draw, inspect_params, report, summary, trace
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
     from torchscope.analysis.summary import Summary
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from torchscope.model.graph import ModelGraph
     from torchscope.monitor.monitor import Monitor
     from torchscope.render.graph_view import GraphView
+    from torchscope.render.report import Report
     from torchscope.store.reader import RunReader
     from torchscope.store.writer import RunWriter
 
@@ -34,10 +35,12 @@ _LAZY = {
     "draw": "torchscope._api",
     "inspect_params": "torchscope._api",
     "diff": "torchscope._api",
+    "report": "torchscope._api",
     "Monitor": "torchscope.monitor.monitor",
     "ModelGraph": "torchscope.model.graph",
     "Summary": "torchscope.analysis.summary",
     "GraphView": "torchscope.render.graph_view",
+    "Report": "torchscope.render.report",
     "ParamReport": "torchscope.analysis.param_report",
     "ParamDiff": "torchscope.analysis.param_diff",
     "RunWriter": "torchscope.store.writer",
@@ -57,6 +60,7 @@ __all__ = [
     "Monitor",
     "ParamDiff",
     "ParamReport",
+    "Report",
     "RunReader",
     "RunWriter",
     "SpecError",
@@ -67,6 +71,7 @@ __all__ = [
     "diff",
     "draw",
     "inspect_params",
+    "report",
     "summary",
     "trace",
 ]
