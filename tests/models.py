@@ -121,3 +121,18 @@ class TinyAttention(nn.Module):
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         return self.out(y.transpose(1, 2).reshape(b, t, d))
+
+
+class DemoMLP(nn.Sequential):
+    """The first demo's MLP (Flatten → Linear(784, 256) → ReLU → Dropout → Linear(256, 10)),
+    kept for the summary golden files demo_80.txt and demo_120.txt (the demo now trains
+    torchscope.examples.SimpleNet)."""
+
+    def __init__(self, hidden: int = 256, classes: int = 10) -> None:
+        super().__init__(
+            nn.Flatten(),
+            nn.Linear(28 * 28, hidden),
+            nn.ReLU(),
+            nn.Dropout(0.1),
+            nn.Linear(hidden, classes),
+        )

@@ -19,6 +19,7 @@ __all__ = [
     "CheckpointError",
     "GraphvizNotFound",
     "InputError",
+    "MissingDependency",
     "OutputPathError",
     "SpecError",
     "TorchscopeError",
@@ -80,6 +81,10 @@ class OutputPathError(TorchscopeError, ValueError):
         super().__init__(f"refusing to write {path}: it lies outside the output folder {root}")
         self.path = str(path)
         self.root = str(root)
+
+
+class MissingDependency(TorchscopeError, ImportError):
+    """An optional package a feature needs is not installed; the message says how to add it."""
 
 
 class ViewerBundleMissing(TorchscopeError, FileNotFoundError):

@@ -18,7 +18,7 @@ export class LineChart {
     this.id = id;
     this.log = Boolean(spec.log_y);
     this.zoom = null;
-    this.scatter = spec.series.length > 0 && spec.series.every((s) => s.points && !s.lo);
+    this.scatter = spec.series.length > 0 && spec.series.every((s) => s.line === false);
     this.title = el("span", { class: "ts-chart-title", text: spec.title || "" });
     this.buttons = el("span", { class: "ts-chart-tools" });
     if (spec.toggle_log) {
@@ -38,7 +38,7 @@ export class LineChart {
   drawLegend() {
     for (const s of this.spec.series) {
       const sw = svg("svg", { width: 26, height: 10, class: "ts-swatch" },
-        s.points && !s.lo
+        s.line === false
           ? svg("circle", { cx: 13, cy: 5, r: 3.5, fill: colour(s.colour) })
           : svg("line", { x1: 1, y1: 5, x2: 25, y2: 5, stroke: colour(s.colour), "stroke-width": 2, "stroke-dasharray": DASHES[s.dash] ?? (s.dash ? DASHES.other : null) }));
       this.legend.append(el("span", { class: "ts-legend-item" }, sw, el("span", { text: s.name })));
@@ -149,7 +149,7 @@ export class LineChart {
       }
       if (d) g.append(svg("path", { d, fill: c, "fill-opacity": 0.18, stroke: "none" }));
     }
-    if (!(s.points && !s.lo)) {
+    if (s.line !== false) {
       let d = "";
       for (const run of runs(s.x.length, (i) => ok(s.y[i]))) {
         d += "M" + run.map((i) => `${X(s.x[i]).toFixed(1)},${Y(s.y[i]).toFixed(1)}`).join("L");
@@ -158,7 +158,7 @@ export class LineChart {
     }
     if (s.points) {
       for (let i = 0; i < s.x.length; i++) {
-        if (ok(s.y[i])) g.append(svg("circle", { cx: X(s.x[i]).toFixed(1), cy: Y(s.y[i]).toFixed(1), r: s.lo ? 2 : 3.2, fill: c }));
+        if (ok(s.y[i])) g.append(svg("circle", { cx: X(s.x[i]).toFixed(1), cy: Y(s.y[i]).toFixed(1), r: s.line === false ? 3.2 : 2.4, fill: c }));
       }
     }
     return g;

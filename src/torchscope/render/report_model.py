@@ -263,6 +263,7 @@ def _alpha_chart(spectral: SpectralReport, page: Page) -> str:
             "name": name,
             "colour": colour,
             "points": True,
+            "line": False,
             "x": [i for i, _ in members],
             "y": [rounded(x.alpha) for _, x in members],
             "labels": [
