@@ -102,7 +102,7 @@ def run_facts(run: RunReader) -> list[tuple[str, str]]:
     """(label, text) of the run: name, folder, start, duration, commit."""
     meta = run.meta()
     facts = [("run", run.name), ("run folder", str(run.run_dir))]
-    facts.append(("started", when(meta.get("start_time"))))
+    facts.append(("started", when(meta.get("start_time", meta.get("started")))))
     facts.append(("duration", _duration(meta.get("wall_time_s"))))
     commit = _git(meta)
     facts.append(("git commit", commit or "not recorded by the run"))

@@ -69,6 +69,8 @@ def clean_svg(text: str, prefix: str) -> str:
 
     Raises SvgError when ``text`` is not well-formed XML with an ``<svg>`` root.
     """
+    if "<!ENTITY" in text:  # no entity expansion (billion laughs), whatever expat allows
+        raise SvgError("an SVG declaring entities is not inlined")
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
