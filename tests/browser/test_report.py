@@ -193,3 +193,35 @@ def test_print_layout_drops_navigation_and_controls(opened: Opened, tmp_path: Pa
         assert opened.page.evaluate(hidden, selector) == "none"
     pdf = opened.page.pdf(path=str(tmp_path / "r.pdf"))
     assert pdf.startswith(b"%PDF") and len(pdf) > 50_000
+
+
+@pytest.mark.slow
+def test_gpt2_with_a_monitored_run(browser: Any, tmp_path: Path) -> None:
+    """Issue 13's check: GPT-2 small and a monitored run open with no outside request, and
+    the same report builds to the same bytes (time to open: benchmarks/report_size.py)."""
+    pytest.importorskip("transformers")
+    from torchscope.sources.spec import load_model
+
+    torch.manual_seed(0)
+    loaded = load_model("hf:GPT2LMHeadModel", seq_len=32)
+    model = loaded.model
+    ids = loaded.kwargs["input_ids"]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    with torchscope.Monitor(model, optimizer, logdir=str(tmp_path / "run"), every=1,
+                            activations_every=1, histograms_every=2) as mon:  # fmt: skip
+        for step in range(3):
+            loss = model(input_ids=ids, labels=ids).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            mon.log(step, loss=loss)
+    report = torchscope.report(model, inputs=dict(loaded.kwargs), run=tmp_path / "run")
+    first = report.save(tmp_path / "gpt2.html")
+    assert report.to_html().encode("utf-8") == first.read_bytes()
+    assert report.params is not None and len(report.params.tensors) == 148
+    opened = Opened(browser, first)
+    assert opened.outside_requests() == [] and opened.problems == []
+    assert opened.page.locator(".ts-chart-error").count() == 0
+    frame = opened.load_viewer()
+    assert "GPT2LMHeadModel" in frame.title()
+    opened.page.close()

@@ -71,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
     if args.spec is not None and is_checkpoint_path(args.spec):
         checkpoints.insert(0, args.spec)
     elif args.spec is not None:
+        import torch
+
+        # a spec's weights are random: drawn from one seed, the same command gives the same file
+        torch.manual_seed(0)
         model, positional, keywords = _model(args)
         options = {k: keywords.pop(k) for k in ("device", "dtype") if k in keywords}
         inputs = {"inputs": positional or keywords or None}
