@@ -12,6 +12,7 @@ def test_exported_names() -> None:
     assert sorted(torchscope.__all__) == sorted(
         [
             "CheckpointError",
+            "Evaluation",
             "GraphView",
             "GraphvizNotFound",
             "ModelGraph",
@@ -28,6 +29,7 @@ def test_exported_names() -> None:
             "__version__",
             "diff",
             "draw",
+            "evaluate",
             "inspect_params",
             "report",
             "summary",

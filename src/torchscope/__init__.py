@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from torchscope._version import __version__
 
 if TYPE_CHECKING:
-    from torchscope._api import diff, draw, inspect_params, report, summary, trace
+    from torchscope._api import diff, draw, evaluate, inspect_params, report, summary, trace
+    from torchscope.analysis.evaluation import Evaluation
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
     from torchscope.analysis.summary import Summary
@@ -36,6 +37,8 @@ _LAZY = {
     "inspect_params": "torchscope._api",
     "diff": "torchscope._api",
     "report": "torchscope._api",
+    "evaluate": "torchscope._api",
+    "Evaluation": "torchscope.analysis.evaluation",
     "Monitor": "torchscope.monitor.monitor",
     "ModelGraph": "torchscope.model.graph",
     "Summary": "torchscope.analysis.summary",
@@ -54,6 +57,7 @@ _LAZY = {
 
 __all__ = [
     "CheckpointError",
+    "Evaluation",
     "GraphView",
     "GraphvizNotFound",
     "ModelGraph",
@@ -70,6 +74,7 @@ __all__ = [
     "__version__",
     "diff",
     "draw",
+    "evaluate",
     "inspect_params",
     "report",
     "summary",

@@ -17,9 +17,11 @@ from typing import Any
 
 __all__ = [
     "CheckpointError",
+    "GraphFormatError",
     "GraphvizNotFound",
     "InputError",
     "MissingDependency",
+    "NothingToCompare",
     "OutputPathError",
     "SpecError",
     "TorchscopeError",
@@ -60,6 +62,14 @@ class CheckpointError(TorchscopeError, ValueError):
         super().__init__(f"cannot read checkpoint {path}: {problem}")
         self.path = str(path)
         self.problem = problem
+
+
+class NothingToCompare(TorchscopeError, ValueError):
+    """Two sources compared share no tensor name, even with wrapper prefixes stripped."""
+
+
+class GraphFormatError(TorchscopeError, ValueError):
+    """A ModelGraph JSON does not match the schema; the message names the first problem."""
 
 
 class GraphvizNotFound(TorchscopeError, RuntimeError):

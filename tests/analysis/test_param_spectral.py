@@ -22,7 +22,7 @@ from torchscope.analysis.spectral import (
     fit_power_law,
     spectral_kind,
 )
-from torchscope.sources.checkpoint import module_source
+from torchscope.sources.tensors import module_source
 
 ww_powerlaw = pytest.importorskip("weightwatcher.WW_powerlaw")
 

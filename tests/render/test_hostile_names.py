@@ -149,10 +149,6 @@ def test_graph_tree_and_one_line_str() -> None:
     assert not _CONTROL.findall(str(view)) and not _CONTROL.findall(repr(view))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="render/dot.py (helper 'graph') writes control characters of names into DOT",
-)
 def test_graph_dot_has_no_control_characters() -> None:
     dot = torchscope.draw(hostile_model(), input_size=(1, 4)).to_dot()
     assert not _CONTROL.findall(dot.replace("\n", ""))

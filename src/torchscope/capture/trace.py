@@ -144,6 +144,7 @@ def _instrumented(model: nn.Module, rec: Recorder, device: str) -> Iterator[None
 def _finish(graph: ModelGraph, rec: Recorder) -> None:
     """Fold per-op counts into modules (own, then subtree totals)."""
     graph.ops = rec.ops
+    graph.calls = rec.calls
     graph.edges = rec.edges
     graph.uncounted_ops = dict(rec.uncounted)
     graph.saved_activation_bytes = rec.saved_bytes

@@ -247,6 +247,11 @@ class Monitor:
         finally:
             self.resume()
 
+    @property
+    def is_paused(self) -> bool:
+        """Whether the hooks are removed by ``pause()`` (until ``resume()``)."""
+        return self._paused
+
     def close(self) -> None:
         """Flush, remove every hook, finish the background writes and close the writer."""
         if self._closed:

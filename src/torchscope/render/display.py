@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from torchscope._display import figures_of, html_of, renderables_of
+from torchscope.analysis.evaluation import Evaluation
 from torchscope.analysis.param_diff import ParamDiff
 from torchscope.analysis.param_report import ParamReport
 from torchscope.analysis.summary import Summary
@@ -123,3 +124,24 @@ def _report_page_html(value: Report) -> str:
     from torchscope.render.report import notebook_html
 
     return notebook_html(value)
+
+
+@renderables_of.register
+def _evaluation_renderables(value: Evaluation, width: int) -> Iterable[Any]:
+    from torchscope.render.eval_text import evaluation_renderables
+
+    return evaluation_renderables(value, width)
+
+
+@html_of.register
+def _evaluation_html(value: Evaluation) -> str:
+    from torchscope.render.eval_html import evaluation_to_html
+
+    return evaluation_to_html(value)
+
+
+@figures_of.register(Evaluation)  # explicit: the return hint names a lazy import
+def _evaluation_figures(value: Evaluation) -> dict[str, Figure]:
+    from torchscope.render.eval_plots import evaluation_figures
+
+    return evaluation_figures(value)

@@ -98,11 +98,12 @@ class GraphView(Displayable):
         return json.dumps(self.to_dict(), indent=indent)
 
     def _repr_svg_(self) -> str | None:
+        """The SVG for a notebook; None (never an error) when Graphviz cannot draw it."""
         from torchscope.errors import GraphvizNotFound
 
         try:
             return self.render("svg").decode()
-        except GraphvizNotFound:
+        except (GraphvizNotFound, RuntimeError):
             return None
 
     def __repr__(self) -> str:

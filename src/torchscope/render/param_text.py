@@ -304,15 +304,20 @@ def diff_renderables(d: ParamDiff, width: int = 120, limit: int | None = MAX_ROW
     """Title and totals, what was added/removed/reshaped, then tensors by largest change."""
     verdict = "identical" if d.identical else f"relative change ‖b−a‖/‖a‖ = {num(d.rel_change)}"
     yield safe_text(f"{d.a} → {d.b}: {verdict}", style="bold")
+    for side, prefix in zip("AB", d.prefixes, strict=True):
+        if prefix:
+            yield safe_text(f"names of {side} compared without their prefix {prefix!r}")
     yield Text(
         f"{len(d.changes)} tensors compared, {len(d.added)} added, {len(d.removed)} "
-        f"removed, {len(d.reshaped)} reshaped"
+        f"removed, {len(d.reshaped)} reshaped, {len(d.retyped)} retyped"
     )
     for label, names in (("added", d.added), ("removed", d.removed)):
         for name, shape in list(names.items())[:10]:
             yield safe_text(f"  {label}: {name} {list(shape)}", style="yellow")
     for name, (sa, sb) in list(d.reshaped.items())[:10]:
         yield safe_text(f"  reshaped: {name} {list(sa)} → {list(sb)}", style="yellow")
+    for name, (ta, tb) in list(d.retyped.items())[:10]:
+        yield safe_text(f"  retyped: {name} {ta} → {tb}", style="yellow")
     ordered = sorted(d.changes, key=lambda c: -c.rel_change if not math.isnan(c.rel_change) else 0)
     shown, hidden = _limited(ordered, limit)
     rows = [

@@ -115,7 +115,7 @@ def tool_versions() -> list[tuple[str, str]]:
     import numpy
     import torch
 
-    from torchscope import __version__
+    from torchscope._version import __version__
 
     return [
         ("torchscope", __version__),

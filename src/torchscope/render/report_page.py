@@ -206,7 +206,7 @@ def present_sections(report: Report) -> list[str]:
 
 def report_page(report: Report) -> str:
     """The report as one HTML document (see the module docstring)."""
-    from torchscope import __version__
+    from torchscope._version import __version__
     from torchscope.render.report_overview import provenance
     from torchscope.render.report_training import open_run
 

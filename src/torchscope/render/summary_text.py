@@ -49,6 +49,9 @@ def _label(row: SummaryRow, room: int) -> Text:
     text.append(f" ({visible(row.type)})", style="dim")
     if row.repeat > 1:
         text.append(f" ×{row.repeat}", style="bold magenta")
+    # Which figures are a run's total and which one copy's, as the graph labels them.
+    note = {(True, False): " total", (False, True): " each", (True, True): " total, each copy"}
+    text.append(note.get((row.repeat > 1, row.per_copy), ""), style="dim")
     if row.calls > 1:
         text.append(f" ({row.calls} calls)", style="yellow")
     if row.tied:
