@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from torchscope.cli import main
-from torchscope.examples import SimpleNet, digits, train_digits
+from torchscope.commands.demo import train_digits
+from torchscope.examples import SimpleNet, digits
 from torchscope.store.reader import RunReader
 
 pytest.importorskip("sklearn")
@@ -68,15 +69,22 @@ def test_the_demo_data_says_how_to_install_scikit_learn(monkeypatch: pytest.Monk
 def test_simplenet_learns_the_digits(tmp_path: Path) -> None:
     torch.manual_seed(0)
     data = digits()
-    history: list[dict[str, float]] = []
-    run_dir = train_digits(
-        SimpleNet(), data, tmp_path / "run", epochs=6, on_epoch=lambda e, m: history.append(m)
+    history: list[float] = []
+    last = train_digits(
+        SimpleNet(),
+        data,
+        tmp_path / "run",
+        epochs=6,
+        on_epoch=lambda e, ev: history.append(ev.metrics["accuracy"]),
     )
-    assert len(history) == 6 and history[-1]["accuracy"] > 0.93
-    with RunReader(run_dir) as run:
+    assert len(history) == 6 and history[-1] == last.metrics["accuracy"] > 0.93
+    assert last.samples == 450 and last.split == "test" and last.labels == list("0123456789")
+    with RunReader(tmp_path / "run") as run:
         accuracy = run.scalars("accuracy", split="test")
         assert len(accuracy) == 6
-        assert accuracy.values[-1] == pytest.approx(history[-1]["accuracy"], abs=1e-6)
+        assert accuracy.values[-1] == pytest.approx(history[-1], abs=1e-6)
+        f1 = run.scalars("macro_f1", split="test")
+        assert f1.values[-1] == pytest.approx(last.metrics["macro_f1"], abs=1e-6)
         confusion = run.confusion("test")
         assert confusion is not None and int(confusion.matrix.sum()) == 450
         assert run.meta_value("graph") is not None  # the Monitor stored the architecture
@@ -96,19 +104,24 @@ def test_demo_writes_the_report_and_a_digest(
     assert main(["demo", "-o", str(tmp_path), "--epochs", "2"]) == 0
     out = capsys.readouterr().out
     names = {p.name for p in tmp_path.iterdir()}
-    assert {"report.html", "graph.html", "run"} <= names
+    assert {"report.html", "graph.html", "run", "evaluation.json"} <= names
     accuracy = re.search(r"final test accuracy (\d+\.\d+)% · macro F1 (\d\.\d+)", out)
     assert accuracy is not None and float(accuracy.group(1)) > 85
     assert str(tmp_path / "report.html") in out and "parameters after training" in out
+    saved = json.loads((tmp_path / "evaluation.json").read_text())
+    assert float(accuracy.group(1)) == pytest.approx(100 * saved["metrics"]["accuracy"], abs=0.006)
+    assert f"macro F1 {saved['metrics']['macro_f1']:.4f}" in out
     with RunReader(tmp_path / "run") as run:
         f1 = float(run.scalars("macro_f1", split="test").values[-1])
-    assert f"macro F1 {f1:.4f}" in out
+    assert f1 == pytest.approx(saved["metrics"]["macro_f1"], abs=1e-6)
     html = (tmp_path / "report.html").read_text()
     for section in ("summary", "architecture", "parameters", "training", "evaluation"):
         assert f'<section id="{section}"' in html
     data = json.loads(_script(html, "ts-report-data"))
     kinds = sorted({c["kind"] for c in data["charts"].values()})
     assert kinds == ["heatmap", "lines"]
+    evaluation = html[html.index('id="evaluation"') : html.index('id="environment"')]
+    assert "test split at step" in evaluation and evaluation.count("<svg") >= 4
 
 
 def _script(html: str, element_id: str) -> str:

@@ -242,7 +242,8 @@ def report(
         run: a run directory written by a Monitor: curves, layer heatmaps, distributions,
             health, configuration; and the architecture when no model is given and the
             Monitor stored its summary.
-        evaluation: an ``Evaluation`` from ``torchscope.evaluate``.
+        evaluation: an ``Evaluation`` from ``torchscope.evaluate``, or the path of its
+            saved JSON (``Evaluation.to_json``/``save``).
         checkpoint: a checkpoint whose weights the parameter section describes instead of
             the model's; two checkpoints ``(a, b)`` add their diff (statistics of ``b``).
         spectral: fit the spectral alpha of every weight matrix (seconds for GPT-2).
@@ -283,10 +284,25 @@ def report(
         if len(checkpoints) == 2
         else None,
         run=Path(run) if run is not None else None,
-        evaluation=evaluation,
+        evaluation=_evaluation_of(evaluation),
         sources=sources,
         notes=notes,
     )
+
+
+def _evaluation_of(evaluation: Any) -> Evaluation | None:
+    """An Evaluation as given, or read back from its JSON file."""
+    import json
+
+    from torchscope.analysis.evaluation import Evaluation
+
+    if evaluation is None or isinstance(evaluation, Evaluation):
+        return evaluation
+    if isinstance(evaluation, str | Path):
+        path = Path(evaluation)
+        data = json.loads((path / "evaluation.json" if path.is_dir() else path).read_text())
+        return Evaluation.from_dict(data)
+    raise TypeError(f"evaluation= takes an Evaluation or a JSON path, not {type(evaluation)}")
 
 
 def _checkpoints(checkpoint: Any) -> list[str | Path]:

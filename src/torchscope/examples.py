@@ -1,10 +1,9 @@
 """Built-in examples: the classic two-layer ``SimpleNet`` and real handwritten digits.
 
-``torchscope demo`` (commands/demo.py) trains ``SimpleNet`` on scikit-learn's bundled
-digits (1,797 scanned 8×8 images, shipped with the package: nothing is downloaded),
-upsampled to 28×28 like MNIST, under a Monitor, evaluating on a held-out test set every
-epoch. Everything here is importable for notebooks and tests too. The data needs
-scikit-learn: ``pip install 'torchscope[demo]'``.
+``torchscope demo`` (commands/demo.py, which holds the training loop) trains ``SimpleNet``
+on scikit-learn's bundled digits (1,797 scanned 8×8 images, shipped with the package:
+nothing is downloaded), upsampled to 28×28 like MNIST. Both are importable for notebooks
+and tests too. The data needs scikit-learn: ``pip install 'torchscope[demo]'``.
 
 Example:
     >>> import torch
@@ -15,9 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,8 +26,6 @@ __all__ = [
     "Digits",
     "SimpleNet",
     "digits",
-    "evaluate_digits",
-    "train_digits",
 ]
 
 DEMO_INPUT_SIZE = (1, 1, 28, 28)
@@ -104,76 +99,3 @@ def digits(batch_size: int = 32, test_fraction: float = 0.25, seed: int = 0) -> 
         train_size=len(train_idx),
         test_size=len(test_idx),
     )
-
-
-def evaluate_digits(
-    model: nn.Module, loader: DataLoader[Any], monitor: Any, step: int, labels: list[str]
-) -> dict[str, float]:
-    """Test loss and accuracy over ``loader``, stored in the run (split ``test``) at ``step``
-    with the confusion matrix; the model's train/eval mode is restored."""
-    loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    training = model.training
-    model.eval()
-    total, correct, count = 0.0, 0, 0
-    try:
-        with torch.inference_mode():
-            for x, y in loader:
-                logits = model(x)
-                total += float(loss_fn(logits, y))
-                correct += int((logits.argmax(1) == y).sum())
-                count += len(y)
-                monitor.log_classification(step, logits, y, split="test", labels=labels)
-    finally:
-        model.train(training)
-    metrics = {"loss": total / count, "accuracy": correct / count}
-    monitor.log(step, split="test", loss=metrics["loss"])
-    return metrics
-
-
-def train_digits(
-    model: nn.Module,
-    data: Digits,
-    logdir: str | Path,
-    *,
-    epochs: int = 12,
-    lr: float = 1e-3,
-    on_step: Callable[[int], None] | None = None,
-    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-) -> Path:
-    """Train ``model`` with Adam under a Monitor, evaluating on the test set every epoch.
-
-    ``on_step(step)`` is called after each optimizer step and ``on_epoch(epoch, metrics)``
-    after each evaluation (progress bars hook in there). Returns the run directory.
-    """
-    from torchscope.monitor.monitor import Monitor
-
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
-    config = {
-        "model": "SimpleNet(784 → 128 → 10)",
-        "data": f"sklearn digits 8×8 → 28×28, {data.train_size} train / {data.test_size} test",
-        "epochs": epochs,
-        "batch_size": data.train.batch_size,
-        "optimizer": f"Adam(lr={lr:g})",
-    }
-    step = 0
-    example = (torch.zeros(DEMO_INPUT_SIZE),)  # the Monitor stores the summary with the run
-    with Monitor(
-        model, optimizer, logdir=str(logdir), config=config, example_input=example,
-        every=5, activations_every=20, histograms_every=100, run_name="digits-simplenet",
-    ) as monitor:  # fmt: skip
-        for epoch in range(1, epochs + 1):
-            model.train()
-            for x, y in data.train:
-                loss = loss_fn(model(x), y)
-                loss.backward()
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                monitor.log(step, loss=loss.detach(), lr=optimizer.param_groups[0]["lr"])
-                step += 1
-                if on_step is not None:
-                    on_step(step)
-            metrics = evaluate_digits(model, data.test, monitor, step - 1, data.labels)
-            if on_epoch is not None:
-                on_epoch(epoch, metrics)
-    return Path(logdir)

@@ -303,3 +303,75 @@ def test_save_writes_html_only(tmp_path: Path) -> None:
     text = str(r)
     assert "Report: t" in text and "Architecture" in text and "tensors" in text
     assert r._repr_html_().startswith("<iframe srcdoc=")
+
+
+# --- evaluation ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def evaluation() -> Any:
+    torch.manual_seed(0)
+    x, y = torch.randn(300, 20), torch.randint(0, 10, (300,))
+    batches = [(x[i : i + 50], y[i : i + 50]) for i in range(0, 300, 50)]
+    return torchscope.evaluate(
+        MLP(), batches, loss_fn=torch.nn.CrossEntropyLoss(), labels=[f"c{i}" for i in range(10)],
+        progress=False,
+    )  # fmt: skip
+
+
+def test_an_evaluation_gives_its_tables_and_figures(evaluation: Any, tmp_path: Path) -> None:
+    from torchscope.render.report_overview import fmt_value
+
+    r = torchscope.report(evaluation=evaluation)
+    assert r.section_ids() == ["summary", "evaluation", "environment", "appendix"]
+    page = r.to_html()
+    section = page[page.index('id="evaluation"') : page.index('id="environment"')]
+    shown = {"accuracy": "accuracy", "macro_f1": "macro F1", "top5_accuracy": "top-5 accuracy",
+             "ece": "expected calibration error"}  # fmt: skip
+    for key, label in shown.items():
+        assert (
+            f'<td>{label}</td><td class="num">{fmt_value(evaluation.metrics[key])}</td>' in section
+        )
+    assert section.count("<svg") == len(evaluation.figures()) == 5
+    first = evaluation.classes[0]
+    assert f"<td>{first.label}</td>" in section and f">{first.support}</td>" in section
+    appendix = page[page.index('id="appendix"') :]
+    for name in ("Expected calibration error (ECE)", "Top-k accuracy", "ROC AUC", "Accuracy",
+                 "Macro, weighted and micro averages", "Per-class metrics"):  # fmt: skip
+        assert f"<dt>{name}</dt>" in appendix
+    cards = page[page.index('id="summary"') : page.index('id="evaluation"')]
+    assert f">{fmt_value(evaluation.metrics['accuracy'])}</div>" in cards
+    saved = tmp_path / "evaluation.json"
+    saved.write_text(evaluation.to_json())
+    assert torchscope.report(evaluation=saved).to_html() == page
+
+
+def test_the_run_copy_of_the_evaluated_split_is_not_shown_twice(
+    evaluation: Any, run_dir: Path
+) -> None:
+    val = torchscope.evaluate(
+        MLP(), [(torch.randn(40, 20), torch.randint(0, 2, (40,)))], progress=False, split="val"
+    )
+    page = torchscope.report(run=run_dir, evaluation=val).to_html()
+    section = page[page.index('id="evaluation"') : page.index('id="environment"')]
+    assert "Stored in the run" not in section  # the run's only split is "val", shown in full
+    page = torchscope.report(run=run_dir, evaluation=evaluation).to_html()  # split "test"
+    section = page[page.index('id="evaluation"') : page.index('id="environment"')]
+    assert "Stored in the run: val" in section
+
+
+def test_report_command_writes_the_page(tmp_path: Path, evaluation: Any, run_dir: Path) -> None:
+    from torchscope.cli import main
+
+    saved = tmp_path / "evaluation.json"
+    saved.write_text(evaluation.to_json())
+    out = tmp_path / "r.html"
+    argv = ["report", "tests.models:MLP", "--input-size", "2,20", "--run", str(run_dir),
+            "--evaluation", str(saved), "--no-spectral", "-o", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    page = out.read_text(encoding="utf-8")
+    for section in ("summary", "architecture", "parameters", "training", "evaluation"):
+        assert f'<section id="{section}"' in page
+    again = tmp_path / "again.html"
+    assert main([*argv[:-1], str(again)]) == 0
+    assert again.read_bytes() == out.read_bytes()  # the spec's random weights are seeded

@@ -2,18 +2,26 @@
 
 The seed workflow exactly: the two-layer ``SimpleNet`` (784 → 128 → 10, ReLU) trained on
 scikit-learn's handwritten digits (upsampled to 28×28, a train/test split, DataLoaders)
-under a Monitor, evaluated on the test loader every epoch; then the parameter report, the
-graph, and one HTML report of it all, with a short digest of where everything is.
+under a Monitor, evaluated with ``torchscope.evaluate`` on the test loader every epoch;
+then the parameter report, the graph, and one HTML report of it all, with a short digest
+of where everything is. ``train_digits`` is the training loop, importable on its own.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torchscope.commands._args import bounded_int
 from torchscope.commands._common import error_console, stdout_console, width_arg
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from torchscope.analysis.evaluation import Evaluation
+    from torchscope.examples import Digits
 
 NAME = "demo"
 HELP = "the whole workflow on real data: SimpleNet trained on handwritten digits, one report"
@@ -24,7 +32,7 @@ DESCRIPTION = (
     "and write everything into one self-contained report.html."
 )
 
-__all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
+__all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run", "train_digits"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +47,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="training epochs over the 1,347 training images, 1 to 200 (default 12)",
     )
     parser.add_argument("--summary-only", action="store_true", help="print the summary only")
+
+
+def train_digits(
+    model: nn.Module,
+    data: Digits,
+    logdir: str | Path,
+    *,
+    epochs: int = 12,
+    lr: float = 1e-3,
+    on_step: Callable[[int], None] | None = None,
+    on_epoch: Callable[[int, Evaluation], None] | None = None,
+) -> Evaluation:
+    """Train ``model`` with Adam under a Monitor, evaluating on the test set after every
+    epoch (``torchscope.evaluate``, stored in the run as split ``test``); the last one.
+
+    ``on_step(step)`` runs after each optimizer step, ``on_epoch(epoch, evaluation)`` after
+    each evaluation (the progress bars hook in there).
+    """
+    import torch
+    from torch import nn
+
+    from torchscope._api import evaluate
+    from torchscope.examples import DEMO_INPUT_SIZE
+    from torchscope.monitor.monitor import Monitor
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    config = {
+        "model": "SimpleNet(784 → 128 → 10)",
+        "data": f"sklearn digits 8×8 → 28×28, {data.train_size} train / {data.test_size} test",
+        "epochs": epochs,
+        "batch_size": data.train.batch_size,
+        "optimizer": f"Adam(lr={lr:g})",
+    }
+    example = (torch.zeros(DEMO_INPUT_SIZE),)  # the Monitor stores the summary with the run
+    step, evaluation = 0, None
+    with Monitor(
+        model, optimizer, logdir=str(logdir), config=config, example_input=example,
+        every=5, activations_every=20, histograms_every=100, run_name="digits-simplenet",
+    ) as monitor:  # fmt: skip
+        for epoch in range(1, epochs + 1):
+            model.train()
+            for x, y in data.train:
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                monitor.log(step, loss=loss.detach(), lr=optimizer.param_groups[0]["lr"])
+                step += 1
+                if on_step is not None:
+                    on_step(step)
+            evaluation = evaluate(
+                model, data.test, loss_fn=loss_fn, labels=data.labels, monitor=monitor,
+                step=step - 1, split="test", progress=False,
+            )  # fmt: skip
+            if on_epoch is not None:
+                on_epoch(epoch, evaluation)
+    if evaluation is None:
+        raise ValueError("epochs must be at least 1")
+    return evaluation
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,38 +137,34 @@ def run(args: argparse.Namespace) -> int:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        history = _train(model, data, out / "run", args.epochs)
+        evaluation = _train(model, data, out / "run", args.epochs)
     finally:
         torch.set_num_threads(threads)
     params = _parameters(model, console)
     view, files = _graphs(graph, out, console)
-    report_path = _report(summary_, view, params, out, console)
-    _digest(console, history, out, report_path, files)
+    evaluation_json = out / "evaluation.json"
+    evaluation_json.write_text(evaluation.to_json(indent=1) + "\n", encoding="utf-8")
+    files.append(evaluation_json)
+    report_path = _report(summary_, view, params, evaluation, out, console)
+    _digest(console, evaluation, args.epochs, out, report_path, files)
     return 0
 
 
-def _train(model: Any, data: Any, run_dir: Path, epochs: int) -> list[dict[str, float]]:
-    """Train with two progress bars (epochs, batches); the test metrics of every epoch."""
+def _train(model: Any, data: Digits, run_dir: Path, epochs: int) -> Evaluation:
+    """Train with two progress bars (epochs, batches); the last test evaluation."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from torchscope.examples import train_digits
-
-    history: list[dict[str, float]] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=error_console(), transient=False) as bars:
         epoch_bar = bars.add_task("epochs", total=epochs)
         batch_bar = bars.add_task("batches", total=epochs * len(data.train))
 
-        def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
-            history.append(metrics)
-            bars.update(
-                epoch_bar,
-                advance=1,
-                description=f"epochs (test accuracy {100 * metrics['accuracy']:.1f}%)",
-            )
+        def on_epoch(epoch: int, ev: Evaluation) -> None:
+            accuracy = 100 * ev.metrics["accuracy"]
+            bars.update(epoch_bar, advance=1, description=f"epochs (test accuracy {accuracy:.1f}%)")
 
-        train_digits(
+        return train_digits(
             model,
             data,
             run_dir,
@@ -108,7 +172,6 @@ def _train(model: Any, data: Any, run_dir: Path, epochs: int) -> list[dict[str, 
             on_step=lambda _: bars.advance(batch_bar),
             on_epoch=on_epoch,
         )
-    return history
 
 
 def _parameters(model: Any, console: Any) -> Any:
@@ -133,7 +196,9 @@ def _graphs(graph: Any, out: Path, console: Any) -> tuple[Any, list[Path]]:
     return view, files
 
 
-def _report(summary_: Any, view: Any, params: Any, out: Path, console: Any) -> Path:
+def _report(
+    summary_: Any, view: Any, params: Any, evaluation: Evaluation, out: Path, console: Any
+) -> Path:
     from torchscope.render.report import Report
 
     with console.status("writing the report…"):
@@ -143,28 +208,27 @@ def _report(summary_: Any, view: Any, params: Any, out: Path, console: Any) -> P
             graph=view,
             params=params,
             run=out / "run",
+            evaluation=evaluation,
             sources={"model": "torchscope.examples:SimpleNet", "data": "sklearn digits"},
         )
         return report.save(out / "report.html")
 
 
 def _digest(
-    console: Any, history: list[dict[str, float]], out: Path, report: Path, files: list[Path]
+    console: Any, ev: Evaluation, epochs: int, out: Path, report: Path, files: list[Path]
 ) -> None:
     """Final test metrics, where each file is, and how to look at the run live."""
     from torchscope.commands import command_names
-    from torchscope.store.reader import RunReader
 
-    with RunReader(out / "run") as run:
-        f1 = run.scalars("macro_f1", split="test").values
-    last = history[-1]
+    m = ev.metrics
     console.rule("[bold]done")
     console.print(
-        f"final test accuracy {100 * last['accuracy']:.2f}% · macro F1 {float(f1[-1]):.4f} · "
-        f"test loss {last['loss']:.4f} (after {len(history)} epochs)",
+        f"final test accuracy {100 * m['accuracy']:.2f}% · macro F1 {m['macro_f1']:.4f} · "
+        f"test loss {m['loss']:.4f} ({ev.samples} test digits, after {epochs} epochs)",
         highlight=False,
     )
-    rows = [("report", report), ("run store", out / "run")] + [("graph", p) for p in files]
+    rows = [("report", report), ("run store", out / "run")]
+    rows += [("evaluation" if p.suffix == ".json" else "graph", p) for p in files]
     for what, path in rows:
         console.print(f"  {what:<10} {path}", highlight=False, markup=False)
     console.print(f"  open it:   {report.resolve().as_uri()}", highlight=False, markup=False)

@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="weights to describe instead of the model's; a second checkpoint (or a "
         "checkpoint SOURCE and one --checkpoint) adds their diff",
     )
+    parser.add_argument(
+        "--evaluation",
+        type=path_arg,
+        metavar="FILE",
+        help="an evaluation saved by torchscope.evaluate (evaluation.json, or its folder)",
+    )
     parser.add_argument("--title", help="the report's title (default: the model's name)")
     parser.add_argument(
         "--no-spectral",
@@ -80,13 +86,16 @@ def run(args: argparse.Namespace) -> int:
         inputs = {"inputs": positional or keywords or None}
     if len(checkpoints) > 2:
         raise UsageError("give at most two checkpoints (SOURCE and --checkpoint count together)")
-    if model is None and not checkpoints and args.run is None:
-        raise UsageError("nothing to report: give a SOURCE (model spec or checkpoint) or --run")
+    if model is None and not checkpoints and args.run is None and args.evaluation is None:
+        raise UsageError(
+            "nothing to report: give a SOURCE (model spec or checkpoint), --run or --evaluation"
+        )
     with status("building the report…"):
         result = report(
             model,
             **inputs,
             run=args.run,
+            evaluation=args.evaluation,
             checkpoint=checkpoints or None,
             title=args.title,
             config=None,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from torchscope._display import Displayable
 
 if TYPE_CHECKING:
+    from torchscope.analysis.evaluation import Evaluation
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
     from torchscope.analysis.summary import Summary
@@ -57,7 +58,7 @@ class Report(Displayable):
     params: ParamReport | None = None
     diff: ParamDiff | None = None
     run: Path | None = None
-    evaluation: Any = None
+    evaluation: Evaluation | None = None
     profile: Any = None
     sources: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -129,7 +130,11 @@ def _holds(report: Report, sid: str) -> str:
             "checkpoint diff" if report.diff else "",
         ],
         "training": [f"run {report.run}" if report.run else ""],
-        "evaluation": ["evaluation" if report.evaluation is not None else "stored in the run"],
+        "evaluation": [
+            f"{report.evaluation.task}, {report.evaluation.samples} samples"
+            if report.evaluation is not None
+            else "stored in the run"
+        ],
     }
     return ", ".join(p for p in parts.get(sid, []) if p) or "yes"
 

@@ -10,6 +10,7 @@ for each split the run evaluated (the metrics' history is in the learning curves
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from torchscope.render.report_overview import fmt_value
@@ -18,6 +19,7 @@ from torchscope.render.units import fmt_count
 if TYPE_CHECKING:
     from markupsafe import Markup
 
+    from torchscope.analysis.evaluation import Evaluation
     from torchscope.render.report import Report
     from torchscope.render.report_page import Page
     from torchscope.store.reader import RunReader
@@ -59,12 +61,15 @@ _FIGURE_CAPTIONS = {
 }
 
 
-def _run_splits(run: RunReader | None) -> list[str]:
-    """Splits whose latest confusion matrix counts samples ("val" and "test" first)."""
+def _run_splits(run: RunReader | None, skip: str | None = None) -> list[str]:
+    """Splits whose latest confusion matrix counts samples ("val" and "test" first), but
+    ``skip`` (the split of the Evaluation the report shows in full)."""
     if run is None:
         return []
     order = {"val": 0, "validation": 0, "test": 1}
-    splits = sorted(run.confusion_splits(), key=lambda s: (order.get(s, 2), s))
+    splits = sorted(
+        (s for s in run.confusion_splits() if s != skip), key=lambda s: (order.get(s, 2), s)
+    )
     out = []
     for split in splits:
         c = run.confusion(split)
@@ -86,18 +91,26 @@ def has_evaluation(report: Report) -> bool:
 
 
 def evaluation_section(report: Report, page: Page) -> Markup | None:
-    evaluation = _evaluation(report.evaluation, page) if report.evaluation is not None else None
-    splits = [_run_split(page.run, split, page) for split in _run_splits(page.run)]
+    ev = report.evaluation
+    evaluation = _evaluation(ev, page) if ev is not None else None
+    skip = ev.split if ev is not None else None
+    splits = [_run_split(page.run, split, page) for split in _run_splits(page.run, skip)]
     if evaluation is None and not splits:
         return None
     return page.render("evaluation.html.j2", evaluation=evaluation, splits=splits)
 
 
+def _metric_name(key: str) -> str:
+    """``macro_f1`` → ``macro F1``; ``top5_accuracy`` → ``top-5 accuracy``."""
+    top = re.fullmatch(r"top(\d+)_accuracy", key)
+    return f"top-{top.group(1)} accuracy" if top else _METRIC_NAMES.get(key, key)
+
+
 def _metric_rows(metrics: dict[str, float]) -> list[list[str]]:
-    return [[_METRIC_NAMES.get(k, k), fmt_value(v)] for k, v in metrics.items()]
+    return [[_metric_name(k), fmt_value(v)] for k, v in metrics.items()]
 
 
-def _evaluation(ev: Any, page: Page) -> dict[str, Any]:
+def _evaluation(ev: Evaluation, page: Page) -> dict[str, Any]:
     page.use(*(f"eval_{k}" for k in ev.metrics), "per_class")
     classes = [
         [

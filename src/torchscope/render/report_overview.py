@@ -46,6 +46,8 @@ def fmt_value(v: Any) -> str:
         return str(v)
     if isinstance(v, int):
         return f"{v:,}"
+    if math.isnan(v):
+        return "–"  # an undefined metric (nothing to divide by)
     if not math.isfinite(v):
         return str(v)
     return f"{v:,.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3e}"
