@@ -4,6 +4,12 @@ export const PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "
 export const DASHES = { train: null, val: "7 4", validation: "7 4", test: "2 3", other: "9 3 2 3" };
 export const MARK_COLOURS = { nonfinite: "#dc143c", exploding: "#ff8c00", vanishing: "#4169e1", event: "#dc143c" };
 
+// The dash pattern of a split's line: solid for train (and for series without a split).
+export function dashOf(split) {
+  if (!split) return null;
+  return split in DASHES ? DASHES[split] : DASHES.other;
+}
+
 export function colour(i) {
   return PALETTE[((i || 0) % PALETTE.length + PALETTE.length) % PALETTE.length];
 }

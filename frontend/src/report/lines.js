@@ -7,7 +7,7 @@
 import { el, svg, clear, pointer } from "./dom.js";
 import { fmt, fmtRange, fmtStep } from "./numbers.js";
 import { scale, niceTicks, logTicks, extent, nearest } from "./scale.js";
-import { colour, DASHES, MARK_COLOURS } from "./colours.js";
+import { colour, dashOf, MARK_COLOURS } from "./colours.js";
 
 const HEIGHT = 250;
 const M = { left: 62, right: 14, top: 10, bottom: 34 };
@@ -40,7 +40,7 @@ export class LineChart {
       const sw = svg("svg", { width: 26, height: 10, class: "ts-swatch" },
         s.line === false
           ? svg("circle", { cx: 13, cy: 5, r: 3.5, fill: colour(s.colour) })
-          : svg("line", { x1: 1, y1: 5, x2: 25, y2: 5, stroke: colour(s.colour), "stroke-width": 2, "stroke-dasharray": DASHES[s.dash] ?? (s.dash ? DASHES.other : null) }));
+          : svg("line", { x1: 1, y1: 5, x2: 25, y2: 5, stroke: colour(s.colour), "stroke-width": 2, "stroke-dasharray": dashOf(s.dash) }));
       this.legend.append(el("span", { class: "ts-legend-item" }, sw, el("span", { text: s.name })));
     }
     if (this.spec.band) this.legend.append(el("span", { class: "ts-legend-item ts-band-key", text: this.spec.band_label || "band" }));
@@ -154,7 +154,7 @@ export class LineChart {
       for (const run of runs(s.x.length, (i) => ok(s.y[i]))) {
         d += "M" + run.map((i) => `${X(s.x[i]).toFixed(1)},${Y(s.y[i]).toFixed(1)}`).join("L");
       }
-      g.append(svg("path", { d, fill: "none", stroke: c, "stroke-width": 1.6, "stroke-dasharray": DASHES[s.dash] ?? (s.dash ? DASHES.other : null), "stroke-linejoin": "round" }));
+      g.append(svg("path", { d, fill: "none", stroke: c, "stroke-width": 1.6, "stroke-dasharray": dashOf(s.dash), "stroke-linejoin": "round" }));
     }
     if (s.points) {
       for (let i = 0; i < s.x.length; i++) {

@@ -172,28 +172,44 @@ def _model_cards(report: Report, page: Page) -> list[dict[str, str]]:
     return cards
 
 
+_EVALUATION_CARDS = (
+    ("accuracy", "Accuracy"),
+    ("macro_f1", "Macro F1"),
+    ("r2", "R²"),
+    ("mse", "MSE"),
+    ("loss", "Loss"),
+)
+
+
 def _evaluation_cards(report: Report) -> list[dict[str, str]]:
     ev = report.evaluation
     if ev is None:
         return []
     where = f"{ev.split} split, {fmt_count(ev.samples)} samples"
     cards: list[dict[str, str]] = []
-    for key, label in (
-        ("accuracy", "Accuracy"),
-        ("macro_f1", "Macro F1"),
-        ("r2", "R²"),
-        ("mse", "MSE"),
-        ("loss", "Loss"),
-    ):
-        value = ev.metrics.get(key)
-        if value is not None and len(cards) < 3:
-            cards.append(_card(f"{label} (evaluation)", fmt_value(value), where))
+    for key in _evaluation_keys(report):
+        label = dict(_EVALUATION_CARDS)[key]
+        cards.append(_card(f"{label} (evaluation)", fmt_value(ev.metrics[key]), where))
     return cards
 
 
-def _run_cards(run: RunReader, page: Page) -> list[dict[str, str]]:
-    """Best and last value of the run's metrics: held-out splits first, then train loss."""
-    names = [(s, n) for s, n in run.scalar_names() if metric_direction(n)]
+def _evaluation_keys(report: Report) -> list[str]:
+    """The headline metrics of the evaluation shown as cards (at most three)."""
+    if report.evaluation is None:
+        return []
+    metrics = report.evaluation.metrics
+    return [key for key, _ in _EVALUATION_CARDS if key in metrics][:3]
+
+
+def _run_cards(report: Report, run: RunReader, page: Page) -> list[dict[str, str]]:
+    """Best and last value of the run's metrics: held-out splits first, then train loss;
+    those an evaluation card already shows left out."""
+    shown = (
+        {(report.evaluation.split, k) for k in _evaluation_keys(report)}
+        if report.evaluation
+        else set()
+    )
+    names = [(s, n) for s, n in run.scalar_names() if metric_direction(n) and (s, n) not in shown]
     names.sort(key=lambda sn: (sn[0] == "train", "loss" in sn[1] and sn[0] != "train"))
     cards = []
     for split, name in names[:_MAX_METRIC_CARDS]:
@@ -223,7 +239,7 @@ def summary_section(report: Report, page: Page) -> Markup:
     """Cards: size, cost, memory, the metrics' best and last values, and health alerts."""
     cards = _model_cards(report, page) + _evaluation_cards(report)
     if page.run is not None:
-        cards += _run_cards(page.run, page)
+        cards += _run_cards(report, page.run, page)
     alerts = page.alerts
     tone = "bad" if any(a[2] == "error" for a in alerts) else "warn" if alerts else "good"
     value = f"{len(alerts):,}" if alerts else "none"

@@ -96,10 +96,10 @@ def _curves(run: RunReader, page: Page) -> tuple[list[dict[str, str]], list[str]
     charts = []
     for name in choice.shown:
         series, marks, decimated = [], [], False
-        for k, split in enumerate(_split_order(splits.get(name, []))):
+        for split in _split_order(splits.get(name, [])):
             s = run.scalars(name, split=split, buckets=MAX_POINTS)
             decimated |= s.decimated
-            series.append(_series_data(s, split, k))
+            series.append(_series_data(s, split, _split_colour(split, names=splits)))
             raw = run.scalars(name, split=split)
             marks += [
                 _spell_mark(sp, f"{split} {name}")
@@ -123,9 +123,19 @@ def _curves(run: RunReader, page: Page) -> tuple[list[dict[str, str]], list[str]
     return charts, choice.notes()
 
 
+_SPLIT_ORDER = {"train": 0, "val": 1, "validation": 1, "test": 2}
+
+
 def _split_order(splits: list[str]) -> list[str]:
-    order = {"train": 0, "val": 1, "validation": 1, "test": 2}
-    return sorted(splits, key=lambda s: (order.get(s, 3), s))
+    return sorted(splits, key=lambda s: (_SPLIT_ORDER.get(s, 3), s))
+
+
+def _split_colour(split: str, names: dict[str, list[str]]) -> int:
+    """One colour per split on every chart: train, val, test first, then the others."""
+    if split in _SPLIT_ORDER:
+        return _SPLIT_ORDER[split]
+    others = sorted({s for splits in names.values() for s in splits} - set(_SPLIT_ORDER))
+    return 3 + others.index(split)
 
 
 def _series_data(s: Any, split: str, colour: int) -> dict[str, Any]:
