@@ -30,7 +30,8 @@ export function logTicks(lo, hi) {
     const v = 10 ** e;
     if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
   }
-  if (out.length < 2 && b - a <= 1) for (const m of [2, 5]) for (let e = a; e <= b; e++) {
+  // a range of a decade or two gets 2× and 5× ticks too, or it would have one label
+  if (out.length < 3) for (const m of [2, 5]) for (let e = a; e <= b; e++) {
     const v = m * 10 ** e;
     if (v >= lo && v <= hi) out.push(v);
   }
