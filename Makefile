@@ -53,9 +53,11 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-# Everything CI runs: lint, types, every test (browser and slow ones too) and the doctests.
+# Everything CI runs: lint, types, every test (browser and slow ones too), the doctests and
+# the frontend's pure functions under node --test.
 test: install lint typecheck
 	$(PY) -m pytest -q
+	cd frontend && npm test --silent
 
 # The inner loop: no browser or slow tests, stop at the first failure. CI runs `make test`.
 test-fast: install

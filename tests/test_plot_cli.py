@@ -116,7 +116,8 @@ def test_plot_a_corrupt_store_is_one_error_line(
     run = corrupt_store(tmp_path, case)
     assert main(["plot", str(run), "-o", str(tmp_path / "p"), "--dpi", "30"]) == 2
     captured = capsys.readouterr()
-    assert captured.err.startswith(f"error: cannot read {run}: ") and captured.err.count("\n") == 1
+    assert captured.err.startswith("error: cannot read ") and str(run) in captured.err
+    assert captured.err.count("\n") == 1
     assert captured.out == "" and not (tmp_path / "p").exists()
 
 

@@ -12,6 +12,10 @@ def test_exported_names() -> None:
     assert sorted(torchscope.__all__) == sorted(
         [
             "CheckpointError",
+            "GraphFormatError",
+            "LogValueError",
+            "NothingToCompare",
+            "StoreError",
             "Evaluation",
             "GraphView",
             "GraphvizNotFound",

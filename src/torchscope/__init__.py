@@ -17,8 +17,12 @@ if TYPE_CHECKING:
     from torchscope.analysis.summary import Summary
     from torchscope.errors import (
         CheckpointError,
+        GraphFormatError,
         GraphvizNotFound,
+        LogValueError,
+        NothingToCompare,
         SpecError,
+        StoreError,
         TorchscopeError,
         TraceError,
     )
@@ -52,22 +56,30 @@ _LAZY = {
     "TraceError": "torchscope.errors",
     "SpecError": "torchscope.errors",
     "CheckpointError": "torchscope.errors",
+    "GraphFormatError": "torchscope.errors",
+    "LogValueError": "torchscope.errors",
+    "NothingToCompare": "torchscope.errors",
+    "StoreError": "torchscope.errors",
     "GraphvizNotFound": "torchscope.errors",
 }
 
 __all__ = [
     "CheckpointError",
     "Evaluation",
+    "GraphFormatError",
     "GraphView",
     "GraphvizNotFound",
+    "LogValueError",
     "ModelGraph",
     "Monitor",
+    "NothingToCompare",
     "ParamDiff",
     "ParamReport",
     "Report",
     "RunReader",
     "RunWriter",
     "SpecError",
+    "StoreError",
     "Summary",
     "TorchscopeError",
     "TraceError",

@@ -547,7 +547,8 @@ def _store_in_writer(result: Evaluation, logdir: str | Path | RunWriter) -> None
     from torchscope.store.writer import RunWriter
 
     assert result.step is not None
-    writer = logdir if isinstance(logdir, RunWriter) else RunWriter(logdir)
+    # an evaluation belongs to the run in logdir (resumed), not to a new run beside it
+    writer = logdir if isinstance(logdir, RunWriter) else RunWriter(logdir, resume=True)
     try:
         writer.log_scalars(result.step, _finite(result.scalars()), split=result.split)
         if result.confusion is not None:

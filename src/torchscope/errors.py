@@ -20,10 +20,12 @@ __all__ = [
     "GraphFormatError",
     "GraphvizNotFound",
     "InputError",
+    "LogValueError",
     "MissingDependency",
     "NothingToCompare",
     "OutputPathError",
     "SpecError",
+    "StoreError",
     "TorchscopeError",
     "TraceError",
     "UsageError",
@@ -70,6 +72,23 @@ class NothingToCompare(TorchscopeError, ValueError):
 
 class GraphFormatError(TorchscopeError, ValueError):
     """A ModelGraph JSON does not match the schema; the message names the first problem."""
+
+
+class StoreError(TorchscopeError, ValueError):
+    """A run store could not be read; the message names the file and what is wrong."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        super().__init__(f"cannot read run store {path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+class LogValueError(TorchscopeError, ValueError, TypeError):
+    """A logging call got a step, name or value the store cannot keep; raised at the call.
+
+    Nothing else is lost: the item is refused before it is queued. Also a ``TypeError``,
+    for values of the wrong type (a string where a number belongs).
+    """
 
 
 class GraphvizNotFound(TorchscopeError, RuntimeError):

@@ -137,3 +137,11 @@ def test_regression_stores_its_metrics(tmp_path: Path) -> None:
     assert series["r2"] == [(0, pytest.approx(ev.metrics["r2"]))]
     with RunReader(tmp_path / "run") as r:
         assert r.confusion_splits() == []
+
+
+def test_a_second_evaluation_joins_the_run_in_logdir(tmp_path: Path) -> None:
+    model = nn.Linear(5, 3)
+    for step in (1, 2):
+        torchscope.evaluate(model, data(), logdir=tmp_path / "run", step=step, progress=False)
+    assert [p[0] for p in stored(tmp_path / "run", "test")["accuracy"]] == [1, 2]
+    assert not (tmp_path / "run-2").exists()  # not a new run beside it

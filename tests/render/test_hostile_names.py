@@ -10,7 +10,9 @@ terminal, whose only escape sequences may be the SGR colours rich writes itself.
 from __future__ import annotations
 
 import io
+import json
 import re
+import sqlite3
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -123,16 +125,49 @@ def test_params_diff() -> None:
     _check_value(changes, [n for n in TENSOR_NAMES if n != "[/]"] + ["[/]"])
 
 
+_RAW_TEXT = {  # table → columns holding names as plain text
+    "series": ("family", "scope", "name"),
+    "histograms": ("kind", "name"),
+    "confusion": ("split",),
+    "events": ("kind",),
+}
+_JSON_TEXT = {"meta": ("value",), "events": ("payload",)}  # columns holding JSON
+
+
+def _placeholder(i: int) -> str:
+    return f"@@{i}@@"
+
+
 def write_hostile_run(path: Path) -> None:
-    with RunWriter(path, run_name="[red]FAKE OK[/red] \x1b]0;owned\x07") as w:
+    """A run whose every name is hostile. The writer refuses control characters at the call
+    (issue 11), so it writes placeholders and SQL plants the names, as another tool could."""
+    names = [*HOSTILE, "[red]FAKE OK[/red] \x1b]0;owned\x07", "[/] \x1b[2J", "grad\x1b]0;x\x07"]
+    n = len(HOSTILE)
+    ph = _placeholder
+    with RunWriter(path, run_name=ph(n)) as w:
         for step in range(3):
-            w.log_scalars(step, {name: float(step) for name in HOSTILE})
-            w.log_scalars(step, {"loss": 1.0}, split="[/] \x1b[2J")
-            w.log_layer_stats(step, "grad\x1b]0;x\x07", {name: {"norm": 1.0} for name in HOSTILE})
-        w.log_histogram(1, "[link=x]w[/link]", "rtl\u202eexe.txt", [0.0, 1.0], [2.0])
-        w.set_meta("config", {name: name for name in HOSTILE})
-        w.log_event(2, "nonfinite", {"module": ":smile: [/] \x1b]0;owned\x07", "phase": "x"})
-        w.log_event(2, "<script>alert(1)</script>", {"note": "\x1b[2J"})
+            w.log_scalars(step, {ph(i): float(step) for i in range(n)})
+            w.log_scalars(step, {"loss": 1.0}, split=ph(n + 1))
+            w.log_layer_stats(step, ph(n + 2), {ph(i): {"norm": 1.0} for i in range(n)})
+        w.log_histogram(1, ph(2), ph(5), [0.0, 1.0], [2.0])
+        w.set_meta("config", {ph(i): ph(i) for i in range(n)})
+        w.log_event(2, "nonfinite", {"module": ph(7) + ph(0) + ph(3), "phase": "x"})
+        w.log_event(2, ph(6), {"note": ph(4)})
+    conn = sqlite3.connect(path / "run.sqlite")
+    with conn:
+        for i in reversed(range(len(names))):
+            for table, columns in _RAW_TEXT.items():
+                for column in columns:
+                    conn.execute(
+                        f"UPDATE {table} SET {column} = REPLACE({column}, ?, ?)", (ph(i), names[i])
+                    )
+            for table, columns in _JSON_TEXT.items():
+                for column in columns:
+                    conn.execute(
+                        f"UPDATE {table} SET {column} = REPLACE({column}, ?, ?)",
+                        (ph(i), json.dumps(names[i])[1:-1]),
+                    )
+    conn.close()
 
 
 def test_run_overview(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def test_a_three_sample_matrix_says_so(tmp_path: Path) -> None:
     [
         ([[1, 2, 3]], None, "not a square matrix"),
         ([[0, 0], [0, 0]], None, "counts no samples"),
-        ([[1, -1], [0, 1]], None, "not counts"),
+        ([[1, -1], [0, 1]], None, "not counts|a negative count"),
         ([[1, 0], [0, 1]], ["only one"], "1 labels for 2 classes"),
     ],
 )

@@ -1,9 +1,9 @@
 """Reading run stores in the CLI: a damaged store ends as one error naming the run.
 
 A store is input someone else may have made. Reading a damaged one raises whatever the
-layer that tripped raises (SQLite's errors, a JSON or buffer ValueError, a TypeError
-from a blob of the wrong type); ``reading`` turns each into one ``UnreadableRun``
-naming the run, which ``cli.main`` reports as one line with exit status 2.
+store's own ``StoreError`` names the file and the problem and passes through; anything
+else (an error a renderer trips over) becomes one ``UnreadableRun`` naming the run.
+``cli.main`` reports either as one line with exit status 2.
 """
 
 from __future__ import annotations
@@ -35,5 +35,7 @@ def reading(run_dir: Path) -> Iterator[None]:
     """Errors raised inside while reading ``run_dir`` become one ``UnreadableRun``."""
     try:
         yield
+    except TorchscopeError:
+        raise
     except _UNREADABLE as exc:
         raise UnreadableRun(run_dir, exc) from exc

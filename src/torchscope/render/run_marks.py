@@ -52,7 +52,7 @@ def write_segments(raw: Series) -> list[Series]:
         >>> [seg.steps.tolist() for seg in write_segments(s)]
         [[0, 1], [1, 2]]
     """
-    launches = getattr(raw, "segments", None)  # per point, from stores that mark resumes
+    launches = raw.segments  # per point (None from a Series built by hand)
     if launches is not None and len(launches) and launches.min() != launches.max():
         parts = [np.flatnonzero(launches == k) for k in np.unique(launches)]
     elif len(raw) > 1 and raw.wall_times is not None and bool((np.diff(raw.steps) == 0).any()):

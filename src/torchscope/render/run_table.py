@@ -79,9 +79,8 @@ def _status(meta: dict[str, Any]) -> str:
 
 
 def _launches(reader: RunReader) -> int:
-    """1 for a run never resumed; stores that mark resumes count each launch."""
-    segments = getattr(reader, "segments", None)
-    return len(segments()) if callable(segments) else 1
+    """1 for a run never resumed; each resume adds a launch."""
+    return max(1, len(reader.segments()))
 
 
 def _steps(reader: RunReader) -> tuple[int, int] | None:
