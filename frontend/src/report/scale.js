@@ -27,12 +27,12 @@ export function logTicks(lo, hi) {
   const every = Math.max(1, Math.ceil((b - a) / 6));
   const out = [];
   for (let e = a; e <= b; e += every) {
-    const v = 10 ** e;
+    const v = Number(`1e${e}`); // exact (10 ** -4 is 0.00009999999999999999)
     if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
   }
   // a range of a decade or two gets 2× and 5× ticks too, or it would have one label
   if (out.length < 3) for (const m of [2, 5]) for (let e = a; e <= b; e++) {
-    const v = m * 10 ** e;
+    const v = Number(`${m}e${e}`);
     if (v >= lo && v <= hi) out.push(v);
   }
   return out.sort((x, y) => x - y);
