@@ -38,7 +38,6 @@ SECTIONS = [
     ("parameters", "Parameters"),
     ("training", "Training"),
     ("evaluation", "Evaluation"),
-    ("profile", "Profile"),
     ("environment", "Configuration and environment"),
     ("appendix", "How to read this report"),
 ]
@@ -59,7 +58,6 @@ class Report(Displayable):
     diff: ParamDiff | None = None
     run: Path | None = None
     evaluation: Evaluation | None = None
-    profile: Any = None
     sources: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 

@@ -1,4 +1,4 @@
-"""The report's evaluation section (and its optional profile section).
+"""The report's evaluation section.
 
 With an ``Evaluation`` (``torchscope.evaluate``): its headline metrics, the per-class table,
 the most confused pairs and its figures (confusion matrix, per-class bars, reliability
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from torchscope.render.report_page import Page
     from torchscope.store.reader import RunReader
 
-__all__ = ["evaluation_section", "has_evaluation", "profile_section"]
+__all__ = ["evaluation_section", "has_evaluation"]
 
 MAX_SPLITS = 4
 MAX_CLASS_ROWS = 200
@@ -192,8 +192,3 @@ def _run_split(run: RunReader | None, split: str, page: Page) -> dict[str, Any]:
 def _rate(value: float, denominator: int) -> str:
     """A rate, or ``–`` when it has nothing to divide by (shown as 0 by the metrics)."""
     return "–" if denominator == 0 or not math.isfinite(value) else fmt_value(value)
-
-
-def profile_section(report: Report, page: Page) -> Markup | None:
-    """Reserved for ``torchscope.profile`` results (not built yet: see report notes)."""
-    return None

@@ -181,7 +181,6 @@ def _builders() -> dict[str, Callable[[Report, Page], Markup | None]]:
         "parameters": report_model.parameters_section,
         "training": report_training.training_section,
         "evaluation": report_evaluation.evaluation_section,
-        "profile": report_evaluation.profile_section,
         "environment": report_overview.environment_section,
         "appendix": report_glossary.appendix_section,
     }
@@ -197,7 +196,6 @@ def present_sections(report: Report) -> list[str]:
         "parameters": report.params is not None or report.diff is not None,
         "training": report.run is not None,
         "evaluation": has_evaluation(report),
-        "profile": report.profile is not None,
         "environment": True,
         "appendix": True,
     }
