@@ -9,13 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from torchscope._display import Displayable, figures_of, save_figures_of
 from torchscope.analysis.importance import Importance, magnitude_importance
-from torchscope.analysis.param_stats import (
-    GroupStats,
-    HealthFlag,
-    TensorStats,
-    aggregate,
-    health_flags,
-)
+from torchscope.analysis.param_health import HealthFlag, health_flags
+from torchscope.analysis.param_stats import GroupStats, TensorStats, aggregate
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,6 +43,17 @@ class ParamReport(Displayable):
     spectral: SpectralReport | None = None
     skipped: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_errors(self) -> bool:
+        """Whether a health check found an error (NaN or Inf values): the weights are broken.
+
+        Example:
+            >>> import torch, torchscope
+            >>> torchscope.inspect_params({"w": torch.tensor([1.0, float("nan")])}).has_errors
+            True
+        """
+        return any(f.severity == "error" for f in self.flags)
 
     def tensor(self, name: str) -> TensorStats:
         for t in self.tensors:

@@ -28,6 +28,7 @@ DESCRIPTION = (
     "(.safetensors, .pt/.pth/.bin read with weights_only=True, or a directory of shards with "
     "its index JSON), read one tensor at a time, or a model spec built with random weights. "
     + CODE_NOTE
+    + " Exits 1 when a health check finds an error (NaN or Inf weights)."
 )
 
 __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
@@ -132,6 +133,13 @@ def run(args: argparse.Namespace) -> int:
     emit(report, args, lambda width: report_renderables(report, width, view, args.rows or None))
     if args.out is not None:
         _save(report, source, args)
+    if report.has_errors:  # broken weights are a failed check, for scripts and CI alike
+        broken = sorted({f.tensor for f in report.flags if f.severity == "error"})
+        error_console().print(
+            f"error: {len(broken)} tensor(s) hold NaN or Inf values (see the health flags)",
+            markup=False, highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        return 1
     return 0
 
 

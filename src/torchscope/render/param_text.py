@@ -220,6 +220,7 @@ def spectral_table(
     rows = []
     for x in shown:
         flag = x.warning if x.status == "ok" else "fit failed"
+        flag = ", ".join(filter(None, [flag, "< 50 evals" if x.fit_warning else ""]))
         style = "yellow" if flag else ""
         rows.append(
             [
@@ -255,9 +256,13 @@ def spectral_table(
     yield Text(
         f"Spectral: mean alpha {num(s['alpha'], 3)}, mean α-weighted {num(s['alpha_weighted'], 3)}"
         f" over {s['layers']} layers; {s['under_trained']} above 6 (under-trained), "
-        f"{s['over_trained']} below 2 (over-trained); {len(spectral.skipped)} skipped; "
-        f"{spectral.seconds:.2f} s"
+        f"{s['over_trained']} below 2 (over-trained); {s['unreliable']} fitted on < 50 "
+        f"eigenvalues (unreliable); {spectral.seconds:.2f} s"
     )
+    if spectral.skipped:
+        names = ", ".join(f"{k} ({v})" for k, v in list(spectral.skipped.items())[:4])
+        more = f" and {len(spectral.skipped) - 4} more" if len(spectral.skipped) > 4 else ""
+        yield Text(f"Skipped (spectral): {names}{more}")
 
 
 def importance_table(importance: Importance, width: int, top: int = 10) -> Iterator[Any]:
@@ -271,11 +276,14 @@ def importance_table(importance: Importance, width: int, top: int = 10) -> Itera
             f"{100 * r.share:.1f}%",
             Text("█" * max(1, round(20 * r.share)) if r.share > 0 else "", style="cyan"),
             num(r.score),
+            num(r.per_value, 3),
             fmt_count(r.numel),
         ]
         for r in importance.layers[:top]
     ]
-    yield _table(title, ["Share", "", "Score", "Values"], rows, width, optional=("Values",))
+    columns = ["Share", "", "Score", "Per value", "Values"]
+    yield _table(title, columns, rows, width, optional=("Values", "Per value"))
+    yield Text(f"  Score {what} grows with a layer's size; Per value (Score / Values) does not.")
 
 
 def report_renderables(
