@@ -50,11 +50,12 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "near_zero": ("Near 0", "The share of values with |w| ≤ 0.001 × the tensor's largest |w|."),
     "health": (
         "Health flags",
-        "Checks of every tensor: NaN or Inf values (error), all-zero or "
-        "constant weight matrices, dead units (all-zero rows), and L2 norms far from "
-        "other tensors of the same layer type (robust z-score of log norms above 3.5). "
-        "All-zero biases and constant norm scales are expected at initialisation and "
-        "listed apart.",
+        "Checks of every tensor: NaN or Inf values (error); all-zero or constant weight "
+        "matrices; dead units (all-zero rows); weights far larger than any initialisation "
+        "gives (std × √fan_in above 20); and tensors whose RMS is at least 10× above or "
+        "below that of the other tensors of their layer type (robust z-score of log RMS "
+        "above 3.5). All-zero biases and constant norm scales are expected at "
+        "initialisation and listed apart.",
     ),
     "histogram": (
         "Value histograms",

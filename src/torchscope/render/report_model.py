@@ -194,12 +194,8 @@ def _flags(r: ParamReport, page: Page) -> dict[str, Any]:
 
 def _figures(r: ParamReport, page: Page) -> list[dict[str, Any]]:
     """Each figure as (kind, svg or chart id, caption), in reading order."""
-    from torchscope.render.param_plots import (
-        depth_profile,
-        esd_grid,
-        histogram_grid,
-        importance_chart,
-    )
+    from torchscope.render.param_plots import depth_profile, histogram_grid, importance_chart
+    from torchscope.render.spectral_plots import esd_grid
 
     out: list[dict[str, Any]] = []
     if r.tensors:
