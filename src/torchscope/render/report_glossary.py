@@ -76,7 +76,8 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     ),
     "importance_magnitude": (
         "Importance: magnitude",
-        "Σ|w| of a layer's weights, as a share of the whole model's.",
+        "Σ|w| of a layer's weights, as a share of the whole model's; and mean |w| per value, "
+        "which does not grow with the layer's size.",
     ),
     "importance_taylor": (
         "Importance: Taylor saliency",

@@ -237,7 +237,8 @@ def _figures(r: ParamReport, page: Page) -> list[dict[str, Any]]:
             _svg(
                 page,
                 importance_chart(r.importance),
-                "The layers holding most of the total importance score.",
+                "The layers with the largest importance: summed over the layer (share of the "
+                "model's total) and per value (mean, which does not grow with the layer's size).",
             )
         )
         page.use(*(f"importance_{i.method}" for i in r.importance))
