@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml constraints.txt
 # The viewer's frontend (frontend/, npm lock file) bundled into the package's assets.
 # Rebuilt when its sources or lock file change, or when the built bundle is missing.
 VIEWER_JS := src/torchscope/render/assets/viewer.js
+REPORT_JS := src/torchscope/render/assets/report.js
 FRONTEND_STAMP := frontend/.built
-FRONTEND_SRC := $(wildcard frontend/src/*) frontend/build.mjs frontend/package.json frontend/package-lock.json
+FRONTEND_SRC := $(wildcard frontend/src/*) $(wildcard frontend/src/*/*) frontend/build.mjs frontend/package.json frontend/package-lock.json
 frontend: $(FRONTEND_STAMP)
-	@test -f $(VIEWER_JS) || { rm -f $(FRONTEND_STAMP); $(MAKE) --no-print-directory $(FRONTEND_STAMP); }
+	@test -f $(VIEWER_JS) -a -f $(REPORT_JS) || { rm -f $(FRONTEND_STAMP); $(MAKE) --no-print-directory $(FRONTEND_STAMP); }
 
 $(FRONTEND_STAMP): $(FRONTEND_SRC)
 	cd frontend && npm ci --no-audit --no-fund && npm run build
@@ -65,7 +66,7 @@ test-fast: install
 # Speed/memory benchmarks against the competitors, each printing ratios (minutes; run on a
 # quiet machine). Results go to benchmarks/RESULTS.md by hand, with machine and date.
 BENCHMARKS := summary_speed graph_static_speed viewer_speed params_streaming \
-	spectral_vs_weightwatcher store_speed monitor_overhead training_memory_gpu
+	spectral_vs_weightwatcher store_speed monitor_overhead training_memory_gpu report_size
 bench: install
 	@for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(PY) benchmarks/$$b.py || exit 1; done
 

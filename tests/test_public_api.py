@@ -24,6 +24,7 @@ def test_exported_names() -> None:
             "ParamDiff",
             "ParamReport",
             "Profile",
+            "Report",
             "RunReader",
             "RunWriter",
             "SpecError",
@@ -36,6 +37,7 @@ def test_exported_names() -> None:
             "evaluate",
             "inspect_params",
             "profile",
+            "report",
             "summary",
             "trace",
         ]

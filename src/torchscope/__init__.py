@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 from torchscope._version import __version__
 
 if TYPE_CHECKING:
-    from torchscope._api import diff, draw, evaluate, inspect_params, profile, summary, trace
+    from torchscope._api import (
+        diff,
+        draw,
+        evaluate,
+        inspect_params,
+        profile,
+        report,
+        summary,
+        trace,
+    )
     from torchscope.analysis.evaluation import Evaluation
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
@@ -30,6 +39,7 @@ if TYPE_CHECKING:
     from torchscope.model.graph import ModelGraph
     from torchscope.monitor.monitor import Monitor
     from torchscope.render.graph_view import GraphView
+    from torchscope.render.report import Report
     from torchscope.store.reader import RunReader
     from torchscope.store.writer import RunWriter
 
@@ -40,6 +50,7 @@ _LAZY = {
     "draw": "torchscope._api",
     "inspect_params": "torchscope._api",
     "diff": "torchscope._api",
+    "report": "torchscope._api",
     "evaluate": "torchscope._api",
     "Evaluation": "torchscope.analysis.evaluation",
     "profile": "torchscope._api",
@@ -48,6 +59,7 @@ _LAZY = {
     "ModelGraph": "torchscope.model.graph",
     "Summary": "torchscope.analysis.summary",
     "GraphView": "torchscope.render.graph_view",
+    "Report": "torchscope.render.report",
     "ParamReport": "torchscope.analysis.param_report",
     "ParamDiff": "torchscope.analysis.param_diff",
     "RunWriter": "torchscope.store.writer",
@@ -76,6 +88,7 @@ __all__ = [
     "ParamDiff",
     "ParamReport",
     "Profile",
+    "Report",
     "RunReader",
     "RunWriter",
     "SpecError",
@@ -89,6 +102,7 @@ __all__ = [
     "evaluate",
     "inspect_params",
     "profile",
+    "report",
     "summary",
     "trace",
 ]

@@ -20,6 +20,7 @@ from torchscope.analysis.param_report import ParamReport
 from torchscope.analysis.profile import Profile
 from torchscope.analysis.summary import Summary
 from torchscope.render.graph_view import GraphView
+from torchscope.render.report import Report
 from torchscope.store.reader import RunReader
 
 if TYPE_CHECKING:
@@ -108,6 +109,20 @@ def _graph_renderables(value: GraphView, width: int) -> Iterable[Any]:
 @html_of.register
 def _graph_html(value: GraphView) -> str:
     from torchscope.render.graph_view import notebook_html
+
+    return notebook_html(value)
+
+
+@renderables_of.register
+def _page_renderables(value: Report, width: int) -> Iterable[Any]:
+    from torchscope.render.report import report_renderables
+
+    return report_renderables(value, width)
+
+
+@html_of.register
+def _report_page_html(value: Report) -> str:
+    from torchscope.render.report import notebook_html
 
     return notebook_html(value)
 
