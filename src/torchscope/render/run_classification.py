@@ -15,14 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from torchscope.render.run_common import (
-    Run,
-    figure_text,
-    new_figure,
-    palette,
-    reader_of,
-    run_style,
-)
+from torchscope.render.figures import figure, figure_text, palette, theme
+from torchscope.render.run_common import Run, reader_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -109,8 +103,8 @@ def confusion_heatmap(run: Run, split: str = "val", step: int | None = None) -> 
     rows = [f"{label} ({n:,})" for label, n in zip(c.labels, support.tolist())]
     annot = k <= 20
     side = min(max(4.0, 0.45 * k + 2), 11.0)
-    with run_style():
-        fig = new_figure(2 * side + 1, side)
+    with theme():
+        fig = figure(2 * side + 1, side, dpi=100)
         ax_counts, ax_norm = fig.subplots(1, 2)
         for ax, values, fmt, extra in (
             (ax_counts, c.counts, "d", {}),
@@ -159,8 +153,8 @@ def class_metrics_bars(run: Run, split: str = "val", step: int | None = None) ->
     k = len(m.labels)
     x = np.arange(k)
     width = 0.8 / len(metrics)
-    with run_style():
-        fig = new_figure(min(max(6.0, 0.55 * k + 2), 16.0), 3.8)
+    with theme():
+        fig = figure(min(max(6.0, 0.55 * k + 2), 16.0), 3.8, dpi=100)
         ax = fig.subplots()
         for i, ((label, vals), color) in enumerate(zip(metrics.items(), palette(3))):
             ok = np.isfinite(vals)
