@@ -55,8 +55,11 @@ def test_confusion_cells_are_the_counts(ev: Evaluation) -> None:
     m = np.asarray(ev.confusion, dtype=float)
     expected = (m / m.sum(1, keepdims=True)).ravel()
     assert [float(t.get_text()) for t in shares.texts] == pytest.approx(expected, abs=0.005)
+    names = ["cat", r"\$bad{math", "[red]x[/red]", "dog"]
+    assert [t.get_text() for t in counts.get_xticklabels()] == names
+    support = m.sum(1).astype(int)  # rows are named with their class's sample count
     ticks = [t.get_text() for t in counts.get_yticklabels()]
-    assert ticks == ["cat", r"\$bad{math", "[red]x[/red]", "dog"]
+    assert ticks == [f"{name} ({n})" for name, n in zip(names, support)]
     assert "test" in fig.get_suptitle() and "step 4" in fig.get_suptitle()
     assert "n = 300" in fig.get_suptitle()
 
@@ -146,3 +149,15 @@ def test_figures_without_data_are_left_out() -> None:
     ev = torchscope.evaluate(nn.Linear(3, 3), batches, curves=False, progress=False)
     assert sorted(ev.figures()) == ["class_metrics", "confusion", "reliability"]
     assert not math.isnan(ev.metrics["ece"])
+
+
+def test_confusion_of_many_classes_names_none_and_writes_no_counts() -> None:
+    k = 45
+    counts = (np.eye(k, dtype=int) * 3 + 1).tolist()
+    labels = [f"c{i}" for i in range(k)]
+    ev = Evaluation("multiclass", k * (k + 2), 1, labels, {}, confusion=counts)
+    fig = confusion_figure(ev)
+    counts_ax = fig.axes[0]
+    assert list(counts_ax.get_xticklabels()) == list(counts_ax.get_yticklabels()) == []
+    assert list(counts_ax.texts) == []  # past ANNOTATE classes the cells carry no numbers
+    assert np.asarray(counts_ax.collections[0].get_array()).reshape(k, k).tolist() == counts

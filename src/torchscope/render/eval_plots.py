@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from torchscope.render.confusion import confusion_matrices
 from torchscope.render.figures import figure, figure_text, palette, theme
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ __all__ = [
     "residuals_figure",
 ]
 
-_ANNOTATE = 20  # write counts in the cells up to this many classes
-_TICKS = 40  # name every class on the axes up to this many
 _LEGEND = 10  # curves named in a legend; more are drawn without one
 
 
@@ -53,42 +52,11 @@ def _names(labels: list[str], limit: int = 20) -> list[str]:
 
 
 def confusion_figure(ev: Evaluation) -> Figure:
-    """Counts and row-normalised (recall per true class) confusion matrices side by side."""
-    import seaborn as sns
-
+    """Counts and row-normalised (recall per true class) confusion matrices side by side
+    (``confusion.confusion_matrices``)."""
     if ev.confusion is None:
         raise ValueError("this evaluation has no confusion matrix")
-    counts = np.asarray(ev.confusion, dtype=np.int64)
-    k = len(counts)
-    support = counts.sum(axis=1)
-    normalised = np.full(counts.shape, np.nan)
-    np.divide(counts, support[:, None], out=normalised, where=support[:, None] > 0)
-    names = _names(ev.labels) if k <= _TICKS else False
-    side = min(max(4.0, 0.42 * k + 2.2), 12.0)
-    with theme():
-        fig = figure(2 * side + 1, side, dpi=100)
-        for ax, values, fmt, extra, what in (
-            (fig.add_subplot(1, 2, 1), counts, "d", {}, "counts"),
-            (fig.add_subplot(1, 2, 2), normalised, ".2f", {"vmin": 0, "vmax": 1}, "share of row"),
-        ):
-            sns.heatmap(
-                values,
-                ax=ax,
-                annot=k <= _ANNOTATE,
-                fmt=fmt,
-                cmap="Blues",
-                square=True,
-                xticklabels=names,
-                yticklabels=names,
-                cbar_kws={"shrink": 0.7},
-                annot_kws={"fontsize": 7 if k > 10 else 9},
-                **extra,
-            )
-            ax.set_xlabel("predicted class")
-            ax.set_ylabel("true class")
-            ax.set_title(what)
-        fig.suptitle(_title(ev, "Confusion matrix"))
-    return fig
+    return confusion_matrices(ev.confusion, _names(ev.labels), _title(ev, "Confusion matrix"))
 
 
 def class_metrics_figure(ev: Evaluation, max_classes: int = 60) -> Figure:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from torchscope.render.confusion import confusion_matrices
 from torchscope.render.figures import figure, figure_text, palette, theme
 from torchscope.render.run_common import Run, reader_of
 
@@ -85,50 +86,14 @@ def _matrix(reader: RunReader, split: str, step: int | None) -> _Matrix:
 
 
 def confusion_heatmap(run: Run, split: str = "val", step: int | None = None) -> Figure:
-    """Counts and row-normalised (recall per true class) confusion matrices side by side.
-
-    Rows are labelled with their class's sample count; a class with no samples has a
-    blank row in the normalised matrix.
+    """Counts and row-normalised (recall per true class) confusion matrices side by side
+    (``confusion.confusion_matrices``); the title says the accuracy and its 95% interval.
 
     Example:
         >>> confusion_heatmap("runs/exp1", "val").savefig("confusion.png")  # doctest: +SKIP
     """
-    import seaborn as sns
-
     c = _matrix(reader_of(run), split, step)
-    k = len(c.counts)
-    support = c.counts.sum(axis=1)
-    normalised = np.full(c.counts.shape, np.nan)
-    np.divide(c.counts, support[:, None], out=normalised, where=support[:, None] > 0)
-    rows = [f"{label} ({n:,})" for label, n in zip(c.labels, support.tolist())]
-    annot = k <= 20
-    side = min(max(4.0, 0.45 * k + 2), 11.0)
-    with theme():
-        fig = figure(2 * side + 1, side, dpi=100)
-        ax_counts, ax_norm = fig.subplots(1, 2)
-        for ax, values, fmt, extra in (
-            (ax_counts, c.counts, "d", {}),
-            (ax_norm, normalised, ".2f", {"vmin": 0, "vmax": 1}),
-        ):
-            sns.heatmap(
-                values,
-                ax=ax,
-                annot=annot,
-                fmt=fmt,
-                cmap="rocket_r",
-                square=True,
-                xticklabels=c.labels,
-                yticklabels=rows,
-                cbar_kws={"shrink": 0.8},
-                **extra,
-            )
-        for row in np.flatnonzero(support == 0):  # a blank row: say why
-            ax_norm.text(k / 2, row + 0.5, "no samples", ha="center", va="center", color="0.4")
-        for ax, title in ((ax_counts, "counts"), (ax_norm, "normalised by true class")):
-            ax.set(title=title, xlabel="predicted", ylabel="true (samples)")
-            ax.tick_params(axis="y", rotation=0)
-        fig.suptitle(c.title("Confusion matrix"))
-    return fig
+    return confusion_matrices(c.counts, c.labels, c.title("Confusion matrix"))
 
 
 def class_metrics_bars(run: Run, split: str = "val", step: int | None = None) -> Figure:

@@ -1,0 +1,75 @@
+"""The confusion-matrix figure, drawn once for an Evaluation and for a run's stored matrix.
+
+Counts and the row-normalised matrix (recall per true class) side by side. Each row is
+labelled with its class's sample count; a class with no samples has a blank row in the
+normalised matrix, marked "no samples", not a row of zeros. Cells carry their values up
+to ``ANNOTATE`` classes and the axes name every class up to ``NAMED`` classes.
+
+Example:
+    >>> fig = confusion_matrices([[5, 1], [0, 0]], ["cat", "dog"], "Confusion matrix")
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['cat (6)', 'dog (0)']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from torchscope.render.figures import figure, theme
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
+
+__all__ = ["ANNOTATE", "NAMED", "confusion_matrices"]
+
+ANNOTATE = 20  # write the values in the cells up to this many classes
+NAMED = 40  # name every class on the axes up to this many
+
+
+def confusion_matrices(counts: ArrayLike, labels: Sequence[str], title: str) -> Figure:
+    """Counts and row-normalised matrices of ``counts`` (rows true, columns predicted).
+
+    ``labels`` are figure text already (``figures.figure_text``), one per class; ``title``
+    goes above both matrices.
+    """
+    import seaborn as sns
+
+    values = np.asarray(counts, dtype=np.int64)
+    k = len(values)
+    support = values.sum(axis=1)
+    normalised = np.full(values.shape, np.nan)
+    np.divide(values, support[:, None], out=normalised, where=support[:, None] > 0)
+    named = k <= NAMED
+    rows = [f"{label} ({n:,})" for label, n in zip(labels, support.tolist())] if named else False
+    side = min(max(4.0, 0.42 * k + 2.2), 12.0)
+    with theme():
+        fig = figure(2 * side + 1, side, dpi=100)
+        ax_counts, ax_norm = fig.subplots(1, 2)
+        for ax, shown, fmt, extra in (
+            (ax_counts, values, "d", {}),
+            (ax_norm, normalised, ".2f", {"vmin": 0, "vmax": 1}),
+        ):
+            sns.heatmap(
+                shown,
+                ax=ax,
+                annot=k <= ANNOTATE,
+                fmt=fmt,
+                cmap="Blues",
+                square=True,
+                xticklabels=list(labels) if named else False,
+                yticklabels=rows,
+                cbar_kws={"shrink": 0.8},
+                annot_kws={"fontsize": 7 if k > 10 else 9},
+                **extra,
+            )
+        for row in np.flatnonzero(support == 0):  # a blank row: say why
+            ax_norm.text(k / 2, row + 0.5, "no samples", ha="center", va="center", color="0.4")
+        for ax, what in ((ax_counts, "counts"), (ax_norm, "normalised by true class")):
+            ax.set(title=what, xlabel="predicted class", ylabel="true class (samples)")
+            ax.tick_params(axis="y", rotation=0)
+        fig.suptitle(title)
+    return fig
