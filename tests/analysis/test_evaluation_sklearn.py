@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from torchscope.analysis.evaluation import Evaluation, run_evaluation
+import torchscope
+from torchscope.analysis.evaluation import Evaluation
 
 CASES = settings(max_examples=40, deadline=None, derandomize=True)
 TOL = {"rel": 1e-9, "abs": 1e-12}
@@ -36,8 +38,8 @@ def batches(scores: np.ndarray, target: np.ndarray, size: int) -> list[tuple[tor
     return [(s[i : i + size], t[i : i + size]) for i in range(0, len(s), size)]
 
 
-def evaluate(scores: np.ndarray, target: np.ndarray, size: int, **kw: object) -> Evaluation:
-    return run_evaluation(Identity(), batches(scores, target, size), progress=False, **kw)  # type: ignore[arg-type]
+def evaluate(scores: np.ndarray, target: np.ndarray, size: int, **kw: Any) -> Evaluation:
+    return torchscope.evaluate(Identity(), batches(scores, target, size), progress=False, **kw)
 
 
 def close(a: float, b: float) -> bool:

@@ -10,9 +10,10 @@ import pytest
 import torch
 from torch import nn
 
+import torchscope
 from tests.render.golden import check_golden, table_rows
 from torchscope._display import plain_text
-from torchscope.analysis.evaluation import Evaluation, run_evaluation
+from torchscope.analysis.evaluation import Evaluation
 
 
 class Same(nn.Module):
@@ -31,7 +32,7 @@ def golden_evaluation(labels: list[str] | None = None) -> Evaluation:
     target = torch.from_numpy(y)
     batches = [(scores[i : i + 16], target[i : i + 16]) for i in range(0, n, 16)]
     names = labels or ["airplane", "automobile", "bird", "cat"]
-    return run_evaluation(
+    return torchscope.evaluate(
         Same(),
         batches,
         labels=names,
@@ -118,7 +119,7 @@ def test_html_holds_the_numbers() -> None:
 def test_regression_text_and_narrow_terminal() -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(30, 2, generator=g)
-    ev = run_evaluation(nn.Linear(2, 2), [(x, x * 2)], labels=["a[b]", "c"], progress=False)
+    ev = torchscope.evaluate(nn.Linear(2, 2), [(x, x * 2)], labels=["a[b]", "c"], progress=False)
     text = plain_text(ev, width=60)
     assert "Output" in text and "a[b]" in text and "R²" in text
     assert f"{ev.outputs[0].r2:.4f}" in text
