@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
 from torchscope.errors import LogValueError
 from torchscope.store.batch import Chunks, Item, SeriesKey, Transaction, describe, write_batch
@@ -44,6 +44,9 @@ from torchscope.store.checks import (
 )
 from torchscope.store.layout import claim_run_dir
 from torchscope.store.schema import RUN_FILENAME, connect_writer
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["DEFAULT_FLUSH_INTERVAL", "RunWriter"]
 
@@ -131,7 +134,7 @@ class RunWriter:
     def log_scalars(
         self,
         step: int,
-        values: Mapping[str, float],
+        values: Mapping[str, SupportsFloat],
         *,
         split: str = "train",
         wall_time: float | None = None,
@@ -151,7 +154,7 @@ class RunWriter:
         self._put("scalars", (step, split, t, checked))
 
     def log_layer_stats(
-        self, step: int, kind: str, stats: Mapping[str, Mapping[str, float]]
+        self, step: int, kind: str, stats: Mapping[str, Mapping[str, SupportsFloat]]
     ) -> None:
         """Queue per-layer statistics: ``{layer: {stat: value}}`` of one kind (e.g. "grad")."""
         step = check_step(step)
@@ -166,16 +169,15 @@ class RunWriter:
         self._put("layers", (step, kind, time.time(), checked))
 
     def log_histogram(
-        self, step: int, kind: str, name: str, edges: Sequence[float], counts: Sequence[float]
+        self, step: int, kind: str, name: str, edges: ArrayLike, counts: ArrayLike
     ) -> None:
-        """Queue one histogram: ``len(edges) == len(counts) + 1``."""
+        """Queue one histogram (edges and counts: sequences or 1-D arrays of real numbers):
+        ``len(edges) == len(counts) + 1``."""
         step = check_step(step)
         self._name(kind, "histogram kind")
         self._name(name, "histogram name")
-        e, c = (
-            check_vector(edges, f"edges of {name!r}"),
-            check_vector(counts, f"counts of {name!r}"),
-        )
+        e = check_vector(edges, f"edges of {name!r}")
+        c = check_vector(counts, f"counts of {name!r}")
         if len(e) != len(c) + 1:
             raise LogValueError(f"histogram {name!r}: {len(e)} edges for {len(c)} counts")
         self._put("histogram", (step, kind, name, e, c, time.time()))
@@ -184,10 +186,10 @@ class RunWriter:
         self,
         step: int,
         split: str,
-        matrix: Sequence[Sequence[int]],
+        matrix: ArrayLike,
         labels: Sequence[str] | None = None,
     ) -> None:
-        """Queue a confusion matrix (rows: true class, columns: predicted class)."""
+        """Queue a confusion matrix of counts (rows: true class, columns: predicted class)."""
         step = check_step(step)
         self._name(split, "confusion split")
         rows = check_counts(matrix, split)
