@@ -35,11 +35,13 @@ class Page:
         self.problems: list[str] = []
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
-        self.page.on(
-            "dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss())
-        )
+        self.page.on("dialog", self._dialog)
         self.page.goto(html_path.as_uri())
         self.page.wait_for_function("window.__torchscope && window.__torchscope.ready")
+
+    def _dialog(self, dialog: Any) -> None:
+        self.problems.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
 
     def _console(self, msg: Any) -> None:
         if msg.type in ("error", "warning"):
@@ -143,7 +145,7 @@ def test_svg_export_is_valid_and_complete(page: Page) -> None:
     text = page.page.evaluate("window.__torchscope.exportSVG()")
     root = ET.fromstring(text)
     ns = "{http://www.w3.org/2000/svg}"
-    labels = [t.text for t in root.iter(f"{ns}text") if t.get("class") == "ts-l"]
+    labels = [t.text or "" for t in root.iter(f"{ns}text") if t.get("class") == "ts-l"]
     assert sorted(labels) == sorted(page.labels())
     assert root.find(f"{ns}style") is not None and HOSTILE in labels
 

@@ -45,10 +45,17 @@ def golden_evaluation(labels: list[str] | None = None) -> Evaluation:
     )
 
 
+def _found(pattern: str, text: str) -> str:
+    """The first group of ``pattern``'s first match in ``text``, which must have one."""
+    match = re.search(pattern, text)
+    assert match is not None, pattern
+    return match[1]
+
+
 def evaluation_invariant(text: str) -> None:
     """Supports and predictions each add up to the samples in the heading; the confusion
     matrix rows add up to the supports and its diagonal over n is the accuracy."""
-    samples = int(re.search(r"([\d,]+) samples in", text)[1].replace(",", ""))  # type: ignore[index]
+    samples = int(_found(r"([\d,]+) samples in", text).replace(",", ""))
     header = next(line for line in text.splitlines() if line.startswith("Class "))
     columns = header.replace("ROC AUC", "ROC-AUC").split()
     rows = [line.split() for line in table_rows(text, "Class")]
@@ -59,7 +66,7 @@ def evaluation_invariant(text: str) -> None:
     matrix = [[int(v) for v in line.split()[-len(rows) :]] for line in table_rows(text, "#")]
     assert [sum(r) for r in matrix] == support
     assert [sum(c) for c in zip(*matrix)] == predicted
-    accuracy = float(re.search(r"Accuracy\s+([\d.]+)", text)[1])  # type: ignore[index]
+    accuracy = float(_found(r"Accuracy\s+([\d.]+)", text))
     assert accuracy == pytest.approx(
         sum(matrix[i][i] for i in range(len(rows))) / samples, abs=5e-5
     )
