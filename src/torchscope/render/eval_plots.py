@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from torchscope.render.confusion import confusion_matrices
+from torchscope.render.class_plots import class_bars, confusion_matrices
 from torchscope.render.figures import figure, figure_text, palette, theme
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def _names(labels: list[str], limit: int = 20) -> list[str]:
 
 def confusion_figure(ev: Evaluation) -> Figure:
     """Counts and row-normalised (recall per true class) confusion matrices side by side
-    (``confusion.confusion_matrices``)."""
+    (``class_plots.confusion_matrices``)."""
     if ev.confusion is None:
         raise ValueError("this evaluation has no confusion matrix")
     return confusion_matrices(ev.confusion, _names(ev.labels), _title(ev, "Confusion matrix"))
@@ -61,39 +61,23 @@ def confusion_figure(ev: Evaluation) -> Figure:
 
 def class_metrics_figure(ev: Evaluation, max_classes: int = 60) -> Figure:
     """Precision, recall and F1 of each class (the first ``max_classes``) as grouped bars,
-    with the macro F1 as a line; support is written under each class name."""
-    import pandas as pd
-    import seaborn as sns
-
+    with the macro F1 as a line; support is written under each class name
+    (``class_plots.class_bars``)."""
     rows = ev.classes[:max_classes]
-    names = [f"{figure_text(r.label, 16)}\n(n={r.support:,})" for r in rows]
-    data = pd.DataFrame(
-        [
-            (name, metric, getattr(r, metric))
-            for name, r in zip(names, rows)
-            for metric in ("precision", "recall", "f1")
-        ],
-        columns=["class", "metric", "value"],
+    rates = {
+        "precision": [r.precision for r in rows],
+        "recall": [r.recall for r in rows],
+        "F1": [r.f1 for r in rows],
+    }
+    more = len(ev.classes) - len(rows)
+    extra = f" (first {len(rows)} of {len(ev.classes)} classes)" if more > 0 else ""
+    return class_bars(
+        [figure_text(r.label, 16) for r in rows],
+        [r.support for r in rows],
+        rates,
+        ev.metrics.get("macro_f1", float("nan")),
+        _title(ev, "Per-class precision, recall, F1") + extra,
     )
-    with theme():
-        fig = figure(max(6.0, 0.55 * len(rows) + 2.5), 4.2, dpi=100)
-        ax = fig.add_subplot()
-        sns.barplot(data=data, x="class", y="value", hue="metric", ax=ax, palette=palette(3))
-        macro = ev.metrics.get("macro_f1", float("nan"))
-        if macro == macro:
-            ax.axhline(
-                macro, color="0.3", linestyle="--", linewidth=1, label=f"macro F1 {macro:.3f}"
-            )
-        ax.set_ylim(0, 1.05)
-        ax.set_xlabel("")
-        ax.set_ylabel("score")
-        ax.legend(loc="lower right", fontsize=8, frameon=True)
-        if len(rows) > 12:
-            ax.tick_params(axis="x", labelrotation=90)
-        more = len(ev.classes) - len(rows)
-        extra = f" (first {len(rows)} of {len(ev.classes)} classes)" if more > 0 else ""
-        ax.set_title(_title(ev, "Per-class precision, recall, F1") + extra)
-    return fig
 
 
 def reliability_figure(ev: Evaluation) -> Figure:

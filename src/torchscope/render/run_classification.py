@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from torchscope.render.confusion import confusion_matrices
-from torchscope.render.figures import figure, figure_text, palette, theme
+from torchscope.render.class_plots import class_bars, confusion_matrices
+from torchscope.render.figures import figure_text
 from torchscope.render.run_common import Run, reader_of
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def _matrix(reader: RunReader, split: str, step: int | None) -> _Matrix:
 
 def confusion_heatmap(run: Run, split: str = "val", step: int | None = None) -> Figure:
     """Counts and row-normalised (recall per true class) confusion matrices side by side
-    (``confusion.confusion_matrices``); the title says the accuracy and its 95% interval.
+    (``class_plots.confusion_matrices``); the title says the accuracy and its 95% interval.
 
     Example:
         >>> confusion_heatmap("runs/exp1", "val").savefig("confusion.png")  # doctest: +SKIP
@@ -114,25 +114,5 @@ def class_metrics_bars(run: Run, split: str = "val", step: int | None = None) ->
     precision = np.where(predicted > 0, m.precision, np.nan)
     recall = np.where(support > 0, m.recall, np.nan)
     f1 = np.where(np.isfinite(precision) & np.isfinite(recall), m.f1, np.nan)
-    metrics = {"precision": precision, "recall": recall, "F1": f1}
-    k = len(m.labels)
-    x = np.arange(k)
-    width = 0.8 / len(metrics)
-    with theme():
-        fig = figure(min(max(6.0, 0.55 * k + 2), 16.0), 3.8, dpi=100)
-        ax = fig.subplots()
-        for i, ((label, vals), color) in enumerate(zip(metrics.items(), palette(3))):
-            ok = np.isfinite(vals)
-            ax.bar(x[ok] + (i - 1) * width, vals[ok], width, label=label, color=color)
-        for empty in np.flatnonzero(support == 0).tolist():
-            ax.text(
-                empty, 0.02, "no samples", ha="center", rotation=90, color="0.4", fontsize="small"
-            )
-        ax.axhline(
-            m.macro_f1, color="0.3", linestyle="--", linewidth=1, label=f"macro F1 {m.macro_f1:.3f}"
-        )
-        names = [f"{label}\nn={n:,}" for label, n in zip(m.labels, support.tolist())]
-        ax.set_xticks(x, names, rotation=45 if k > 12 else 0)
-        ax.set(ylim=(0, 1.05), xlabel="class", ylabel="score", title=c.title("Per-class metrics"))
-        ax.legend(loc="lower right", fontsize="small", ncols=4)
-    return fig
+    rates = {"precision": precision, "recall": recall, "F1": f1}
+    return class_bars(c.labels, m.support, rates, m.macro_f1, c.title("Per-class metrics"))
