@@ -175,6 +175,13 @@ def overview_sections(o: dict[str, Any]) -> list[Section]:
 
 
 def alert_texts(o: dict[str, Any]) -> list[str]:
+    """The alarms of the header: one line per non-finite event.
+
+    Example:
+        >>> where = {"module": "fc", "phase": "forward"}
+        >>> alert_texts({"events": [{"kind": "nonfinite", "step": 7, "payload": where}]})
+        ['first non-finite value at step 7 in fc (forward)']
+    """
     return [_event_text(e) for e in o["events"] if e["kind"] == "nonfinite"]
 
 
