@@ -89,6 +89,12 @@ def class_bars(
     class's sample count under its name, and ``macro_f1`` as a dashed line (if defined).
 
     ``labels`` are figure text already (``figures.figure_text``).
+
+    Example:
+        >>> rates = {"precision": [1.0, float("nan")], "recall": [0.5, 0.0]}
+        >>> fig = class_bars(["cat", "dog"], [2, 1], rates, 0.33, "Per-class metrics")
+        >>> [float(p.get_height()) for p in fig.axes[0].patches]  # the NaN one left out
+        [1.0, 0.5, 0.0]
     """
     k = len(labels)
     x = np.arange(k)
