@@ -7,9 +7,11 @@ the options that used to end in a traceback.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -38,8 +40,10 @@ def weighted(tmp_path: Path) -> str:
     return f"{tmp_path / 'weighted.py'}:Weighted"
 
 
-def _json(capsys: pytest.CaptureFixture[str]) -> dict:  # type: ignore[type-arg]
-    return json.loads(capsys.readouterr().out)
+def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    data = json.loads(capsys.readouterr().out)
+    assert isinstance(data, dict)
+    return data
 
 
 def _error(capsys: pytest.CaptureFixture[str]) -> str:
@@ -229,7 +233,10 @@ def test_help_lists_only_commands_that_exist_and_the_exit_statuses(
     listed = re.findall(r"^    (\w+) ", text, flags=re.MULTILINE)
     assert listed == command_names() == ORDER
     assert "exit status:" in text and "2    bad usage or input" in text
-    summary_help = build_parser()._subparsers._group_actions[0].choices["summary"].format_help()  # type: ignore[union-attr]
+    (subparsers,) = [
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    ]
+    summary_help = subparsers.choices["summary"].format_help()
     assert "imports and runs that code" in " ".join(summary_help.split())
     assert "--input-dtype" in summary_help and "--init" in summary_help
 

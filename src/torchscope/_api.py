@@ -524,33 +524,32 @@ def evaluate(
         >>> ev.task, ev.samples, 0.0 <= ev.metrics["accuracy"] <= 1.0
         ('multiclass', 64, True)
     """
-    from torchscope.analysis.evaluation import run_evaluation
+    from torchscope.analysis.evaluation import EvalOptions, run_evaluation
 
     if monitor is not None and logdir is not None:
         raise ValueError("store the evaluation through monitor= or logdir=, not both")
     if step is None:
         step = monitor.step if monitor is not None else (0 if logdir is not None else None)
+    options = EvalOptions(
+        task=task,
+        labels=labels,
+        loss_fn=loss_fn,
+        batch_fn=batch_fn,
+        output_fn=output_fn,
+        device=device,
+        top_k=top_k,
+        bins=bins,
+        curves=curves,
+        probabilities=probabilities,
+        ignore_index=ignore_index,
+        zero_division=zero_division,
+        max_batches=max_batches,
+        progress=progress,
+        split=split,
+        step=step,
+    )
     with _monitor_paused(monitor):
-        result = run_evaluation(
-            model,
-            loader,
-            task=task,
-            labels=labels,
-            loss_fn=loss_fn,
-            batch_fn=batch_fn,
-            output_fn=output_fn,
-            device=device,
-            top_k=top_k,
-            bins=bins,
-            curves=curves,
-            probabilities=probabilities,
-            ignore_index=ignore_index,
-            zero_division=zero_division,
-            max_batches=max_batches,
-            progress=progress,
-            split=split,
-            step=step,
-        )
+        result = run_evaluation(model, loader, options)
     if monitor is not None:
         _store_in_monitor(result, monitor)
     elif logdir is not None:

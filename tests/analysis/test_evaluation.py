@@ -13,7 +13,7 @@ from torch import nn
 
 import torchscope
 from torchscope.analysis import eval_regression, eval_stream
-from torchscope.analysis.evaluation import Evaluation, run_evaluation
+from torchscope.analysis.evaluation import Evaluation
 
 
 def make_data(
@@ -183,7 +183,7 @@ def test_memory_does_not_grow_without_curves() -> None:
     assert stream.scores is None
     with_curves = eval_stream.ClassificationStream("multiclass", 7, curves=True)
     x, y = make_data(50, classes=7)
-    ev = run_evaluation(nn.Linear(6, 7), loader(x, y), curves=False, progress=False)
+    ev = torchscope.evaluate(nn.Linear(6, 7), loader(x, y), curves=False, progress=False)
     assert ev.curves == [] and all(math.isnan(r.roc_auc) for r in ev.classes)
     assert "roc_auc" not in ev.metrics and ev.confusion is not None
     assert with_curves.scores is not None

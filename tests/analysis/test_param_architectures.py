@@ -7,6 +7,7 @@ import contextlib
 import io
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +18,9 @@ from torchscope.sources.spec import load_model
 
 pytest.importorskip("transformers")
 
-SMALL = {
+import transformers
+
+SMALL: dict[str, dict[str, Any]] = {
     "hf:GPT2LMHeadModel": {"n_layer": 2, "n_embd": 64, "n_head": 4, "vocab_size": 500},
     "hf:BertModel": {
         "num_hidden_layers": 2,
@@ -41,7 +44,14 @@ SMALL = {
         "vocab_size": 500,
     },
 }
-T5 = {"d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 2, "num_heads": 4, "vocab_size": 500}
+T5: dict[str, Any] = {
+    "d_model": 64,
+    "d_kv": 16,
+    "d_ff": 128,
+    "num_layers": 2,
+    "num_heads": 4,
+    "vocab_size": 500,
+}
 
 
 @pytest.mark.parametrize("spec", list(SMALL))
@@ -85,6 +95,7 @@ def test_spectra_match_weightwatcher(spec: str) -> None:
 
 def test_a_saved_checkpoint_reports_like_the_model(tmp_path: Path) -> None:
     model = load_model("hf:GPT2LMHeadModel", SMALL["hf:GPT2LMHeadModel"]).model
+    assert isinstance(model, transformers.PreTrainedModel)
     model.save_pretrained(tmp_path, max_shard_size="200KB")  # sharded, with an index
     assert (tmp_path / "model.safetensors.index.json").exists()
     from_model = {t.name: t for t in inspect_params(model).tensors}

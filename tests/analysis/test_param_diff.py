@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
+from torch import nn
 
 from tests.models import MLP
 from torchscope._api import diff
@@ -103,23 +105,31 @@ def test_a_nan_on_one_side_only_is_a_change() -> None:
     assert math.isnan(tensor_change("big", big_a, big_b).max_abs_change)
 
 
+def _compiled(model: nn.Module) -> nn.Module:
+    compiled = torch.compile(model)
+    assert isinstance(compiled, nn.Module)  # the OptimizedModule wrapper
+    return compiled
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.compile's own imports
 @pytest.mark.parametrize(
     ("wrap", "prefix"),
     [
         (lambda m: torch.nn.DataParallel(m).state_dict(), "module."),
-        (lambda m: torch.compile(m).state_dict(), "_orig_mod."),  # type: ignore[attr-defined]
+        (lambda m: _compiled(m).state_dict(), "_orig_mod."),
         (
             lambda m: {f"module._orig_mod.{k}": v for k, v in m.state_dict().items()},
             "module._orig_mod.",
         ),
     ],
 )
-def test_wrapper_prefixes_are_stripped_and_reported(wrap: object, prefix: str) -> None:
+def test_wrapper_prefixes_are_stripped_and_reported(
+    wrap: Callable[[nn.Module], dict[str, torch.Tensor]], prefix: str
+) -> None:
     """A checkpoint against its DDP or compiled copy said "relative change = 0" while
     matching no tensor at all."""
     model = MLP()
-    wrapped = wrap(model)  # type: ignore[operator]
+    wrapped = wrap(model)
     assert all(k.startswith(prefix) for k in wrapped)
     d = diff(model.state_dict(), wrapped)
     assert d.prefixes == ("", prefix) and d.identical

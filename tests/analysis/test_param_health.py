@@ -11,10 +11,11 @@ import torch
 from tests.models import MLP
 from torchscope._api import inspect_params
 from torchscope.analysis.param_health import LARGE_SCALE, SCALE_Z, health_flags, init_scale
+from torchscope.analysis.param_report import ParamReport
 from torchscope.analysis.param_stats import describe_tensor
 
 
-def _warnings(report) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _warnings(report: ParamReport) -> list[tuple[str, str]]:
     return [(f.tensor, f.check) for f in report.flags if f.severity != "info"]
 
 

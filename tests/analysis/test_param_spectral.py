@@ -6,6 +6,7 @@ import contextlib
 import io
 import logging
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from torchscope.sources.tensors import module_source
 ww_powerlaw = pytest.importorskip("weightwatcher.WW_powerlaw")
 
 
-def _ww_fit(values: np.ndarray):  # type: ignore[no-untyped-def]
+def _ww_fit(values: np.ndarray) -> Any:  # WeightWatcher's WWFit
     data = np.sort(values[values > 1e-5])
     with contextlib.redirect_stdout(io.StringIO()):  # it prints for small samples
         return ww_powerlaw.WWFit(data)

@@ -12,10 +12,16 @@ import torch
 
 from torchscope.analysis._chunked import CHUNK
 from torchscope.analysis.param_health import health_flags
-from torchscope.analysis.param_stats import PERCENTILES, aggregate, describe_tensor, layer_kind
+from torchscope.analysis.param_stats import (
+    PERCENTILES,
+    TensorStats,
+    aggregate,
+    describe_tensor,
+    layer_kind,
+)
 
 
-def _check_against_numpy(stats, values: np.ndarray, bins: int = 64) -> None:  # type: ignore[no-untyped-def]
+def _check_against_numpy(stats: TensorStats, values: np.ndarray, bins: int = 64) -> None:
     finite = values[np.isfinite(values)]
     assert stats.mean == pytest.approx(finite.mean(), rel=1e-6, abs=1e-9)
     assert stats.std == pytest.approx(finite.std(), rel=1e-6)
@@ -159,9 +165,8 @@ def _scaled_reference(finite: np.ndarray) -> tuple[float, float, float, float]:
     unit = 2.0 ** (math.frexp(float(np.abs(finite).max()))[1] - 1) if finite.any() else 1.0
     x = finite / unit
     with np.errstate(over="ignore"):
-        return tuple(  # type: ignore[return-value]
-            float(v) * unit for v in (x.mean(), x.std(), np.linalg.norm(x), np.abs(x).mean())
-        )
+        mean, std, l2, mean_abs = (x.mean(), x.std(), np.linalg.norm(x), np.abs(x).mean())
+        return float(mean) * unit, float(std) * unit, float(l2) * unit, float(mean_abs) * unit
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)

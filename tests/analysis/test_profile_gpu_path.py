@@ -114,6 +114,7 @@ def test_mfu_and_roofline_side_on_a_named_gpu() -> None:
     linear = p.module("0")
     assert (linear.forward_ms, p.total_ms) == (0.002, 0.004)  # kernel time, CUDA-event step
     assert linear.achieved_flops == pytest.approx(2 * 8 * 64 * 64 / 2e-6)
+    assert linear.achieved_flops is not None
     assert linear.mfu == pytest.approx(linear.achieved_flops / 989.4e12)
     ridge = 989.4e12 / 3.35e12
     assert linear.intensity is not None and linear.intensity < ridge

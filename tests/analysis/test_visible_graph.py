@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 import torchscope
+from tests.hf_graphs import t5_graph
 from tests.models import SharedActBlock, SharedTwice, Stack, TinyAttention, TinyUNet
 from torchscope.analysis.visible_graph import (
     ColorScale,
@@ -181,20 +182,10 @@ def _acyclic(view: VisibleGraph) -> bool:
     return True
 
 
-def _t5() -> ModelGraph:
-    pytest.importorskip("transformers")
-    from torchscope.sources.spec import load_model
-
-    config = {"d_model": 16, "d_ff": 32, "d_kv": 8, "num_heads": 2, "num_layers": 2,
-              "num_decoder_layers": 2, "vocab_size": 50}  # fmt: skip
-    loaded = load_model("hf:T5ForConditionalGeneration", config, device="meta", seq_len=8)
-    return torchscope.trace(loaded.model, *loaded.args, device="meta", **loaded.kwargs)
-
-
 FEED_FORWARD = {
     "unet": lambda: torchscope.trace(TinyUNet().eval(), input_size=(1, 1, 16, 16)),
     "shared act": lambda: torchscope.trace(SharedActBlock().eval(), input_size=(1, 8, 8, 8)),
-    "t5": _t5,
+    "t5": t5_graph,
 }
 
 

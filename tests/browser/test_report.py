@@ -33,12 +33,14 @@ class Opened:
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
-        self.page.on(
-            "dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss())
-        )
+        self.page.on("dialog", self._dismiss)
         self.page.route("**/*", self._route)
         self.page.goto(path.as_uri())
         self.page.wait_for_function("document.documentElement.dataset.ready === '1'")
+
+    def _dismiss(self, dialog: Any) -> None:
+        self.problems.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
 
     def _route(self, route: Any) -> None:
         if route.request.url.startswith("file:"):

@@ -35,11 +35,13 @@ class Page:
         self.problems: list[str] = []
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
-        self.page.on(
-            "dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss())
-        )
+        self.page.on("dialog", self._dialog)
         self.page.goto(html_path.as_uri())
         self.page.wait_for_function("window.__torchscope && window.__torchscope.ready")
+
+    def _dialog(self, dialog: Any) -> None:
+        self.problems.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
 
     def _console(self, msg: Any) -> None:
         if msg.type in ("error", "warning"):
@@ -92,15 +94,44 @@ def test_expand_and_collapse_on_click(page: Page) -> None:
     assert "blocks.0-3" in page.labels() and "0" not in page.labels()
 
 
+def _linear_matches(graph: ModelGraph) -> int:
+    """The nodes a search for "linear" finds: linear ops and modules named or typed so."""
+    ops = sum(op.name == "linear" or "linear" in op.target.lower() for op in graph.ops)
+    return ops + sum("linear" in (m.path + m.type).lower() for m in graph.modules)
+
+
+def _stop_clock(page: Page) -> None:
+    """Typing searches 200 ms after the last key, Enter at once. The page's clock becomes a
+    stopped fake that moves only in ``clock.run_for``, so which comes first is the test's
+    choice, never the machine's load (a busy machine let the typed search run first)."""
+    start = 1_700_000_000.0  # seconds; any fixed time
+    page.page.clock.install(time=start)
+    page.page.clock.pause_at(start + 1)
+
+
 def test_search_reveals_and_highlights_matches(page: Page, graph: ModelGraph) -> None:
-    expected = sum(op.name == "linear" or "linear" in op.target.lower() for op in graph.ops)
-    expected += sum("linear" in (m.path + m.type).lower() for m in graph.modules)
+    expected = _linear_matches(graph)
+    _stop_clock(page)
     page.page.fill("#ts-search", "linear")
-    page.page.press("#ts-search", "Enter")
+    page.page.press("#ts-search", "Enter")  # before the typed search is due: searches now
     assert page.page.text_content("#ts-search-count") == f"1 / {expected}"
     # every match was revealed (few enough) and is drawn highlighted
     assert page.page.locator(".ts-hit").count() == expected
     page.page.press("#ts-search", "Enter")
+    assert page.page.text_content("#ts-search-count") == f"2 / {expected}"
+    page.page.clock.run_for(1000)  # Enter cancelled the typed search: it never runs
+    assert page.page.text_content("#ts-search-count") == f"2 / {expected}"
+
+
+def test_typing_searches_after_a_pause_and_enter_goes_on(page: Page, graph: ModelGraph) -> None:
+    expected = _linear_matches(graph)
+    _stop_clock(page)
+    page.page.fill("#ts-search", "linear")
+    page.page.clock.run_for(199)
+    assert page.page.text_content("#ts-search-count") == ""  # still typing
+    page.page.clock.run_for(1)
+    assert page.page.text_content("#ts-search-count") == f"1 / {expected}"
+    page.page.press("#ts-search", "Enter")  # the search has run: Enter shows the next match
     assert page.page.text_content("#ts-search-count") == f"2 / {expected}"
 
 
@@ -143,7 +174,7 @@ def test_svg_export_is_valid_and_complete(page: Page) -> None:
     text = page.page.evaluate("window.__torchscope.exportSVG()")
     root = ET.fromstring(text)
     ns = "{http://www.w3.org/2000/svg}"
-    labels = [t.text for t in root.iter(f"{ns}text") if t.get("class") == "ts-l"]
+    labels = [t.text or "" for t in root.iter(f"{ns}text") if t.get("class") == "ts-l"]
     assert sorted(labels) == sorted(page.labels())
     assert root.find(f"{ns}style") is not None and HOSTILE in labels
 

@@ -11,6 +11,7 @@ import pytest
 
 import torchscope
 from tests.browser.test_viewer import Page
+from tests.hf_graphs import t5_graph
 from tests.models import SharedActBlock, TinyAttention, TinyUNet
 from torchscope.analysis.visible_graph import visible_graph
 from torchscope.model.graph import ModelGraph
@@ -24,21 +25,10 @@ if not (Path(graph_html.__file__).parent / "assets" / "viewer.js").exists():
 READABLE = 0.75  # the fit's lowest zoom: 12 px labels at 9 px
 
 
-def _t5() -> ModelGraph:
-    pytest.importorskip("transformers")
-    from torchscope.sources.spec import load_model
-
-    config = {"d_model": 16, "d_ff": 32, "d_kv": 8, "num_heads": 2, "num_layers": 2,
-              "num_decoder_layers": 2, "vocab_size": 50}  # fmt: skip
-    loaded = load_model("hf:T5ForConditionalGeneration", config, device="meta", seq_len=8)
-    # as built (training mode): its stacks' dropout, called twice each, is drawn
-    return torchscope.trace(loaded.model, *loaded.args, device="meta", **loaded.kwargs)
-
-
 CASES: dict[str, Callable[[], ModelGraph]] = {
     "unet": lambda: torchscope.trace(TinyUNet().eval(), input_size=(1, 1, 16, 16)),
     "shared act": lambda: torchscope.trace(SharedActBlock().eval(), input_size=(1, 8, 8, 8)),
-    "t5": _t5,
+    "t5": t5_graph,
 }
 
 

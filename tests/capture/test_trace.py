@@ -139,7 +139,10 @@ def test_rnn_and_mv_have_formulas() -> None:
     assert g.uncounted_ops == {}
 
 
-def _state(model: nn.Module) -> tuple[object, ...]:
+_State = tuple[bool, list[tuple[str, torch.device, torch.dtype, bool, torch.Tensor]], list[int]]
+
+
+def _state(model: nn.Module) -> _State:
     return (
         model.training,
         [
@@ -150,11 +153,8 @@ def _state(model: nn.Module) -> tuple[object, ...]:
     )
 
 
-def _same(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
-    params_equal = all(
-        x[:4] == y[:4] and torch.equal(x[4], y[4])
-        for x, y in zip(a[1], b[1])  # type: ignore[index, call-overload]
-    )
+def _same(a: _State, b: _State) -> bool:
+    params_equal = all(x[:4] == y[:4] and torch.equal(x[4], y[4]) for x, y in zip(a[1], b[1]))
     return a[0] == b[0] and params_equal and a[2] == b[2]
 
 

@@ -10,10 +10,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-pl = pytest.importorskip("pytorch_lightning")
+pytest.importorskip("pytorch_lightning")
 
-from torchscope.integrations.lightning import TorchscopeCallback  # noqa: E402
-from torchscope.store.reader import RunReader  # noqa: E402
+import pytorch_lightning as pl
+
+from torchscope.integrations.lightning import TorchscopeCallback
+from torchscope.store.reader import RunReader
 
 
 class TinyClassifier(pl.LightningModule):

@@ -15,7 +15,7 @@ from torchscope.integrations.transformers import TorchscopeTrainerCallback  # no
 from torchscope.store.reader import RunReader  # noqa: E402
 
 
-class _Dataset(torch.utils.data.Dataset):  # type: ignore[type-arg]
+class _Dataset(torch.utils.data.Dataset[dict[str, Any]]):
     def __init__(self, n: int = 24) -> None:
         g = torch.Generator().manual_seed(0)
         self.ids = torch.randint(5, 100, (n, 12), generator=g)

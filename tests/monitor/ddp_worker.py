@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -10,7 +12,7 @@ from tests.monitor.models_monitor import SmallCNN, digits
 from torchscope.monitor import Monitor
 
 STEPS, BATCH = 3, 32
-SETTINGS = {"every": 1, "activations_every": 1, "histograms_every": 1}
+SETTINGS: dict[str, Any] = {"every": 1, "activations_every": 1, "histograms_every": 1}
 
 
 def run(rank: int, world: int, port: int, out: str) -> None:

@@ -55,7 +55,8 @@ class FakeWriter:
         matrix: Sequence[Sequence[int]],
         labels: Sequence[str] | None = None,
     ) -> None:
-        self.confusions.append((step, split, [list(r) for r in matrix], labels and list(labels)))
+        rows = [list(r) for r in matrix]
+        self.confusions.append((step, split, rows, None if labels is None else list(labels)))
 
     def log_event(self, step: int, kind: str, payload: Mapping[str, Any]) -> None:
         self.events.append((step, kind, dict(payload)))

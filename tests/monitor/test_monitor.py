@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from tests.monitor.fake_store import FakeWriter
 from tests.monitor.models_monitor import Poison, SmallCNN, digits, train
 from torchscope.monitor import Monitor
 
-EVERYTHING = {"every": 1, "activations_every": 1, "histograms_every": 1}
+EVERYTHING: dict[str, Any] = {"every": 1, "activations_every": 1, "histograms_every": 1}
 
 
 def test_training_is_bitwise_identical_with_and_without_monitor() -> None:
@@ -35,6 +36,15 @@ def test_hooks_are_removed_on_close() -> None:
     assert all(not m._forward_hooks for m in model.modules())
 
 
+def _grads(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of every parameter's gradient (each has one after backward)."""
+    grads = {}
+    for name, p in model.named_parameters():
+        assert p.grad is not None, name
+        grads[name] = p.grad.clone()
+    return grads
+
+
 def _reference_run(steps: int) -> dict[str, list[dict[str, torch.Tensor]]]:
     """Train without a monitor and keep the grads, weights before/after and act2's output."""
     torch.manual_seed(0)
@@ -49,7 +59,7 @@ def _reference_run(steps: int) -> dict[str, list[dict[str, torch.Tensor]]]:
         loss = nn.functional.cross_entropy(model(x[i : i + 32]), y[i : i + 32])
         opt.zero_grad()
         loss.backward()
-        record["grad"].append({n: p.grad.clone() for n, p in model.named_parameters()})
+        record["grad"].append(_grads(model))
         record["before"].append({n: p.detach().clone() for n, p in model.named_parameters()})
         opt.step()
         record["after"].append({n: p.detach().clone() for n, p in model.named_parameters()})
@@ -134,7 +144,7 @@ def test_default_schedule() -> None:
 
 def _poisoned_model(at_call: int) -> nn.Module:
     model = SmallCNN(dropout=0.0)
-    model.fc = nn.Sequential(model.fc, Poison(at_call))
+    model.add_module("fc", nn.Sequential(model.fc, Poison(at_call)))  # replaces fc
     return model
 
 
@@ -155,7 +165,7 @@ NOTE = (
     ],
 )
 def test_nan_in_forward_is_located_at_module_and_step(
-    poison_step: int, settings: dict[str, int], expected: dict[str, str]
+    poison_step: int, settings: dict[str, Any], expected: dict[str, str]
 ) -> None:
     writer = FakeWriter()
     model = _poisoned_model(poison_step)
@@ -265,7 +275,9 @@ def test_without_optimizer_statistics_come_from_log() -> None:
         loss = model(torch.randn(6, 3)).pow(2).mean()
         opt.zero_grad()
         loss.backward()
-        norms.append(model[0].weight.grad.norm().item())
+        grad = model.get_parameter("0.weight").grad
+        assert grad is not None
+        norms.append(grad.norm().item())
         opt.step()
         mon.log(step, loss=loss)
     mon.close()
@@ -376,6 +388,7 @@ def test_a_compiled_model_is_monitored_without_recompiles() -> None:
         torch.manual_seed(0)
         model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
         compiled = torch.compile(model, backend="eager")
+        assert isinstance(compiled, nn.Module)  # the OptimizedModule wrapper
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         writer = FakeWriter()
         y = torch.tensor([0, 1, 2, 0])

@@ -136,7 +136,7 @@ def test_log_refuses_a_bad_item_and_keeps_every_other_point(
     mon.log(0, loss=torch.tensor(0.5), acc=0.25)
     with pytest.raises(LogValueError, match=message):
         mon.log_dict(step, {"acc": 0.5, **values})  # nothing of this call is kept
-    mon.log(3.0, loss=0.125)  # a whole float step is the integer step
+    mon.log(3.0, loss=0.125)  # type: ignore[arg-type]  # a whole float step is the integer step
     mon.close()
     assert writer.scalar("loss") == {0: 0.5, 3: 0.125}
     assert writer.scalar("acc") == {0: 0.25} and mon.errors == []

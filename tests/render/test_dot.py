@@ -200,7 +200,9 @@ def test_png_draws_the_badge_and_the_legend(stack_graph: ModelGraph) -> None:
     png = draw(stack_graph, depth=3, color_by="params").render("png")
     image = Image.open(io.BytesIO(png)).convert("RGB")
     assert image.width > 300 and image.height > 400
-    colors = {rgb for _, rgb in image.getcolors(maxcolors=1 << 20)}  # type: ignore[union-attr]
+    counted = image.getcolors(maxcolors=1 << 20)
+    assert counted is not None  # fewer colours than maxcolors
+    colors = {rgb for _, rgb in counted}
     assert (0xD9, 0x48, 0x0F) in colors  # the ×5 badge
     palette = {tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in PALETTE}
     assert palette <= colors  # every legend swatch is drawn

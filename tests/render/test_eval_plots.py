@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 import torchscope
+from tests.render.artists import legend_texts, offsets, rectangles, xdata, ydata
 from torchscope.analysis.evaluation import Evaluation
 from torchscope.render.eval_plots import (
     class_metrics_figure,
@@ -55,8 +56,11 @@ def test_confusion_cells_are_the_counts(ev: Evaluation) -> None:
     m = np.asarray(ev.confusion, dtype=float)
     expected = (m / m.sum(1, keepdims=True)).ravel()
     assert [float(t.get_text()) for t in shares.texts] == pytest.approx(expected, abs=0.005)
+    names = ["cat", r"\$bad{math", "[red]x[/red]", "dog"]
+    assert [t.get_text() for t in counts.get_xticklabels()] == names
+    support = m.sum(1).astype(int)  # rows are named with their class's sample count
     ticks = [t.get_text() for t in counts.get_yticklabels()]
-    assert ticks == ["cat", r"\$bad{math", "[red]x[/red]", "dog"]
+    assert ticks == [f"{name} ({n})" for name, n in zip(names, support)]
     assert "test" in fig.get_suptitle() and "step 4" in fig.get_suptitle()
     assert "n = 300" in fig.get_suptitle()
 
@@ -65,14 +69,14 @@ def test_class_bars_are_precision_recall_f1(ev: Evaluation) -> None:
     fig = class_metrics_figure(ev)
     ax = fig.axes[0]
     heights = sorted(
-        round(p.get_height(), 9) for p in ax.patches if p.get_width() > 0 and p.get_height() > 0
+        round(p.get_height(), 9) for p in rectangles(ax) if p.get_width() > 0 and p.get_height() > 0
     )
     expected = sorted(
         round(v, 9) for r in ev.classes for v in (r.precision, r.recall, r.f1) if v > 0
     )
     assert heights == pytest.approx(expected)
     macro = [line for line in ax.lines if line.get_linestyle() == "--"]
-    assert macro and macro[0].get_ydata()[0] == pytest.approx(ev.metrics["macro_f1"])
+    assert macro and ydata(macro[0])[0] == pytest.approx(ev.metrics["macro_f1"])
 
 
 def test_reliability_bars_are_bin_accuracies(ev: Evaluation) -> None:
@@ -80,9 +84,9 @@ def test_reliability_bars_are_bin_accuracies(ev: Evaluation) -> None:
     top, bottom = fig.axes
     c = ev.calibration
     assert c is not None
-    bars = top.patches[: len(c.counts)]
+    bars = rectangles(top)[: len(c.counts)]
     assert [b.get_height() for b in bars] == pytest.approx(np.nan_to_num(c.accuracy))
-    assert [b.get_height() for b in bottom.patches] == c.counts
+    assert [b.get_height() for b in rectangles(bottom)] == c.counts
     assert f"ECE {c.ece:.4f}" in top.get_title()
 
 
@@ -90,12 +94,12 @@ def test_curves_are_the_evaluation_curves(ev: Evaluation) -> None:
     roc, pr = curves_figure(ev, "roc"), curves_figure(ev, "pr")
     lines = roc.axes[0].lines[: len(ev.curves)]
     for line, curve in zip(lines, ev.curves):
-        assert line.get_xdata().tolist() == curve.fpr and line.get_ydata().tolist() == curve.tpr
-    labels = [t.get_text() for t in roc.axes[0].get_legend().get_texts()]
+        assert xdata(line).tolist() == curve.fpr and ydata(line).tolist() == curve.tpr
+    labels = legend_texts(roc.axes[0])
     assert labels[0] == f"cat ({ev.curves[0].roc_auc:.3f})"
     assert f"macro ROC AUC {ev.metrics['roc_auc']:.4f}" in roc.axes[0].get_title()
     pr_lines = pr.axes[0].lines[: len(ev.curves)]
-    assert [line.get_ydata().tolist() for line in pr_lines] == [c.precision for c in ev.curves]
+    assert [ydata(line).tolist() for line in pr_lines] == [c.precision for c in ev.curves]
     assert not [t for t in roc.axes[0].texts if "drawn" in t.get_text()]  # every class drawn
     with pytest.raises(ValueError, match="kind"):
         curves_figure(ev, "det")
@@ -110,10 +114,10 @@ def test_residual_points_are_the_sample() -> None:
     left, right = fig.axes
     r = ev.residuals
     assert r is not None
-    offsets = left.collections[0].get_offsets()
-    assert offsets[:, 0].tolist() == pytest.approx(r.target[0])
-    assert offsets[:, 1].tolist() == pytest.approx(r.predicted[0])
-    resid = right.collections[0].get_offsets()[:, 1]
+    points = offsets(left.collections[0])
+    assert points[:, 0].tolist() == pytest.approx(r.target[0])
+    assert points[:, 1].tolist() == pytest.approx(r.predicted[0])
+    resid = offsets(right.collections[0])[:, 1]
     assert resid.tolist() == pytest.approx((np.array(r.predicted[0]) - r.target[0]).tolist())
     assert f"R² {ev.outputs[0].r2:.4f}" in left.get_title()
     assert list(evaluation_figures(ev)) == ["residuals"]
@@ -146,3 +150,15 @@ def test_figures_without_data_are_left_out() -> None:
     ev = torchscope.evaluate(nn.Linear(3, 3), batches, curves=False, progress=False)
     assert sorted(ev.figures()) == ["class_metrics", "confusion", "reliability"]
     assert not math.isnan(ev.metrics["ece"])
+
+
+def test_confusion_of_many_classes_names_none_and_writes_no_counts() -> None:
+    k = 45
+    counts = (np.eye(k, dtype=int) * 3 + 1).tolist()
+    labels = [f"c{i}" for i in range(k)]
+    ev = Evaluation("multiclass", k * (k + 2), 1, labels, {}, confusion=counts)
+    fig = confusion_figure(ev)
+    counts_ax = fig.axes[0]
+    assert list(counts_ax.get_xticklabels()) == list(counts_ax.get_yticklabels()) == []
+    assert list(counts_ax.texts) == []  # past ANNOTATE classes the cells carry no numbers
+    assert np.asarray(counts_ax.collections[0].get_array()).reshape(k, k).tolist() == counts

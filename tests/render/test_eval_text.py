@@ -10,9 +10,10 @@ import pytest
 import torch
 from torch import nn
 
+import torchscope
 from tests.render.golden import check_golden, table_rows
 from torchscope._display import plain_text
-from torchscope.analysis.evaluation import Evaluation, run_evaluation
+from torchscope.analysis.evaluation import Evaluation
 
 
 class Same(nn.Module):
@@ -31,7 +32,7 @@ def golden_evaluation(labels: list[str] | None = None) -> Evaluation:
     target = torch.from_numpy(y)
     batches = [(scores[i : i + 16], target[i : i + 16]) for i in range(0, n, 16)]
     names = labels or ["airplane", "automobile", "bird", "cat"]
-    return run_evaluation(
+    return torchscope.evaluate(
         Same(),
         batches,
         labels=names,
@@ -44,10 +45,17 @@ def golden_evaluation(labels: list[str] | None = None) -> Evaluation:
     )
 
 
+def _found(pattern: str, text: str) -> str:
+    """The first group of ``pattern``'s first match in ``text``, which must have one."""
+    match = re.search(pattern, text)
+    assert match is not None, pattern
+    return match[1]
+
+
 def evaluation_invariant(text: str) -> None:
     """Supports and predictions each add up to the samples in the heading; the confusion
     matrix rows add up to the supports and its diagonal over n is the accuracy."""
-    samples = int(re.search(r"([\d,]+) samples in", text)[1].replace(",", ""))  # type: ignore[index]
+    samples = int(_found(r"([\d,]+) samples in", text).replace(",", ""))
     header = next(line for line in text.splitlines() if line.startswith("Class "))
     columns = header.replace("ROC AUC", "ROC-AUC").split()
     rows = [line.split() for line in table_rows(text, "Class")]
@@ -58,7 +66,7 @@ def evaluation_invariant(text: str) -> None:
     matrix = [[int(v) for v in line.split()[-len(rows) :]] for line in table_rows(text, "#")]
     assert [sum(r) for r in matrix] == support
     assert [sum(c) for c in zip(*matrix)] == predicted
-    accuracy = float(re.search(r"Accuracy\s+([\d.]+)", text)[1])  # type: ignore[index]
+    accuracy = float(_found(r"Accuracy\s+([\d.]+)", text))
     assert accuracy == pytest.approx(
         sum(matrix[i][i] for i in range(len(rows))) / samples, abs=5e-5
     )
@@ -118,7 +126,7 @@ def test_html_holds_the_numbers() -> None:
 def test_regression_text_and_narrow_terminal() -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(30, 2, generator=g)
-    ev = run_evaluation(nn.Linear(2, 2), [(x, x * 2)], labels=["a[b]", "c"], progress=False)
+    ev = torchscope.evaluate(nn.Linear(2, 2), [(x, x * 2)], labels=["a[b]", "c"], progress=False)
     text = plain_text(ev, width=60)
     assert "Output" in text and "a[b]" in text and "R²" in text
     assert f"{ev.outputs[0].r2:.4f}" in text

@@ -51,11 +51,10 @@ _ESCAPED = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udff
 
 def terminal(value: Any, width: int = 120) -> str:
     """What a colour terminal receives when ``value`` is printed."""
-    console = Console(
-        file=io.StringIO(), width=width, color_system="truecolor", force_terminal=True
-    )
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system="truecolor", force_terminal=True)
     console.print(value)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    return out.getvalue()
 
 
 def assert_safe_terminal(out: str) -> None:

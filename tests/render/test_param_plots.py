@@ -10,8 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
 from torch import nn
 
+from tests.render.artists import label, legend_texts, offsets, rectangles
 from torchscope._api import diff, inspect_params
 from torchscope._display import plain_text
 from torchscope.render.figures import short_names
@@ -26,21 +30,21 @@ from torchscope.render.param_plots import (
 from torchscope.render.spectral_plots import esd_grid, spectral_figure
 
 
-def _net() -> nn.Module:
+def _net() -> nn.Sequential:
     return nn.Sequential(nn.Linear(40, 64), nn.ReLU(), nn.Linear(64, 32), nn.LayerNorm(32))
 
 
-def _drawn(fig) -> list:  # type: ignore[no-untyped-def]
+def _drawn(fig: Figure) -> list[Axes]:
     return [ax for ax in fig.axes if ax.get_visible() and ax.has_data()]
 
 
-def _png(fig) -> bytes:  # type: ignore[no-untyped-def]
+def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=40)
     return buffer.getvalue()
 
 
-def _integer_locator(axis) -> bool:  # type: ignore[no-untyped-def]
+def _integer_locator(axis: Axis) -> bool:
     ticks = axis.get_major_locator().tick_values(-0.4, 3.4)
     return bool(np.all(ticks == np.round(ticks)))
 
@@ -51,7 +55,7 @@ def test_histogram_grid_draws_each_tensors_counts_under_its_full_name() -> None:
     axes = _drawn(fig)
     assert len(axes) == len(report.tensors) == 6
     first = report.tensor("0.weight")
-    heights = [p.get_path().vertices[:, 1].max() for p in axes[0].patches]
+    heights = [np.asarray(p.get_path().vertices)[:, 1].max() for p in axes[0].patches]
     assert max(heights) == max(first.hist) and axes[0].get_yscale() == "log"
     assert [ax.get_title() for ax in axes][:2] == ["0.weight", "0.bias"]
     assert "6 tensors (64 bins, log counts)" in fig.get_suptitle()
@@ -71,7 +75,7 @@ def test_a_constant_tensor_is_one_bar_at_its_value() -> None:
     report = inspect_params(nn.LayerNorm(16))
     fig = histogram_grid(report, tensors=["weight"])
     (ax,) = _drawn(fig)
-    (bar,) = ax.patches
+    (bar,) = rectangles(ax)
     assert bar.get_x() + bar.get_width() / 2 == pytest.approx(1.0) and bar.get_height() == 16
     lo, hi = ax.get_xlim()
     assert lo < 1.0 < hi and lo > 0  # around the value, no "1e-12+1" offset, no negatives
@@ -89,7 +93,7 @@ def test_extreme_values_are_drawn() -> None:
 def test_flagged_tensors_are_marked_in_red() -> None:
     net = _net()
     with torch.no_grad():
-        net[2].weight.mul_(1000)
+        net.get_parameter("2.weight").mul_(1000)
     report = inspect_params(net)
     fig = histogram_grid(report, tensors=["0.weight", "2.weight"])
     fine, scaled = _drawn(fig)
@@ -102,11 +106,11 @@ def test_depth_profile_dots_on_log_scales_and_bars_from_zero() -> None:
     report = inspect_params(_net())
     fig = depth_profile(report, metrics=("l2_norm", "zero_frac"))
     l2, zeros = fig.axes[:2]
-    offsets = l2.collections[0].get_offsets()
+    points = offsets(l2.collections[0])
     nonzero = [t.l2_norm for t in report.tensors if t.l2_norm > 0]
-    assert list(offsets[:, 1]) == pytest.approx(nonzero) and l2.get_yscale() == "log"
+    assert list(points[:, 1]) == pytest.approx(nonzero) and l2.get_yscale() == "log"
     assert any("1 tensors at 0 not shown" in t.get_text() for t in l2.texts)  # LayerNorm bias
-    assert [p.get_height() for p in zeros.patches] == [t.zero_frac for t in report.tensors]
+    assert [p.get_height() for p in rectangles(zeros)] == [t.zero_frac for t in report.tensors]
     assert zeros.get_ylim()[0] == 0
     assert zeros.get_xlabel() == "tensor (model order, 6 tensors)"
 
@@ -121,12 +125,12 @@ def test_a_metric_zero_everywhere_says_so_instead_of_an_empty_panel() -> None:
 def test_heatmaps_show_small_weights_as_they_are_and_big_ones_downsampled() -> None:
     small = torch.randn(8, 12)
     image = _drawn(weight_heatmap(small, "w"))[0].images[0]
-    np.testing.assert_allclose(image.get_array(), small.numpy())
+    np.testing.assert_allclose(np.asarray(image.get_array()), small.numpy())
     big = torch.randn(1000, 3000)
     fig = weight_heatmap(big, "big", max_size=100)
     ax = _drawn(fig)[0]
     cells = ax.images[0].get_array()
-    assert cells.shape == (100, 100) and "block RMS" in ax.get_title()
+    assert cells is not None and cells.shape == (100, 100) and "block RMS" in ax.get_title()
     assert float(cells.mean()) == pytest.approx(1.0, rel=0.05)  # RMS of N(0, 1) blocks
     assert not ax.xaxis.get_gridlines()[0].get_visible()  # no grid over the image
 
@@ -137,19 +141,18 @@ def test_spectral_figures_show_alpha_the_fitted_tail_and_unreliable_fits() -> No
     assert report.spectral is not None
     layers = report.spectral.layers
     left, right = _drawn(spectral_figure(report.spectral))
-    offsets = left.collections[-1].get_offsets()
-    assert list(offsets[:, 1]) == pytest.approx([x.alpha for x in layers])
-    faces = left.collections[-1].get_facecolors()
+    dots = left.collections[-1]
+    assert list(offsets(dots)[:, 1]) == pytest.approx([x.alpha for x in layers])
+    faces = np.asarray(dots.get_facecolor())
     assert [f[3] == 0 for f in faces] == [bool(x.fit_warning) for x in layers] == [0, 0, 0, 1]
-    assert _integer_locator(left.xaxis) and "hollow" in left.get_legend().get_texts()[-1].get_text()
-    assert any(line.get_label().startswith("power law α = ") for line in right.lines)
+    assert _integer_locator(left.xaxis) and "hollow" in legend_texts(left)[-1]
+    assert any(label(line).startswith("power law α = ") for line in right.lines)
     assert right.get_xlabel() == "eigenvalue λ of WᵀW" and right.get_ylabel() == "density"
     grid = esd_grid(report.spectral)
     assert len(_drawn(grid)) == 4
     few = _drawn(grid)[3]
     assert few.get_title() == "3.weight"
-    texts = [t.get_text() for t in few.get_legend().get_texts()]
-    assert texts[-1] == "fit on 20 eigenvalues (< 50): unreliable"
+    assert legend_texts(few)[-1] == "fit on 20 eigenvalues (< 50): unreliable"
 
 
 def test_importance_ranks_by_sum_and_by_value() -> None:
@@ -159,11 +162,11 @@ def test_importance_ranks_by_sum_and_by_value() -> None:
     )
     fig = importance_chart(report.importance)
     summed, per_value, taylor, taylor_per_value = _drawn(fig)
-    widths = [p.get_width() for p in summed.patches]
-    assert widths == sorted(widths) and summed.patches
+    widths = [p.get_width() for p in rectangles(summed)]
+    assert widths == sorted(widths) and widths
     magnitude = report.importance[0]
     expected = [r.per_value for r in magnitude.by_value()][::-1]
-    assert [p.get_width() for p in per_value.patches] == pytest.approx(expected)
+    assert [p.get_width() for p in rectangles(per_value)] == pytest.approx(expected)
     assert "size-independent" in per_value.get_title() and "taylor" in taylor.get_title()
     assert "mean |w·∂L/∂w|" in taylor_per_value.get_title()
     names = [r.name for r in magnitude.layers]  # labels tell every layer apart, not just the shown
@@ -177,7 +180,7 @@ def test_diff_chart_is_linear_and_names_the_changed_layers() -> None:
     tuned = {k: v * factor[k.split(".")[0]] for k, v in net.state_dict().items()}
     d = diff(net, tuned)
     top, bottom = _drawn(diff_chart(d))
-    heights = [p.get_height() for p in top.patches]
+    heights = [p.get_height() for p in rectangles(top)]
     assert [m.name for m in d.modules] == ["0", "2", "3"]
     assert heights == pytest.approx([1.12, 0.63, 0.0])  # a log scale showed 0.63 as nothing
     assert top.get_yscale() == bottom.get_yscale() == "linear" and top.get_ylim()[0] == 0
@@ -219,8 +222,8 @@ def test_figure_names_from_a_checkpoint_stay_in_the_folder(tmp_path: Path) -> No
 def test_text_report_names_tensors_flags_and_totals() -> None:
     net = _net()
     with torch.no_grad():
-        net[2].weight[3] = 0.0
-        net[0].weight[0, 0] = float("nan")
+        net.get_parameter("2.weight")[3] = 0.0
+        net.get_parameter("0.weight")[0, 0] = float("nan")
     text = plain_text(inspect_params(net, spectral=True), width=120)
     assert "Parameters of Sequential" in text and "0.weight" in text and "f32 64×40" in text
     assert "error: 0.weight: non_finite: 1 NaN and 0 Inf of 2560 values" in text
@@ -244,7 +247,7 @@ def test_infinite_changes_are_marked_not_dropped() -> None:
     b = {"z.weight": torch.ones(4, 4), "k.weight": torch.ones(4, 4)}
     top, _ = _drawn(diff_chart(diff(a, b)))
     marks = [c for c in top.collections if c.get_label() == "infinite (‖a‖ = 0)"]
-    assert len(marks) == 1 and len(marks[0].get_offsets()) == 1
+    assert len(marks) == 1 and len(offsets(marks[0])) == 1
     assert "1 of 2 layers changed" in top.get_title()
 
 

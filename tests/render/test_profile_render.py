@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -57,7 +58,7 @@ def test_figures_draw_the_roofline_and_the_layers(hostile: torchscope.Profile) -
     figures = figures_of(hostile)
     assert set(figures) == {"roofline", "layer_times"}
     roofline = figures["roofline"].axes[0]
-    offsets = roofline.collections[0].get_offsets()
+    offsets = np.asarray(roofline.collections[0].get_offsets())
     assert len(offsets) == 4  # four Linear layers with MACs
     bars = figures["layer_times"].axes[0]
     assert [t.get_text() for t in bars.get_yticklabels()] == ["layers.0", "layers.1", "layers.2"]

@@ -75,5 +75,5 @@ def test_matplotlib_svg_is_deterministic_and_keeps_text() -> None:
     assert "layer &lt;script&gt;</text>" in first  # a real text element, selectable
     assert "<metadata" not in first and "<style" not in first
     assert 'xlink:href="data:image/png;base64,' in first  # the image stays inline
-    ids = [e.get("id") for e in ET.fromstring(first).iter() if e.get("id")]
+    ids = [str(e.get("id")) for e in ET.fromstring(first).iter() if e.get("id")]
     assert ids and all(i.startswith("f-") for i in ids)

@@ -12,6 +12,7 @@ from matplotlib.collections import QuadMesh
 from scipy.stats import binomtest
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
+from tests.render.artists import rectangles, ydata
 from tests.store.sample_runs import LABELS, SampleRun, write_sample_run
 from torchscope.render.run_classification import (
     class_metrics_bars,
@@ -51,12 +52,12 @@ def test_confusion_heatmap_counts_and_normalised(sample: SampleRun) -> None:
 def test_class_metrics_bars_equal_sklearn(sample: SampleRun) -> None:
     fig = class_metrics_bars(sample.path)
     ax = fig.axes[0]
-    heights = np.array([p.get_height() for p in ax.patches]).reshape(3, 3)  # metric × class
+    heights = np.array([p.get_height() for p in rectangles(ax)]).reshape(3, 3)  # metric × class
     p, r, f, _ = precision_recall_fscore_support(sample.y_true, sample.y_pred, zero_division=0)
     np.testing.assert_allclose(heights, [p, r, f])
     macro = f1_score(sample.y_true, sample.y_pred, average="macro")
-    (line,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("macro F1")]
-    assert line.get_ydata()[0] == pytest.approx(macro)
+    (line,) = [ln for ln in ax.get_lines() if str(ln.get_label()).startswith("macro F1")]
+    assert ydata(line)[0] == pytest.approx(macro)
     support = np.bincount(sample.y_true, minlength=3)
     assert [t.get_text() for t in ax.get_xticklabels()] == [
         f"{label}\nn={n}" for label, n in zip(LABELS, support)
@@ -78,12 +79,14 @@ def test_a_three_sample_matrix_says_so(tmp_path: Path) -> None:
     assert fig.get_suptitle() == (
         "Confusion matrix · val · step 40 · n = 3 · accuracy 1.000 (95% CI 0.44–1.00)"
     )
-    normalised = np.asarray(fig.axes[1].collections[0].get_array(), dtype=float)
+    cells = fig.axes[1].collections[0].get_array()
+    assert cells is not None
+    normalised = np.asarray(cells, dtype=float)
     # class c has no samples: its recall row is blank (masked), not a row of zeros
-    assert np.ma.getmaskarray(fig.axes[1].collections[0].get_array()).reshape(3, 3)[2].all()
+    assert np.ma.getmaskarray(cells).reshape(3, 3)[2].all()
     assert normalised.reshape(3, 3)[0, 0] == 1.0
     bars = class_metrics_bars(tmp_path).axes[0]
-    heights = {(round(p.get_x() + p.get_width() / 2), p.get_label()) for p in bars.patches}
+    heights = {(round(p.get_x() + p.get_width() / 2), p.get_label()) for p in rectangles(bars)}
     # precision, recall and F1 of a and b; nothing for c, never predicted and never true
     assert len(bars.patches) == 6 and not any(x == 2 for x, _ in heights)
     assert [t.get_text() for t in bars.get_xticklabels()] == ["a\nn=2", "b\nn=1", "c\nn=0"]

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from tests.corrupt_stores import edit_store
+from tests.render.artists import label, legend_texts, rectangles, xdata, ydata
 from tests.store.sample_runs import SampleRun, write_sample_run
 from torchscope.render.run_choice import MAX_COMPARE_PANELS, MAX_CURVE_PANELS, choose_curves
 from torchscope.render.run_curves import compare_runs, ema, learning_curves, split_style
@@ -24,16 +26,16 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
 
 
 def _lines(ax: Axes, prefix: str) -> list[Line2D]:
-    return [ln for ln in ax.get_lines() if str(ln.get_label()).startswith(prefix)]
+    return [ln for ln in ax.get_lines() if label(ln).startswith(prefix)]
 
 
 def _line(ax: Axes, prefix: str) -> np.ndarray:
     (line,) = _lines(ax, prefix)
-    return np.asarray(line.get_ydata(), dtype=float)
+    return ydata(line).astype(float)
 
 
-def _panels(fig: object) -> list[Axes]:
-    return [ax for ax in fig.axes if ax.get_visible()]  # type: ignore[attr-defined]
+def _panels(fig: Figure) -> list[Axes]:
+    return [ax for ax in fig.axes if ax.get_visible()]
 
 
 def test_ema_equals_pandas_adjusted_ewm() -> None:
@@ -64,8 +66,8 @@ def test_learning_curves_draw_raw_and_smoothed_per_split(sample: SampleRun) -> N
     np.testing.assert_allclose(_line(loss_ax, "train ·"), sample.train_loss)
     np.testing.assert_allclose(_line(loss_ax, "val ·"), sample.val_loss)
     raw = [ln for ln in loss_ax.get_lines() if ln.get_alpha() == 0.3]
-    np.testing.assert_allclose(raw[0].get_ydata(), sample.train_loss)  # raw, faint
-    labels = [t.get_text() for t in loss_ax.get_legend().get_texts()]
+    np.testing.assert_allclose(ydata(raw[0]), sample.train_loss)  # raw, faint
+    labels = legend_texts(loss_ax)
     assert labels == ["train · 500 pts, steps 0–499", "val · 10 pts, steps 49–499"]
     assert fig.get_suptitle() == "Learning curves · sample · steps 0–499"
     asked = learning_curves(sample.path, ["loss", "lr"])  # named: drawn even if constant
@@ -82,7 +84,7 @@ def test_long_series_draw_a_min_max_band(sample: SampleRun) -> None:
     fig = learning_curves(sample.path, ["loss"], buckets=50, smoothing=0.0)
     ax = fig.axes[0]
     (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)][:1]
-    v = band.get_paths()[0].vertices
+    v = np.asarray(band.get_paths()[0].vertices)
     per_bucket = sample.train_loss.reshape(50, 10)  # 500 steps → 50 buckets of 10 steps
     np.testing.assert_allclose(v[1:51, 1], per_bucket.min(axis=1))
     np.testing.assert_allclose(v[52:102, 1][::-1], per_bucket.max(axis=1))
@@ -111,16 +113,16 @@ def test_nan_run_marks_every_non_finite_step(tmp_path: Path) -> None:
     for ax in (loss_ax, grad_ax):
         (marks,) = _lines(ax, "train non-finite")
         assert marks.get_label() == "train non-finite ×29"
-        assert np.asarray(marks.get_xdata()).tolist() == nan_steps  # one × per NaN step
+        assert xdata(marks).tolist() == nan_steps  # one × per NaN step
         assert marks.get_marker() == "x"
         smoothed = _line(ax, "train ·")
         assert np.isfinite(smoothed[:37]).all() and np.isnan(smoothed[37:]).all()
     # the grad norm curve is not drawn on at its last value (2.19) past step 36
     (event,) = _lines(loss_ax, "first non-finite")
     assert event.get_label() == "first non-finite: fc2, forward"
-    assert list(event.get_xdata()) == [37, 37]
+    assert xdata(event).tolist() == [37, 37]
     assert _lines(grad_ax, "first non-finite") == []  # labelled once per figure
-    assert len([ln for ln in grad_ax.get_lines() if list(ln.get_xdata()) == [37, 37]]) == 1
+    assert len([ln for ln in grad_ax.get_lines() if xdata(ln).tolist() == [37, 37]]) == 1
     note = fig.get_supxlabel()
     assert "non-finite loss (train): NaN at steps 37–65" in note
     assert "first non-finite value at step 37: fc2, forward" in note
@@ -139,7 +141,7 @@ def test_exploding_gradient_spells_are_drawn_on_the_time_axis(tmp_path: Path) ->
             w.log_scalars(s, {"loss": 1.0 / (s + 1), "grad_norm": grad})
     fig = learning_curves(tmp_path)
     ax = fig.axes[0]
-    (span,) = [p for p in ax.patches if p.get_label() == "exploding grad_norm"]
+    (span,) = [p for p in rectangles(ax) if p.get_label() == "exploding grad_norm"]
     assert (span.get_x(), span.get_x() + span.get_width()) == (70, 72)
     assert "exploding grad_norm at steps 70–72" in fig.get_supxlabel()
 
@@ -174,14 +176,15 @@ def test_a_resumed_run_draws_each_launch_in_order(tmp_path: Path) -> None:
             w.log_scalars(s, {"loss": 1.6 - s / 200}, wall_time=5000.0 + s)
     ax = learning_curves(tmp_path, ["loss"], smoothing=0.0).axes[0]
     smoothed = [ln for ln in ax.get_lines() if ln.get_linewidth() == 1.8]
-    assert [ln.get_xdata()[[0, -1]].tolist() for ln in smoothed] == [[0, 100], [50, 150]]
+    assert [xdata(ln)[[0, -1]].tolist() for ln in smoothed] == [[0, 100], [50, 150]]
     for ln in smoothed:
-        assert (np.diff(ln.get_xdata()) > 0).all()  # no zig-zag between the two launches
-    np.testing.assert_allclose(smoothed[1].get_ydata(), 1.6 - np.arange(50, 151) / 200)
+        assert (np.diff(xdata(ln)) > 0).all()  # no zig-zag between the two launches
+    np.testing.assert_allclose(ydata(smoothed[1]), 1.6 - np.arange(50, 151) / 200)
     (resume,) = _lines(ax, "train resumed")
-    assert resume.get_label() == "train resumed at step 50" and list(resume.get_xdata()) == [50, 50]
+    assert resume.get_label() == "train resumed at step 50" and xdata(resume).tolist() == [50, 50]
     assert smoothed[1].get_label() == "train · 202 pts, steps 0–150"  # the latest launch
-    assert smoothed[0].get_alpha() < smoothed[1].get_alpha()  # steps 50–100 logged again
+    earlier, latest = (ln.get_alpha() or 1.0 for ln in smoothed)
+    assert earlier < latest  # steps 50–100 logged again
 
 
 def _write_many(path: Path, n: int) -> None:
@@ -251,7 +254,7 @@ def test_compare_runs_overlays_every_run_with_a_style_per_split(tmp_path: Path) 
     assert [ax.get_title() for ax in _panels(fig)] == ["loss"]
     assert "constant, not drawn: lr = 0.01" in fig.get_supxlabel()
     ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = legend_texts(ax)
     assert labels == [
         "lr=0.1 · train · 100 pts, steps 0–99",
         "lr=0.1 · val · 10 pts, steps 0–90",

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.axes import Axes
 from matplotlib.collections import QuadMesh
 from matplotlib.colors import LogNorm
 
+from tests.render.artists import xdata, ydata
 from tests.store.sample_runs import LAYERS, SampleRun, write_sample_run
 from torchscope.render.run_layers import dead_fractions, gradient_flow, update_ratios
 from torchscope.store import RunWriter
@@ -19,9 +21,9 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
     return write_sample_run(tmp_path_factory.mktemp("runs") / "sample")
 
 
-def _line(ax: object, label: str) -> np.ndarray:
-    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == label]  # type: ignore[attr-defined]
-    return np.asarray(line.get_ydata(), dtype=float)
+def _line(ax: Axes, label: str) -> np.ndarray:
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == label]
+    return ydata(line).astype(float)
 
 
 def test_gradient_flow_heatmap_holds_the_layer_matrix(sample: SampleRun) -> None:
@@ -107,7 +109,7 @@ def test_layer_figures_show_the_runs_health_events(tmp_path: Path) -> None:
         w.log_event(3, "nonfinite", {"module": "b", "phase": "backward"})
     for fig in (gradient_flow(tmp_path), update_ratios(tmp_path)):
         ax = fig.axes[0]
-        assert any(list(ln.get_xdata()) == [3, 3] for ln in ax.get_lines())
+        assert any(xdata(ln).tolist() == [3, 3] for ln in ax.get_lines())
         assert fig.get_supxlabel() == "first non-finite value at step 3: b, backward"
     ax = update_ratios(tmp_path).axes[0]
     (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "a"]
@@ -119,5 +121,5 @@ def test_a_single_step_is_drawn_as_points(tmp_path: Path) -> None:
         w.log_layer_stats(7, "activation", {"a": {"dead_fraction": 0.25}})
     ax = dead_fractions(tmp_path).axes[0]
     (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "a"]
-    assert line.get_marker() == "o" and list(line.get_xdata()) == [7]
+    assert line.get_marker() == "o" and xdata(line).tolist() == [7]
     assert ax.get_title().endswith("step 7 · 1 layer")

@@ -14,7 +14,9 @@ from sklearn.metrics import f1_score
 from tests.render.golden import check_golden, overview_invariant, table_rows
 from tests.store.sample_runs import SampleRun, write_sample_run
 from torchscope._display import plain_text
-from torchscope.render.run_text import overview_renderables, overview_to_html, run_overview
+from torchscope.render.run_html import overview_to_html
+from torchscope.render.run_overview import run_overview
+from torchscope.render.run_text import overview_renderables
 from torchscope.store import RunReader, RunWriter
 
 EVIL = "<img src=x onerror=alert(1)>"

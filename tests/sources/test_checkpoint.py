@@ -6,7 +6,9 @@ import json
 import os
 import random
 import struct
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -143,11 +145,11 @@ def _valid_safetensors(tmp_path: Path) -> bytes:
 )
 @pytest.mark.timeout(20)
 def test_damaged_safetensors_give_a_clear_error(
-    tmp_path: Path, damage: object, message: str
+    tmp_path: Path, damage: Callable[[bytes], bytes], message: str
 ) -> None:
     data = _valid_safetensors(tmp_path)
     path = tmp_path / "damaged.safetensors"
-    path.write_bytes(damage(data))  # type: ignore[operator]
+    path.write_bytes(damage(data))
     with pytest.raises(CheckpointError, match=message) as info:
         _read_all(path)
     assert str(path) in str(info.value)
@@ -236,9 +238,9 @@ def test_a_header_of_20000_empty_tensors_costs_no_statistics(
     described: list[str] = []
     describe = param_inspection.describe_tensor
 
-    def counting(name: str, *args: object, **kwargs: object) -> object:
+    def counting(name: str, *args: Any, **kwargs: Any) -> Any:
         described.append(name)
-        return describe(name, *args, **kwargs)  # type: ignore[arg-type]
+        return describe(name, *args, **kwargs)
 
     monkeypatch.setattr(param_inspection, "describe_tensor", counting)
     report = inspect_params(path)

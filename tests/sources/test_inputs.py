@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from torchscope.errors import InputError, SpecError
 from torchscope.sources.inputs import MAX_ELEMENTS, InputSpec, make_inputs
@@ -77,12 +78,15 @@ def test_hf_seq_len_default_and_limit() -> None:
 def test_hf_config_keys_are_checked_aliases_included() -> None:
     pytest.importorskip("transformers")
     ok = load_model("hf:GPT2LMHeadModel", {"num_hidden_layers": 1}, device="meta")
-    assert len(ok.model.transformer.h) == 1
+    blocks = ok.model.get_submodule("transformer.h")
+    assert isinstance(blocks, nn.ModuleList) and len(blocks) == 1
     with pytest.raises(SpecError, match="did you mean n_layer"):
         load_model("hf:GPT2LMHeadModel", {"n_layerz": 1}, device="meta")
     # a base-class property with a setter is a setting too
     resnet = load_model("hf:ResNetForImageClassification", {"num_labels": 7}, device="meta")
-    assert resnet.model.classifier[-1].out_features == 7
+    head = resnet.model.get_submodule("classifier")
+    assert isinstance(head, nn.Sequential) and isinstance(head[-1], nn.Linear)
+    assert head[-1].out_features == 7
 
 
 def test_init_reaches_the_constructor_and_meta_builds_on_meta() -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import sys
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 import torch
@@ -18,6 +20,8 @@ from tests.sources.corrupt import patch_central, rezip, weights, write_legacy, w
 from torchscope.errors import CheckpointError
 from torchscope.sources import torch_file, zip_records
 from torchscope.sources.checkpoint import open_checkpoint
+
+Writer = Callable[[Path, object], Path]  # write_torch_zip or write_legacy
 
 
 def _read(path: Path) -> dict[str, torch.Tensor]:
@@ -146,9 +150,9 @@ def test_a_storage_declaring_more_values_than_its_record_is_refused(tmp_path: Pa
     ],
 )
 def test_the_small_records_are_checked_as_torch_checks_them(
-    tmp_path: Path, edit: object, match: str
+    tmp_path: Path, edit: Callable[[str, bytes], bytes | None], match: str
 ) -> None:
-    path = rezip(write_torch_zip(tmp_path / "w.pt"), tmp_path / "edited.pt", edit)  # type: ignore[arg-type]
+    path = rezip(write_torch_zip(tmp_path / "w.pt"), tmp_path / "edited.pt", edit)
     assert not _torch_reads(path)
     _refused(path, match)
 
@@ -199,9 +203,11 @@ def test_a_pickle_declaring_more_than_the_limit_is_refused_before_it_is_inflated
 
     inflate = zip_records.ZipRecords._inflate
 
-    def checked(self: object, f: object, start: int, record: zip_records.ZipRecord) -> bytes:
+    def checked(
+        self: zip_records.ZipRecords, f: BinaryIO, start: int, record: zip_records.ZipRecord
+    ) -> bytes:
         assert record.name != "data.pkl", "inflated a record declared over the limit"
-        return inflate(self, f, start, record)  # type: ignore[arg-type]
+        return inflate(self, f, start, record)
 
     monkeypatch.setattr(zip_records.ZipRecords, "_inflate", checked)
     message = _refused(path, "declares 1,073,741,824 bytes uncompressed")
@@ -225,19 +231,19 @@ def test_a_pickle_over_the_limit_is_refused(
 
 
 @pytest.mark.parametrize("writer", [write_torch_zip, write_legacy])
-def test_what_a_file_holds_is_named_as_it_is(tmp_path: Path, writer: object) -> None:
+def test_what_a_file_holds_is_named_as_it_is(tmp_path: Path, writer: Writer) -> None:
     """A bare tensor is one tensor (it was four, named 0…3); None and 3 hold none."""
     bare = torch.randn(4, 4)
-    read = _read(writer(tmp_path / "bare.pt", bare))  # type: ignore[operator]
+    read = _read(writer(tmp_path / "bare.pt", bare))
     assert list(read) == ["tensor"] and torch.equal(read["tensor"], bare)
     for value, kind in ((None, "NoneType"), (3, "int"), ("text", "str")):
-        path = writer(tmp_path / f"{kind}.pt", value)  # type: ignore[operator]
+        path = writer(tmp_path / f"{kind}.pt", value)
         _refused(path, rf"it holds no tensors \(it holds a {kind}\)")
 
 
 @pytest.mark.parametrize("writer", [write_torch_zip, write_legacy])
 def test_a_tensor_nested_5000_lists_deep_is_one_clear_error(
-    tmp_path: Path, writer: object, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, writer: Writer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     nested: object = torch.ones(2)
     for _ in range(5000):
@@ -246,7 +252,7 @@ def test_a_tensor_nested_5000_lists_deep_is_one_clear_error(
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(20000)  # the pickler recurses; our reader must not
     try:
-        path = writer(tmp_path / "deep.pt", nested)  # type: ignore[operator]
+        path = writer(tmp_path / "deep.pt", nested)
     finally:
         sys.setrecursionlimit(limit)
     _refused(path, "its tensors are nested more than 100 containers deep")

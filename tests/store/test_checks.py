@@ -102,11 +102,11 @@ def test_every_logging_call_checks_its_steps_names_and_values(tmp_path: Path) ->
     with RunWriter(tmp_path) as w:
         calls = [
             (lambda: w.log_scalars(0, {"x": 1.0}, split=bad), "split"),
-            (lambda: w.log_scalars(0, {"x": 1 + 2j}), "complex"),
+            (lambda: w.log_scalars(0, {"x": 1 + 2j}), "complex"),  # type: ignore[dict-item]
             (lambda: w.log_scalars(0, {"x": 10**400}), "not a float64 number"),
             (lambda: w.log_scalars(0, {"x": torch.ones(2)}), r"shape \(2,\), not one number"),
             (lambda: w.log_scalars(0, {"x": 1.0}, wall_time=math.nan), "wall_time nan"),
-            (lambda: w.log_layer_stats(2.5, "grad", {"fc": {"norm": 1.0}}), "step 2.5"),
+            (lambda: w.log_layer_stats(2.5, "grad", {"fc": {"norm": 1.0}}), "step 2.5"),  # type: ignore[arg-type]
             (lambda: w.log_layer_stats(0, bad, {"fc": {"norm": 1.0}}), "kind"),
             (lambda: w.log_layer_stats(0, "grad", {bad: {"norm": 1.0}}), "layer name"),
             (lambda: w.log_layer_stats(0, "grad", {"fc": {bad: 1.0}}), "statistic name"),
@@ -127,7 +127,8 @@ def test_every_logging_call_checks_its_steps_names_and_values(tmp_path: Path) ->
         for call, message in calls:
             with pytest.raises(LogValueError, match=message):
                 call()
-        w.log_confusion(3.0, "val", np.array([[2.0, 0.0], [1.0, 3.0]]), labels=("a", "b"))
+        # a whole float step and whole float counts are taken (annotated: int)
+        w.log_confusion(3.0, "val", np.array([[2.0, 0.0], [1.0, 3.0]]), labels=("a", "b"))  # type: ignore[arg-type]
     assert w.errors == []
     r = RunReader(tmp_path)
     assert r.scalar_names() == [] and r.layer_kinds() == [] and r.events() == []

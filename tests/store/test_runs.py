@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,8 +17,8 @@ from torchscope.store import RunReader, RunWriter, find_runs
 from torchscope.store.layout import claim_run_dir
 
 
-def _launch(logdir: Path, losses: list[float], **options: object) -> Path:
-    with RunWriter(logdir, **options) as w:  # type: ignore[arg-type]
+def _launch(logdir: Path, losses: list[float], **options: Any) -> Path:
+    with RunWriter(logdir, **options) as w:
         for step, loss in enumerate(losses):
             w.log_scalars(step, {"loss": loss})
     return w.logdir
@@ -144,10 +145,10 @@ def test_runs_carry_a_name_tags_and_a_note(tmp_path: Path) -> None:
     ],
 )
 def test_bad_names_tags_and_notes_are_refused_before_anything_is_created(
-    tmp_path: Path, options: dict[str, object], message: str
+    tmp_path: Path, options: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(LogValueError, match=message):
-        RunWriter(tmp_path / "x", **options)  # type: ignore[arg-type]
+        RunWriter(tmp_path / "x", **options)
     assert not (tmp_path / "x").exists()
 
 
@@ -190,8 +191,8 @@ def _schema_1_run(path: Path) -> None:
 def test_a_schema_1_store_reads_as_one_segment_and_is_upgraded_on_resume(tmp_path: Path) -> None:
     _schema_1_run(tmp_path / "old")
     r = RunReader(tmp_path / "old")
-    assert r.scalars("loss").segments is not None
-    assert r.scalars("loss").segments.tolist() == [0, 0, 0]
+    segments = r.scalars("loss").segments
+    assert segments is not None and segments.tolist() == [0, 0, 0]
     assert [(g.index, g.started, g.points) for g in r.segments()] == [(0, 123.0, 3)]
     assert r.events()[0].segment == 0
     r.close()

@@ -25,7 +25,7 @@ def _naive_buckets(steps: np.ndarray, values: np.ndarray, n: int) -> list[tuple[
     groups: dict[int, list[tuple[int, float]]] = {}
     for s, v in zip(steps.tolist(), values.tolist()):
         groups.setdefault((s - lo) * n // span, []).append((s, v))
-    out = []
+    out: list[tuple[float, ...]] = []
     for b in sorted(groups):
         ss = [s for s, _ in groups[b]]
         vs = [v for _, v in groups[b]]
@@ -130,8 +130,8 @@ def test_short_series_is_not_decimated(tmp_path: Path) -> None:
     with RunWriter(tmp_path) as w:
         for s in range(10):
             w.log_scalars(s, {"loss": float(s)})
-    s = RunReader(tmp_path).scalars("loss", buckets=10)
-    assert not s.decimated and s.values.tolist() == list(range(10))
+    loss = RunReader(tmp_path).scalars("loss", buckets=10)
+    assert not loss.decimated and loss.values.tolist() == list(range(10))
 
 
 def test_out_of_order_steps_are_sorted_stably(tmp_path: Path) -> None:
@@ -146,13 +146,13 @@ def test_out_of_order_steps_are_sorted_stably(tmp_path: Path) -> None:
     for s in range(5, 8):
         w.log_scalars(s, {"loss": 100.0 + s})
     w.close()
-    s = r.scalars("loss")
-    assert s.steps.tolist() == [0, 1, 2, 3, 4, 5, 5, 6, 6, 7, 7, 8, 9]
-    assert s.values.tolist() == [0, 1, 2, 3, 4, 5, 105, 6, 106, 7, 107, 8, 9]
-    assert s.wall_times is not None and len(s.wall_times) == 13
+    loss = r.scalars("loss")
+    assert loss.steps.tolist() == [0, 1, 2, 3, 4, 5, 5, 6, 6, 7, 7, 8, 9]
+    assert loss.values.tolist() == [0, 1, 2, 3, 4, 5, 105, 6, 106, 7, 107, 8, 9]
+    assert loss.wall_times is not None and len(loss.wall_times) == 13
     with pytest.raises(ValueError, match="read-only"):
-        s.values[0] = 1.0  # the reader's cache cannot be changed through a result
-    assert RunReader(tmp_path).scalars("loss").values.tolist() == s.values.tolist()
+        loss.values[0] = 1.0  # the reader's cache cannot be changed through a result
+    assert RunReader(tmp_path).scalars("loss").values.tolist() == loss.values.tolist()
 
 
 def test_layer_stats_bucket_means(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["Evaluation", "run_evaluation"]
+__all__ = ["EvalOptions", "Evaluation", "run_evaluation"]
 
 LossFn = Callable[[Any, Any], Any]
 
@@ -203,18 +203,31 @@ def _labels(names: Sequence[str] | None, count: int, task: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Options:
-    """How to read and measure the batches (``run_evaluation``'s arguments), checked."""
+class EvalOptions:
+    """What ``torchscope.evaluate`` is asked for (all its arguments but the run it stores
+    the result in: their meaning and defaults are there), checked when made, so a bad
+    value fails before the first batch."""
 
     task: str
-    probabilities: bool
-    ignore_index: int | None
-    top_k: tuple[int, ...]
+    labels: Sequence[str] | None
+    loss_fn: LossFn | None
+    batch_fn: Callable[[Any], Any] | None
+    output_fn: Callable[[Any], Any] | None
+    device: str | torch.device | None
+    top_k: Sequence[int]
     bins: int
     curves: bool
+    probabilities: bool
+    ignore_index: int | None
     zero_division: float
+    max_batches: int | None
+    progress: bool
+    split: str
+    step: int | None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "top_k", tuple(self.top_k))
+        object.__setattr__(self, "zero_division", float(self.zero_division))
         if self.task != "auto" and self.task not in TASKS:
             raise ValueError(f"task must be 'auto' or one of {', '.join(TASKS)}, not {self.task!r}")
         if not (self.zero_division in (0, 1) or math.isnan(self.zero_division)):
@@ -228,7 +241,7 @@ class _Options:
         return ClassificationStream(
             task,
             width,
-            top_k=self.top_k,
+            top_k=tuple(self.top_k),
             bins=self.bins,
             curves=self.curves,
             zero_division=self.zero_division,
@@ -238,7 +251,7 @@ class _Options:
 class _Run:
     """The state of one evaluation pass: the task's stream, the loss sums, the batch count."""
 
-    def __init__(self, options: _Options) -> None:
+    def __init__(self, options: EvalOptions) -> None:
         self.options = options
         self.task = options.task
         self.stream: ClassificationStream | RegressionStream | None = None
@@ -294,43 +307,21 @@ class _Run:
         )
 
 
-def run_evaluation(
-    model: nn.Module,
-    loader: Iterable[Any],
-    *,
-    task: str = "auto",
-    labels: Sequence[str] | None = None,
-    loss_fn: LossFn | None = None,
-    batch_fn: Callable[[Any], Any] | None = None,
-    output_fn: Callable[[Any], Any] | None = None,
-    device: str | torch.device | None = None,
-    top_k: Sequence[int] = (5,),
-    bins: int = 15,
-    curves: bool = True,
-    probabilities: bool = False,
-    ignore_index: int | None = -100,
-    zero_division: float = 0.0,
-    max_batches: int | None = None,
-    progress: bool = True,
-    split: str = "test",
-    step: int | None = None,
-) -> Evaluation:
+def run_evaluation(model: nn.Module, loader: Iterable[Any], options: EvalOptions) -> Evaluation:
     """Run ``model`` over ``loader`` and return its Evaluation (``torchscope.evaluate``)."""
-    options = _Options(
-        task, probabilities, ignore_index, tuple(top_k), bins, curves, float(zero_division)
-    )
-    where = torch.device(device) if device is not None else _model_device(model)
+    o = options
+    where = torch.device(o.device) if o.device is not None else _model_device(model)
     run = _Run(options)
-    batches, total = _batches(loader, max_batches)
-    with _evaluating(model, where), step_progress("evaluate", total, enabled=progress) as advance:
+    batches, total = _batches(loader, o.max_batches)
+    with _evaluating(model, where), step_progress("evaluate", total, enabled=o.progress) as advance:
         for batch in batches:
-            inputs, target = split_batch(batch, batch_fn)
+            inputs, target = split_batch(batch, o.batch_fn)
             inputs, target = to_device(inputs, where), to_device(target, where)
-            output = pick_output(call_model(model, inputs), output_fn)
+            output = pick_output(call_model(model, inputs), o.output_fn)
             if not isinstance(target, torch.Tensor):
                 target = torch.as_tensor(target, device=output.device)
             samples = run.add(output, target)
-            if loss_fn is not None:
-                run.add_loss(loss_fn(output, target), samples)
+            if o.loss_fn is not None:
+                run.add_loss(o.loss_fn(output, target), samples)
             advance(samples)
-    return run.result(labels, split, step, loss=loss_fn is not None)
+    return run.result(o.labels, o.split, o.step, loss=o.loss_fn is not None)

@@ -22,6 +22,7 @@ from torchscope.commands._args import (
 __all__ = [
     "CODE_NOTE",
     "SPEC_HELP",
+    "add_key_values",
     "add_model_arguments",
     "error_console",
     "load_model_and_inputs",
@@ -62,19 +63,29 @@ def status(text: str) -> Any:
     return error_console().status(Text(text))
 
 
-def add_model_arguments(
-    parser: argparse.ArgumentParser, *, spec_help: str = SPEC_HELP, optional: bool = False
-) -> None:
-    """SPEC (optional if asked) and the options that build a model and its example inputs."""
-    parser.add_argument("spec", metavar="SPEC", nargs="?" if optional else None, help=spec_help)
+def add_key_values(parser: argparse.ArgumentParser, flag: str, help_text: str) -> None:
+    """``flag KEY=VALUE …``: pairs read as Python literals (``key_value``), gathered in order
+    over every use of the flag (``dict(args.init)`` keeps the last value of a key)."""
     parser.add_argument(
-        "--init",
+        flag,
         type=key_value,
         nargs="+",
         action="extend",
         default=[],
         metavar="KEY=VALUE",
-        help="constructor arguments of a package.module:Name or file.py:Name spec, as Python "
+        help=help_text,
+    )
+
+
+def add_model_arguments(
+    parser: argparse.ArgumentParser, *, spec_help: str = SPEC_HELP, optional: bool = False
+) -> None:
+    """SPEC (optional if asked) and the options that build a model and its example inputs."""
+    parser.add_argument("spec", metavar="SPEC", nargs="?" if optional else None, help=spec_help)
+    add_key_values(
+        parser,
+        "--init",
+        "constructor arguments of a package.module:Name or file.py:Name spec, as Python "
         "literals: --init in_features=784 out_features=128 bias=False",
     )
     _add_input_arguments(parser)
@@ -100,14 +111,10 @@ def add_model_arguments(
         const="train",
         help="trace in train mode (default: the mode the spec builds, train for nn.Module)",
     )
-    parser.add_argument(
+    add_key_values(
+        parser,
         "--config",
-        type=key_value,
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="hf: config overrides, e.g. --config n_layer=2 (unknown keys are refused)",
+        "hf: config overrides, e.g. --config n_layer=2 (unknown keys are refused)",
     )
 
 

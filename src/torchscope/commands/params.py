@@ -13,10 +13,16 @@ from torchscope.commands._args import (
     bounded_float,
     bounded_int,
     device_name,
-    key_value,
     path_arg,
 )
-from torchscope.commands._common import CODE_NOTE, error_console, status, stdout_console, width_arg
+from torchscope.commands._common import (
+    CODE_NOTE,
+    add_key_values,
+    error_console,
+    status,
+    stdout_console,
+    width_arg,
+)
 
 NAME = "params"
 HELP = "weight statistics, health flags, importance and spectral quality of a model or checkpoint"
@@ -42,23 +48,9 @@ SOURCE_HELP = (
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``params`` and ``diff``."""
-    parser.add_argument(
-        "--config",
-        type=key_value,
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="hf: config overrides (unknown keys are refused)",
-    )
-    parser.add_argument(
-        "--init",
-        type=key_value,
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="constructor arguments of a package.module:Name or file.py:Name spec",
+    add_key_values(parser, "--config", "hf: config overrides (unknown keys are refused)")
+    add_key_values(
+        parser, "--init", "constructor arguments of a package.module:Name or file.py:Name spec"
     )
     parser.add_argument(
         "--device",

@@ -83,8 +83,8 @@ def _read(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     Raises UnreadableRun, naming the run, when its store cannot be read.
     """
     from torchscope.commands._stores import reading
+    from torchscope.render.run_overview import run_overview
     from torchscope.render.run_table import run_settings
-    from torchscope.render.run_text import run_overview
     from torchscope.store.reader import RunReader
 
     with reading(run_dir), RunReader(run_dir) as reader:

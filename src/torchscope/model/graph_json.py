@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from torchscope.errors import GraphFormatError
 from torchscope.model.graph import (
@@ -30,6 +31,7 @@ from torchscope.model.graph import (
 
 __all__ = ["graph_from_dict", "graph_from_json"]
 
+T = TypeVar("T")
 _READABLE_VERSIONS = (1, SCHEMA_VERSION)
 _ENDPOINT = re.compile(r"(op|input|output)(0|[1-9][0-9]{0,8})")
 
@@ -112,21 +114,21 @@ class _Object:
     def _bad(self, key: str, wanted: str, value: Any) -> GraphFormatError:
         return GraphFormatError(f"{self._at(key)} must be {wanted}, not {_kind(value)}")
 
-    def text(self, key: str) -> str:
+    def _checked(self, key: str, ok: Callable[[Any], bool], wanted: str) -> Any:
         value = self._get(key)
-        if not isinstance(value, str):
-            raise self._bad(key, "a string", value)
+        if not ok(value):
+            raise self._bad(key, wanted, value)
         return value
+
+    def text(self, key: str) -> str:
+        return str(self._checked(key, _is_text, "a string"))
 
     def optional_text(self, key: str) -> str | None:
         value = self._get(key)
         return None if value is None else self.text(key)
 
     def integer(self, key: str) -> int:
-        value = self._get(key)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self._bad(key, "an integer", value)
-        return value
+        return int(self._checked(key, _is_integer, "an integer"))
 
     def count(self, key: str) -> int:
         value = self.integer(key)
@@ -135,30 +137,24 @@ class _Object:
         return value
 
     def boolean(self, key: str) -> bool:
-        value = self._get(key)
-        if not isinstance(value, bool):
-            raise self._bad(key, "true or false", value)
-        return value
+        return bool(self._checked(key, _is_boolean, "true or false"))
 
     def items(self, key: str) -> list[Any]:
-        value = self._get(key)
-        if not isinstance(value, (list, tuple)):  # to_dict keeps shapes as tuples
-            raise self._bad(key, "a list", value)
-        return list(value)
+        # to_dict keeps shapes as tuples
+        return list(self._checked(key, lambda v: isinstance(v, (list, tuple)), "a list"))
+
+    def _items_of(self, key: str, ok: Callable[[Any], bool], wanted: str) -> list[Any]:
+        items = self.items(key)
+        for i, item in enumerate(items):
+            if not ok(item):
+                raise self._bad(f"{key}[{i}]", wanted, item)
+        return items
 
     def texts(self, key: str) -> list[str]:
-        items = self.items(key)
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                raise self._bad(f"{key}[{i}]", "a string", item)
-        return list(items)
+        return self._items_of(key, _is_text, "a string")
 
     def counts(self, key: str) -> list[int]:
-        items = self.items(key)
-        for i, item in enumerate(items):
-            if not isinstance(item, int) or isinstance(item, bool) or item < 0:
-                raise self._bad(f"{key}[{i}]", "a non-negative integer", item)
-        return list(items)
+        return self._items_of(key, _is_count, "a non-negative integer")
 
     def objects(self, key: str) -> list[_Object]:
         return [_Object(item, f"{self._at(key)}[{i}]") for i, item in enumerate(self.items(key))]
@@ -167,19 +163,17 @@ class _Object:
         value = self._get(key)
         return None if value is None else _Object(value, self._at(key))
 
-    def text_map(self, key: str) -> dict[str, str]:
+    def _map_of(self, key: str, ok: Callable[[Any], bool], wanted: str) -> dict[str, Any]:
         value = self._get(key)
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise self._bad(key, "an object of strings", value)
+        if not isinstance(value, dict) or not all(ok(v) for v in value.values()):
+            raise self._bad(key, f"an object of {wanted}", value)
         return dict(value)
 
+    def text_map(self, key: str) -> dict[str, str]:
+        return self._map_of(key, _is_text, "strings")
+
     def integer_map(self, key: str) -> dict[str, int]:
-        value = self._get(key)
-        if not isinstance(value, dict) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value.values()
-        ):
-            raise self._bad(key, "an object of integers", value)
-        return dict(value)
+        return self._map_of(key, _is_integer, "integers")
 
     def tensor(self, key: str) -> TensorMeta:
         return _tensor(_Object(self._get(key), self._at(key)))
@@ -193,6 +187,27 @@ class _Object:
         if unknown:
             raise GraphFormatError(f"{self._at(unknown[0])} is not part of the ModelGraph schema")
 
+    def made(self, part: T) -> T:
+        """``part``, built from this object's keys, once no other key is left (``done``)."""
+        self.done()
+        return part
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_count(value: Any) -> bool:
+    return _is_integer(value) and value >= 0
+
+
+def _is_boolean(value: Any) -> bool:
+    return isinstance(value, bool)
+
 
 def _kind(value: Any) -> str:
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
@@ -202,9 +217,7 @@ def _kind(value: Any) -> str:
 
 
 def _tensor(t: _Object) -> TensorMeta:
-    meta = TensorMeta(tuple(t.counts("shape")), t.text("dtype"))
-    t.done()
-    return meta
+    return t.made(TensorMeta(tuple(t.counts("shape")), t.text("dtype")))
 
 
 _MODULE_COUNTS = (
@@ -214,79 +227,79 @@ _MODULE_COUNTS = (
 
 
 def _module(m: _Object) -> ModuleNode:
-    node = ModuleNode(
-        path=m.text("path"),
-        type=m.text("type"),
-        parent=m.optional_text("parent"),
-        children=m.texts("children"),
-        extra_repr=m.text("extra_repr"),
-        tied=m.text_map("tied"),
-        input_shapes=m.tensors("input_shapes"),
-        output_shapes=m.tensors("output_shapes"),
-        ops=m.counts("ops"),
-        **{key: m.count(key) for key in _MODULE_COUNTS},
+    return m.made(
+        ModuleNode(
+            path=m.text("path"),
+            type=m.text("type"),
+            parent=m.optional_text("parent"),
+            children=m.texts("children"),
+            extra_repr=m.text("extra_repr"),
+            tied=m.text_map("tied"),
+            input_shapes=m.tensors("input_shapes"),
+            output_shapes=m.tensors("output_shapes"),
+            ops=m.counts("ops"),
+            **{key: m.count(key) for key in _MODULE_COUNTS},
+        )
     )
-    m.done()
-    return node
 
 
 def _call(c: _Object) -> ModuleCall:
-    call = ModuleCall(
-        module=c.text("module"),
-        number=c.count("number"),
-        parent=c.integer("parent"),
-        inputs=c.tensors("inputs"),
-        outputs=c.tensors("outputs"),
+    return c.made(
+        ModuleCall(
+            module=c.text("module"),
+            number=c.count("number"),
+            parent=c.integer("parent"),
+            inputs=c.tensors("inputs"),
+            outputs=c.tensors("outputs"),
+        )
     )
-    c.done()
-    return call
 
 
 def _op(o: _Object, version: int) -> OpNode:
-    op = OpNode(
-        id=o.count("id"),
-        name=o.text("name"),
-        target=o.text("target"),
-        module=o.text("module"),
-        inputs=o.tensors("inputs"),
-        outputs=o.tensors("outputs"),
-        params=o.texts("params"),
-        macs=o.count("macs"),
-        activation_bytes=o.count("activation_bytes"),
-        aten=o.texts("aten"),
-        uncounted=o.texts("uncounted"),
-        call=o.integer("call") if version >= 2 else -1,
+    return o.made(
+        OpNode(
+            id=o.count("id"),
+            name=o.text("name"),
+            target=o.text("target"),
+            module=o.text("module"),
+            inputs=o.tensors("inputs"),
+            outputs=o.tensors("outputs"),
+            params=o.texts("params"),
+            macs=o.count("macs"),
+            activation_bytes=o.count("activation_bytes"),
+            aten=o.texts("aten"),
+            uncounted=o.texts("uncounted"),
+            call=o.integer("call") if version >= 2 else -1,
+        )
     )
-    o.done()
-    return op
 
 
 def _param(p: _Object) -> ParamInfo:
-    info = ParamInfo(
-        name=p.text("name"),
-        shape=tuple(p.counts("shape")),
-        dtype=p.text("dtype"),
-        trainable=p.boolean("trainable"),
-        is_buffer=p.boolean("is_buffer"),
-        aliases=p.texts("aliases"),
+    return p.made(
+        ParamInfo(
+            name=p.text("name"),
+            shape=tuple(p.counts("shape")),
+            dtype=p.text("dtype"),
+            trainable=p.boolean("trainable"),
+            is_buffer=p.boolean("is_buffer"),
+            aliases=p.texts("aliases"),
+        )
     )
-    p.done()
-    return info
 
 
 def _failure(f: _Object | None) -> CaptureFailure | None:
     if f is None:
         return None
-    failure = CaptureFailure(
-        module=f.text("module"),
-        module_type=f.text("module_type"),
-        input_shapes=f.tensors("input_shapes"),
-        error_type=f.text("error_type"),
-        message=f.text("message"),
-        op=f.text("op"),
+    return f.made(
+        CaptureFailure(
+            module=f.text("module"),
+            module_type=f.text("module_type"),
+            input_shapes=f.tensors("input_shapes"),
+            error_type=f.text("error_type"),
+            message=f.text("message"),
+            op=f.text("op"),
+        )
     )
-    f.done()
-    return failure
 
 
 def _check_references(graph: ModelGraph) -> None:

@@ -94,7 +94,7 @@ def _run_renderables(value: RunReader, width: int) -> Iterable[Any]:
 
 @html_of.register
 def _run_html(value: RunReader) -> str:
-    from torchscope.render.run_text import overview_to_html
+    from torchscope.render.run_html import overview_to_html
 
     return overview_to_html(value)
 

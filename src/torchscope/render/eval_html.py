@@ -15,10 +15,10 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from torchscope.render.eval_text import MAX_CLASS_ROWS, fmt_metric, heading, metric_label
+from torchscope.render.html_table import fragment_style, html_table
 from torchscope.render.safe_text import html_text
 
 if TYPE_CHECKING:
@@ -27,25 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["MAX_HTML_MATRIX", "evaluation_to_html"]
 
 MAX_HTML_MATRIX = 30
-_STYLE = (
-    "<style>.ts-eval{font-family:system-ui,sans-serif;font-size:13px}"
-    ".ts-eval h3{margin:4px 0}.ts-eval h4{margin:10px 0 2px}"
-    ".ts-eval table{border-collapse:collapse}"
-    ".ts-eval td,.ts-eval th{padding:2px 8px;text-align:right;font-family:monospace;"
-    "border-bottom:1px solid #eee}.ts-eval th{border-bottom:1px solid #999}"
-    ".ts-eval td:first-child,.ts-eval th:first-child{text-align:left}"
-    ".ts-eval .cm td{border:1px solid #fff;min-width:2.5em}"
-    ".ts-eval .note{color:#666}</style>"
+_STYLE = fragment_style(
+    "ts-eval", {".cm td": "border:1px solid #fff;min-width:2.5em", ".note": "color:#666"}
 )
-
-
-def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A table of already formatted cells; every cell is escaped here."""
-    head = "".join(f"<th>{html_text(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html_text(cell)}</td>" for cell in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _rate(x: float) -> str:
@@ -70,7 +54,7 @@ def _classes(ev: Evaluation) -> str:
     columns = [first, "Precision", "Recall", "F1", "Support", "Predicted", "ROC AUC", "AP"]
     more = len(ev.classes) - len(rows)
     tail = f'<p class="note">… {more} more classes (see .to_dataframe())</p>' if more > 0 else ""
-    return "<h4>Per class</h4>" + _table(columns, rows) + tail
+    return "<h4>Per class</h4>" + html_table(columns, rows) + tail
 
 
 def _matrix(ev: Evaluation) -> str:
@@ -99,7 +83,7 @@ def _pairs(ev: Evaluation) -> str:
     rows = [
         [p.true, p.predicted, f"{p.count:,}", f"{100 * p.rate:.1f}%"] for p in ev.confused_pairs
     ]
-    return "<h4>Most confused</h4>" + _table(["True", "Predicted", "Count", "Of class"], rows)
+    return "<h4>Most confused</h4>" + html_table(["True", "Predicted", "Count", "Of class"], rows)
 
 
 def _outputs(ev: Evaluation) -> str:
@@ -113,12 +97,12 @@ def _outputs(ev: Evaluation) -> str:
         ]
         for r in ev.outputs[:MAX_CLASS_ROWS]
     ]
-    return "<h4>Per output</h4>" + _table(["Output", "MSE", "RMSE", "MAE", "R²"], rows)
+    return "<h4>Per output</h4>" + html_table(["Output", "MSE", "RMSE", "MAE", "R²"], rows)
 
 
 def evaluation_to_html(ev: Evaluation) -> str:
     """Heading, metrics, per-class (or per-output) table, confusion matrix and notes."""
-    metrics = _table(
+    metrics = html_table(
         ["Metric", "Value"], [[metric_label(k), fmt_metric(k, v)] for k, v in ev.metrics.items()]
     )
     parts = [f"<h3>{html_text(heading(ev))}</h3>", metrics]

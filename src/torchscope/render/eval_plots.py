@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from torchscope.render.class_plots import class_bars, confusion_matrices
 from torchscope.render.figures import figure, figure_text, palette, theme
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ __all__ = [
     "residuals_figure",
 ]
 
-_ANNOTATE = 20  # write counts in the cells up to this many classes
-_TICKS = 40  # name every class on the axes up to this many
 _LEGEND = 10  # curves named in a legend; more are drawn without one
 
 
@@ -53,79 +52,32 @@ def _names(labels: list[str], limit: int = 20) -> list[str]:
 
 
 def confusion_figure(ev: Evaluation) -> Figure:
-    """Counts and row-normalised (recall per true class) confusion matrices side by side."""
-    import seaborn as sns
-
+    """Counts and row-normalised (recall per true class) confusion matrices side by side
+    (``class_plots.confusion_matrices``)."""
     if ev.confusion is None:
         raise ValueError("this evaluation has no confusion matrix")
-    counts = np.asarray(ev.confusion, dtype=np.int64)
-    k = len(counts)
-    support = counts.sum(axis=1)
-    normalised = np.full(counts.shape, np.nan)
-    np.divide(counts, support[:, None], out=normalised, where=support[:, None] > 0)
-    names = _names(ev.labels) if k <= _TICKS else False
-    side = min(max(4.0, 0.42 * k + 2.2), 12.0)
-    with theme():
-        fig = figure(2 * side + 1, side, dpi=100)
-        for ax, values, fmt, extra, what in (
-            (fig.add_subplot(1, 2, 1), counts, "d", {}, "counts"),
-            (fig.add_subplot(1, 2, 2), normalised, ".2f", {"vmin": 0, "vmax": 1}, "share of row"),
-        ):
-            sns.heatmap(
-                values,
-                ax=ax,
-                annot=k <= _ANNOTATE,
-                fmt=fmt,
-                cmap="Blues",
-                square=True,
-                xticklabels=names,
-                yticklabels=names,
-                cbar_kws={"shrink": 0.7},
-                annot_kws={"fontsize": 7 if k > 10 else 9},
-                **extra,
-            )
-            ax.set_xlabel("predicted class")
-            ax.set_ylabel("true class")
-            ax.set_title(what)
-        fig.suptitle(_title(ev, "Confusion matrix"))
-    return fig
+    return confusion_matrices(ev.confusion, _names(ev.labels), _title(ev, "Confusion matrix"))
 
 
 def class_metrics_figure(ev: Evaluation, max_classes: int = 60) -> Figure:
     """Precision, recall and F1 of each class (the first ``max_classes``) as grouped bars,
-    with the macro F1 as a line; support is written under each class name."""
-    import pandas as pd
-    import seaborn as sns
-
+    with the macro F1 as a line; support is written under each class name
+    (``class_plots.class_bars``)."""
     rows = ev.classes[:max_classes]
-    names = [f"{figure_text(r.label, 16)}\n(n={r.support:,})" for r in rows]
-    data = pd.DataFrame(
-        [
-            (name, metric, getattr(r, metric))
-            for name, r in zip(names, rows)
-            for metric in ("precision", "recall", "f1")
-        ],
-        columns=["class", "metric", "value"],
+    rates = {
+        "precision": [r.precision for r in rows],
+        "recall": [r.recall for r in rows],
+        "F1": [r.f1 for r in rows],
+    }
+    more = len(ev.classes) - len(rows)
+    extra = f" (first {len(rows)} of {len(ev.classes)} classes)" if more > 0 else ""
+    return class_bars(
+        [figure_text(r.label, 16) for r in rows],
+        [r.support for r in rows],
+        rates,
+        ev.metrics.get("macro_f1", float("nan")),
+        _title(ev, "Per-class precision, recall, F1") + extra,
     )
-    with theme():
-        fig = figure(max(6.0, 0.55 * len(rows) + 2.5), 4.2, dpi=100)
-        ax = fig.add_subplot()
-        sns.barplot(data=data, x="class", y="value", hue="metric", ax=ax, palette=palette(3))
-        macro = ev.metrics.get("macro_f1", float("nan"))
-        if macro == macro:
-            ax.axhline(
-                macro, color="0.3", linestyle="--", linewidth=1, label=f"macro F1 {macro:.3f}"
-            )
-        ax.set_ylim(0, 1.05)
-        ax.set_xlabel("")
-        ax.set_ylabel("score")
-        ax.legend(loc="lower right", fontsize=8, frameon=True)
-        if len(rows) > 12:
-            ax.tick_params(axis="x", labelrotation=90)
-        more = len(ev.classes) - len(rows)
-        extra = f" (first {len(rows)} of {len(ev.classes)} classes)" if more > 0 else ""
-        ax.set_title(_title(ev, "Per-class precision, recall, F1") + extra)
-    return fig
 
 
 def reliability_figure(ev: Evaluation) -> Figure:

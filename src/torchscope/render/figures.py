@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "axes_grid",
     "figure",
+    "figure_note",
     "figure_text",
     "integer_ticks",
     "log_ticks",
@@ -112,6 +113,11 @@ def plain(text: str) -> str:
     """
     if len(text) > MAX_LABEL:
         text = text[: MAX_LABEL // 2] + "…" + text[-(MAX_LABEL // 2 - 1) :]
+    return _literal(text)
+
+
+def _literal(text: str) -> str:
+    """``text`` with every ``$`` escaped, so matplotlib never reads it as mathtext."""
     return text.replace("$", r"\$")
 
 
@@ -189,3 +195,15 @@ def figure_text(text: object, limit: int | None = 40) -> str:
     """
     clean = visible(text)
     return plain(clean if limit is None else shorten_middle(clean, limit))
+
+
+def figure_note(lines: Sequence[str]) -> str:
+    """Lines of a note under a figure: control characters shown as escapes, ``$`` escaped,
+    never cut (whoever writes a note shortens the outside names in it).
+
+    Example:
+        >>> print(figure_note(["left out: cost in $", "step 7"]))
+        left out: cost in \\$
+        step 7
+    """
+    return "\n".join(_literal(visible(line)) for line in lines)

@@ -14,9 +14,9 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from torchscope.render.html_table import fragment_style, html_table
 from torchscope.render.param_text import MAX_ROWS, num, pct
 from torchscope.render.safe_text import html_text
 from torchscope.render.units import fmt_count
@@ -27,25 +27,14 @@ if TYPE_CHECKING:
 
 __all__ = ["diff_to_html", "report_to_html"]
 
-_STYLE = (
-    "<style>.ts-par{font-family:system-ui,sans-serif;font-size:13px}"
-    ".ts-par h3{margin:4px 0}.ts-par h4{margin:10px 0 2px}"
-    ".ts-par table{border-collapse:collapse}"
-    ".ts-par td,.ts-par th{padding:2px 8px;text-align:right;font-family:monospace;"
-    "border-bottom:1px solid #eee}.ts-par th{border-bottom:1px solid #999}"
-    ".ts-par td:first-child,.ts-par th:first-child{text-align:left}"
-    ".ts-par .error{color:#c62828;font-weight:bold}.ts-par .warning{color:#b26a00}"
-    ".ts-par .more{color:#666}</style>"
+_STYLE = fragment_style(
+    "ts-par",
+    {
+        ".error": "color:#c62828;font-weight:bold",
+        ".warning": "color:#b26a00",
+        ".more": "color:#666",
+    },
 )
-
-
-def _table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A table of already formatted cells; every cell is escaped here."""
-    head = "".join(f"<th>{html_text(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html_text(cell)}</td>" for cell in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _more(hidden: int, what: str) -> str:
@@ -81,7 +70,7 @@ def report_to_html(report: ParamReport) -> str:
         for x in shown
     )
     columns = ["Tensor", "Shape", "Dtype", "Mean", "Std", "Min", "Max", "Zero %"]
-    parts = [totals, _flags(report), _table(columns, rows)]
+    parts = [totals, _flags(report), html_table(columns, rows)]
     parts.append(_more(len(report.tensors) - len(shown), "tensors"))
     if report.spectral is not None:
         s = report.spectral.summary()
@@ -132,6 +121,8 @@ def diff_to_html(d: ParamDiff) -> str:
         ]
         for c in ordered[:MAX_ROWS]
     )
-    table = _table(["Tensor (most changed first)", "Shape", "‖b−a‖/‖a‖", "Cosine", "Max |Δ|"], rows)
+    table = html_table(
+        ["Tensor (most changed first)", "Shape", "‖b−a‖/‖a‖", "Cosine", "Max |Δ|"], rows
+    )
     hidden = _more(len(ordered) - MAX_ROWS, "tensors")
     return _page(f"{d.a} → {d.b}", counts, f"<ul>{changes}</ul>" if changes else "", table, hidden)

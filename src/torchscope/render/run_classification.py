@@ -15,14 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from torchscope.render.run_common import (
-    Run,
-    figure_text,
-    new_figure,
-    palette,
-    reader_of,
-    run_style,
-)
+from torchscope.render.class_plots import class_bars, confusion_matrices
+from torchscope.render.figures import figure_text
+from torchscope.render.run_common import Run, reader_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -91,50 +86,14 @@ def _matrix(reader: RunReader, split: str, step: int | None) -> _Matrix:
 
 
 def confusion_heatmap(run: Run, split: str = "val", step: int | None = None) -> Figure:
-    """Counts and row-normalised (recall per true class) confusion matrices side by side.
-
-    Rows are labelled with their class's sample count; a class with no samples has a
-    blank row in the normalised matrix.
+    """Counts and row-normalised (recall per true class) confusion matrices side by side
+    (``class_plots.confusion_matrices``); the title says the accuracy and its 95% interval.
 
     Example:
         >>> confusion_heatmap("runs/exp1", "val").savefig("confusion.png")  # doctest: +SKIP
     """
-    import seaborn as sns
-
     c = _matrix(reader_of(run), split, step)
-    k = len(c.counts)
-    support = c.counts.sum(axis=1)
-    normalised = np.full(c.counts.shape, np.nan)
-    np.divide(c.counts, support[:, None], out=normalised, where=support[:, None] > 0)
-    rows = [f"{label} ({n:,})" for label, n in zip(c.labels, support.tolist())]
-    annot = k <= 20
-    side = min(max(4.0, 0.45 * k + 2), 11.0)
-    with run_style():
-        fig = new_figure(2 * side + 1, side)
-        ax_counts, ax_norm = fig.subplots(1, 2)
-        for ax, values, fmt, extra in (
-            (ax_counts, c.counts, "d", {}),
-            (ax_norm, normalised, ".2f", {"vmin": 0, "vmax": 1}),
-        ):
-            sns.heatmap(
-                values,
-                ax=ax,
-                annot=annot,
-                fmt=fmt,
-                cmap="rocket_r",
-                square=True,
-                xticklabels=c.labels,
-                yticklabels=rows,
-                cbar_kws={"shrink": 0.8},
-                **extra,
-            )
-        for row in np.flatnonzero(support == 0):  # a blank row: say why
-            ax_norm.text(k / 2, row + 0.5, "no samples", ha="center", va="center", color="0.4")
-        for ax, title in ((ax_counts, "counts"), (ax_norm, "normalised by true class")):
-            ax.set(title=title, xlabel="predicted", ylabel="true (samples)")
-            ax.tick_params(axis="y", rotation=0)
-        fig.suptitle(c.title("Confusion matrix"))
-    return fig
+    return confusion_matrices(c.counts, c.labels, c.title("Confusion matrix"))
 
 
 def class_metrics_bars(run: Run, split: str = "val", step: int | None = None) -> Figure:
@@ -155,25 +114,5 @@ def class_metrics_bars(run: Run, split: str = "val", step: int | None = None) ->
     precision = np.where(predicted > 0, m.precision, np.nan)
     recall = np.where(support > 0, m.recall, np.nan)
     f1 = np.where(np.isfinite(precision) & np.isfinite(recall), m.f1, np.nan)
-    metrics = {"precision": precision, "recall": recall, "F1": f1}
-    k = len(m.labels)
-    x = np.arange(k)
-    width = 0.8 / len(metrics)
-    with run_style():
-        fig = new_figure(min(max(6.0, 0.55 * k + 2), 16.0), 3.8)
-        ax = fig.subplots()
-        for i, ((label, vals), color) in enumerate(zip(metrics.items(), palette(3))):
-            ok = np.isfinite(vals)
-            ax.bar(x[ok] + (i - 1) * width, vals[ok], width, label=label, color=color)
-        for empty in np.flatnonzero(support == 0).tolist():
-            ax.text(
-                empty, 0.02, "no samples", ha="center", rotation=90, color="0.4", fontsize="small"
-            )
-        ax.axhline(
-            m.macro_f1, color="0.3", linestyle="--", linewidth=1, label=f"macro F1 {m.macro_f1:.3f}"
-        )
-        names = [f"{label}\nn={n:,}" for label, n in zip(m.labels, support.tolist())]
-        ax.set_xticks(x, names, rotation=45 if k > 12 else 0)
-        ax.set(ylim=(0, 1.05), xlabel="class", ylabel="score", title=c.title("Per-class metrics"))
-        ax.legend(loc="lower right", fontsize="small", ncols=4)
-    return fig
+    rates = {"precision": precision, "recall": recall, "F1": f1}
+    return class_bars(c.labels, m.support, rates, m.macro_f1, c.title("Per-class metrics"))

@@ -1,33 +1,27 @@
-"""What every run figure shares: the reader of a run, the seaborn style and the palette.
+"""What every run figure shares beyond the house style (``figures``): the reader of a
+run, names shortened for a figure, the step axis and its text.
 
 The figure modules (``run_curves``, ``run_classification``, ``run_layers``,
-``run_distributions``) draw on plain ``Figure`` objects made here, so they work in
-threads and servers (no pyplot).
+``run_distributions``) draw in ``figures.theme()`` on ``figures.figure`` objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from torchscope.render.figures import figure
-from torchscope.render.safe_text import shorten_middle, visible
+from torchscope.render.figures import integer_ticks
+from torchscope.render.safe_text import shorten_middle
 from torchscope.store.reader import RunReader
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 __all__ = [
+    "NAME_CHARS",
     "Run",
-    "figure_note",
-    "figure_text",
-    "new_figure",
-    "palette",
     "reader_of",
-    "run_style",
     "shorten",
     "spread",
     "step_axis",
@@ -35,6 +29,7 @@ __all__ = [
 ]
 
 Run = RunReader | str | Path
+NAME_CHARS = 60  # a run's, a scalar's or a place's name in a title: cut in the middle past this
 
 
 def reader_of(run: Run) -> RunReader:
@@ -42,28 +37,7 @@ def reader_of(run: Run) -> RunReader:
     return run if isinstance(run, RunReader) else RunReader(run)
 
 
-@contextmanager
-def run_style() -> Iterator[None]:
-    """Seaborn's white grid at a notebook scale, for the figures drawn inside."""
-    import seaborn as sns
-
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.85):
-        yield
-
-
-def new_figure(width: float, height: float) -> Figure:
-    """A constrained-layout figure of ``width`` × ``height`` inches at 100 dpi."""
-    return figure(width, height, dpi=100)
-
-
-def palette(n: int) -> list[tuple[float, float, float]]:
-    """``n`` colours of seaborn's "deep" palette (at least one)."""
-    import seaborn as sns
-
-    return list(sns.color_palette("deep", max(n, 1)))
-
-
-def shorten(text: object, limit: int = 60) -> str:
+def shorten(text: object, limit: int = NAME_CHARS) -> str:
     """``text`` in at most ``limit`` cells, cut in the middle (``safe_text.shorten_middle``).
 
     Example:
@@ -73,32 +47,10 @@ def shorten(text: object, limit: int = 60) -> str:
     return shorten_middle(str(text), limit)
 
 
-def figure_text(text: object, limit: int | None = 60) -> str:
-    """A name from a store as figure text: never mathtext, control characters visible, short.
-
-    Matplotlib reads ``$…$`` as mathtext (a malformed one fails the whole figure), so
-    dollars are escaped; control characters are shown as escapes (``safe_text.visible``);
-    a name longer than ``limit`` is shortened in the middle.
-
-    Example:
-        >>> figure_text("cost in $ \\x1b[31m")
-        'cost in \\\\$ \\\\x1b[31m'
-    """
-    clean = visible(text)
-    return (clean if limit is None else shorten_middle(clean, limit)).replace("$", r"\$")
-
-
-def figure_note(lines: Sequence[str]) -> str:
-    """Lines of a note under a figure, each as ``figure_text`` (newlines between them kept)."""
-    return "\n".join(figure_text(line, None) for line in lines)
-
-
 def step_axis(ax: Axes) -> None:
     """Label the x axis "step" with whole-number ticks only (steps are integers)."""
-    from matplotlib.ticker import MaxNLocator
-
     ax.set_xlabel("step")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_ticks(ax, "x")
 
 
 def steps_text(steps: Iterable[int]) -> str:

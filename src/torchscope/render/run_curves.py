@@ -15,16 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from torchscope.render.figures import axes_grid
+from torchscope.render.figures import axes_grid, figure, figure_note, figure_text, palette, theme
 from torchscope.render.run_choice import CurveChoice, choose_curves, curve_order
 from torchscope.render.run_common import (
+    NAME_CHARS,
     Run,
-    figure_note,
-    figure_text,
-    new_figure,
-    palette,
     reader_of,
-    run_style,
     shorten,
     step_axis,
     steps_text,
@@ -199,7 +195,7 @@ def _panel(
         ax.text(0.5, 0.5, "not logged", ha="center", transform=ax.transAxes)
     else:
         _scale_y(ax, raws)
-    ax.set_title(figure_text(name))
+    ax.set_title(figure_text(name, NAME_CHARS))
     step_axis(ax)
     return raws, spells
 
@@ -244,15 +240,17 @@ def learning_curves(
 
     spells: list[tuple[str, Spell]] = []
     steps: list[int] = []
-    with run_style():
-        fig = new_figure(*_grid_size(len(choice.shown)))
+    with theme():
+        fig = figure(*_grid_size(len(choice.shown)), dpi=100)
         for i, (ax, name) in enumerate(zip(axes_grid(fig, len(choice.shown), 3), choice.shown)):
             raws, found = _panel(ax, reader, name, splits, draw)
             spells += found
             steps += [int(s.steps[end]) for s in raws if len(s) for end in (0, -1)]
             draw_health(ax, health, legend=i == 0)
             ax.legend(loc="best", fontsize="x-small")
-        fig.suptitle(f"Learning curves · {figure_text(reader.name)} · {steps_text(steps)}")
+        fig.suptitle(
+            f"Learning curves · {figure_text(reader.name, NAME_CHARS)} · {steps_text(steps)}"
+        )
         note = _notes(spells, health, choice)
         if note:
             fig.supxlabel(note, fontsize="small", color="0.25")
@@ -283,8 +281,8 @@ def compare_runs(
     colors = palette(len(readers))
     splits = _splits_in_order([p for r in readers for p in r.scalar_names()])
     spells: list[tuple[str, Spell]] = []
-    with run_style():
-        fig = new_figure(*_grid_size(len(choice.shown)))
+    with theme():
+        fig = figure(*_grid_size(len(choice.shown)), dpi=100)
         for ax, name in zip(axes_grid(fig, len(choice.shown), 3), choice.shown):
             for reader, color in zip(readers, colors):
                 run_name = figure_text(reader.name, 30)

@@ -11,14 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from torchscope.render.figures import axes_grid
+from torchscope.render.figures import axes_grid, figure, figure_text, palette, theme
 from torchscope.render.run_common import (
+    NAME_CHARS,
     Run,
-    figure_text,
-    new_figure,
-    palette,
     reader_of,
-    run_style,
     shorten,
     spread,
     step_axis,
@@ -181,8 +178,8 @@ def distributions(
     cols = 2 if len(names) == 4 else min(len(names), 3)
     snapshots = {name: _snapshots(reader, kind, name) for name in names}
     steps = sorted({h.step for hists in snapshots.values() for h in hists})
-    with run_style():
-        fig = new_figure(max(4.4 * cols, 7.5), 2.9 * math.ceil(len(names) / cols) + 0.7)
+    with theme():
+        fig = figure(max(4.4 * cols, 7.5), 2.9 * math.ceil(len(names) / cols) + 0.7, dpi=100)
         axes = axes_grid(fig, len(names), cols)
         for ax, name in zip(axes, names):
             _panel(ax, snapshots[name], name, color)
@@ -191,8 +188,9 @@ def distributions(
             fig.legend(handles, labels, loc="outside lower center", ncols=5, fontsize="small")
         title = _KIND_TITLES.get(kind, figure_text(kind, 20).capitalize())
         shown = f"{len(names)} of {len(_known(reader, kind))} tensors"
+        run_name = figure_text(reader.name, NAME_CHARS)
         fig.suptitle(
-            f"{title} distributions · {figure_text(reader.name)} · {steps_text(steps)}, "
+            f"{title} distributions · {run_name} · {steps_text(steps)}, "
             f"{len(steps)} snapshot{'s' if len(steps) != 1 else ''} · {shown}"
         )
     return fig

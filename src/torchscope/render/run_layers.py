@@ -8,16 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from torchscope.render.run_common import (
-    Run,
-    figure_note,
-    figure_text,
-    new_figure,
-    reader_of,
-    run_style,
-    step_axis,
-    steps_text,
-)
+from torchscope.render.figures import figure, figure_note, figure_text, theme
+from torchscope.render.run_common import NAME_CHARS, Run, reader_of, step_axis, steps_text
 from torchscope.render.run_marks import draw_health, health_marks
 from torchscope.store.reader import RunReader
 
@@ -67,7 +59,8 @@ def _layer_ticks(ax: Axes, layers: Sequence[str], max_ticks: int = 40) -> None:
 def _title(what: str, reader: RunReader, m: LayerMatrix) -> str:
     """What the figure shows, of which run, over which steps and how many layers."""
     layers = f"{len(m.layers)} layer{'s' if len(m.layers) != 1 else ''}"
-    return f"{what} · {figure_text(reader.name)} · {steps_text(m.steps.tolist())} · {layers}"
+    run_name = figure_text(reader.name, NAME_CHARS)
+    return f"{what} · {run_name} · {steps_text(m.steps.tolist())} · {layers}"
 
 
 def _health(fig: Figure, ax: Axes, reader: RunReader) -> None:
@@ -104,8 +97,8 @@ def gradient_flow(
     log = len(positive) > 0 and positive.max() / positive.min() > 100 and vals.min() > 0
     norm = LogNorm(positive.min(), positive.max()) if log else Normalize()
     step_edges = _cell_edges(m.steps)
-    with run_style():
-        fig = new_figure(10.0, min(max(3.0, 0.16 * len(m.layers) + 1.5), 14.0))
+    with theme():
+        fig = figure(10.0, min(max(3.0, 0.16 * len(m.layers) + 1.5), 14.0), dpi=100)
         ax = fig.subplots()
         mesh = ax.pcolormesh(
             step_edges, np.arange(len(m.layers) + 1), vals, cmap="mako", norm=norm, shading="flat"
@@ -168,8 +161,8 @@ def update_ratios(
     """
     reader = reader_of(run)
     m = _layer_matrix(reader, "update_ratio", stat, buckets, biases=biases)
-    with run_style():
-        fig = new_figure(10.0, 4.6)
+    with theme():
+        fig = figure(10.0, 4.6, dpi=100)
         ax = fig.subplots()
         ax.axhspan(*band, color="0.85", alpha=0.6, zorder=0, label="rule-of-thumb band")
         ax.axhline(1e-3, color="0.4", linestyle="--", linewidth=1, zorder=0.5)
@@ -195,8 +188,8 @@ def dead_fractions(
     m = _layer_matrix(reader, "activation", stat, buckets)
     keep = [i for i, row in enumerate(m.values) if np.isfinite(row).any()]
     m = type(m)(m.kind, m.stat, [m.layers[i] for i in keep], m.steps, m.values[keep])
-    with run_style():
-        fig = new_figure(10.0, 4.2)
+    with theme():
+        fig = figure(10.0, 4.2, dpi=100)
         ax = fig.subplots()
         _layer_lines(ax, m, fig)
         ax.set(

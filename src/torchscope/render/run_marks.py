@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from torchscope.analysis.run_health import Spell, gradient_spells, nonfinite_spells
-from torchscope.render.run_common import figure_text, shorten
+from torchscope.render.figures import figure_text
+from torchscope.render.run_common import NAME_CHARS, shorten
 from torchscope.store.records import Series
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def draw_health(ax: Axes, marks: HealthMarks, *, legend: bool = True) -> None:
     ``legend=False`` leaves them out of the panel's legend (another panel names them).
     """
     for i, (step, where) in enumerate(marks.first_nonfinite):
-        label = f"first non-finite: {figure_text(where)}" if i == 0 and legend else None
+        label = f"first non-finite: {figure_text(where, NAME_CHARS)}" if i == 0 and legend else None
         ax.axvline(step, color=NONFINITE_COLOR, linestyle="--", linewidth=1.2, label=label)
     labelled: set[str] = set()
     for s in marks.gradient:

@@ -19,6 +19,12 @@ The accepted set:
 * **value**: a real number (``int``, ``float``, numpy or torch scalar, anything with
   ``__float__``); NaN and ±inf are kept; a complex number, a number beyond float64, a
   string or a tensor of more than one element is refused.
+* **wall time**: a value as above that is finite (seconds since the epoch).
+* **histogram edges and counts**: one-dimensional sequences of real numbers.
+* **confusion matrix**: a non-empty square matrix of whole counts in ``0 … 2**63-1``
+  (integers, or floats that are whole numbers).
+* **event payload, metadata value**: anything ``json.dumps`` writes (an event payload's
+  other objects as their ``str``).
 
 Example:
     >>> check_step(3.0), check_name("val/loss", "scalar name")
@@ -31,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 from typing import Any
@@ -44,10 +51,14 @@ __all__ = [
     "NOTE_MAX",
     "STEP_MAX",
     "STEP_MIN",
+    "check_counts",
+    "check_json",
     "check_name",
     "check_note",
     "check_number",
     "check_step",
+    "check_vector",
+    "check_wall_time",
     "printable_name",
 ]
 
@@ -149,3 +160,51 @@ def _short(value: Any, limit: int = 80) -> str:
     """``ascii(value)`` cut to ``limit`` characters: safe to print, bounded in size."""
     text = ascii(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_wall_time(t: Any) -> float:
+    """A point's wall-clock time: a finite number of seconds, as a float."""
+    value = check_number(t, "wall_time")
+    if not isinstance(value, float):
+        value = float(value)
+    if not np.isfinite(value):
+        raise LogValueError(f"wall_time {value} is not a finite number of seconds")
+    return value
+
+
+def check_vector(values: Any, what: str) -> np.ndarray:
+    """A 1-D float64 array of real numbers, or ``LogValueError``."""
+    try:
+        a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise LogValueError(f"{what} are not real numbers: {exc}") from None
+    if a.ndim != 1:
+        raise LogValueError(f"{what} have shape {a.shape}, not one dimension")
+    return a
+
+
+def check_counts(matrix: Any, split: str) -> list[list[int]]:
+    """A square matrix of non-negative whole counts as nested ints, or ``LogValueError``."""
+    try:
+        m = np.asarray(matrix)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise LogValueError(f"confusion {split!r}: not a matrix of counts: {exc}") from None
+    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] == 0:
+        raise LogValueError(f"confusion {split!r}: shape {m.shape}, not a square matrix")
+    if m.dtype.kind == "f":  # whole floats are counts (3.0 is 3); anything else is refused
+        if not (np.isfinite(m).all() and (m == np.round(m)).all() and (m < 2.0**63).all()):
+            raise LogValueError(f"confusion {split!r}: counts must be whole 64-bit numbers")
+    elif m.dtype.kind not in "iub":
+        raise LogValueError(f"confusion {split!r}: counts of type {m.dtype}, not numbers")
+    rows = [[int(x) for x in row] for row in m.tolist()]
+    if any(x < 0 or x >= 2**63 for row in rows for x in row):
+        raise LogValueError(f"confusion {split!r}: counts must be in 0 … 2**63-1")
+    return rows
+
+
+def check_json(value: Any, what: str, default: Any = None) -> str:
+    """``value`` as JSON text (``default`` as ``json.dumps`` takes it), or ``LogValueError``."""
+    try:
+        return json.dumps(value, default=default)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise LogValueError(f"{what!r}: value is not JSON serializable: {exc}") from None

@@ -26,22 +26,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
 from torchscope.errors import LogValueError
 from torchscope.store.batch import Chunks, Item, SeriesKey, Transaction, describe, write_batch
 from torchscope.store.checks import (
     STEP_MAX,
     STEP_MIN,
+    check_counts,
+    check_json,
     check_name,
     check_note,
     check_number,
     check_step,
+    check_vector,
+    check_wall_time,
 )
 from torchscope.store.layout import claim_run_dir
 from torchscope.store.schema import RUN_FILENAME, connect_writer
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["DEFAULT_FLUSH_INTERVAL", "RunWriter"]
 
@@ -129,7 +134,7 @@ class RunWriter:
     def log_scalars(
         self,
         step: int,
-        values: Mapping[str, float],
+        values: Mapping[str, SupportsFloat],
         *,
         split: str = "train",
         wall_time: float | None = None,
@@ -138,7 +143,7 @@ class RunWriter:
         if type(step) is not int or not STEP_MIN <= step <= STEP_MAX:  # the common case first
             step = check_step(step)
         self._name(split, "split")
-        t = time.time() if wall_time is None else _wall_time(wall_time)
+        t = time.time() if wall_time is None else check_wall_time(wall_time)
         checked = dict(values)
         known = self._names_ok
         for name, v in checked.items():
@@ -149,7 +154,7 @@ class RunWriter:
         self._put("scalars", (step, split, t, checked))
 
     def log_layer_stats(
-        self, step: int, kind: str, stats: Mapping[str, Mapping[str, float]]
+        self, step: int, kind: str, stats: Mapping[str, Mapping[str, SupportsFloat]]
     ) -> None:
         """Queue per-layer statistics: ``{layer: {stat: value}}`` of one kind (e.g. "grad")."""
         step = check_step(step)
@@ -164,13 +169,15 @@ class RunWriter:
         self._put("layers", (step, kind, time.time(), checked))
 
     def log_histogram(
-        self, step: int, kind: str, name: str, edges: Sequence[float], counts: Sequence[float]
+        self, step: int, kind: str, name: str, edges: ArrayLike, counts: ArrayLike
     ) -> None:
-        """Queue one histogram: ``len(edges) == len(counts) + 1``."""
+        """Queue one histogram (edges and counts: sequences or 1-D arrays of real numbers):
+        ``len(edges) == len(counts) + 1``."""
         step = check_step(step)
         self._name(kind, "histogram kind")
         self._name(name, "histogram name")
-        e, c = _vector(edges, f"edges of {name!r}"), _vector(counts, f"counts of {name!r}")
+        e = check_vector(edges, f"edges of {name!r}")
+        c = check_vector(counts, f"counts of {name!r}")
         if len(e) != len(c) + 1:
             raise LogValueError(f"histogram {name!r}: {len(e)} edges for {len(c)} counts")
         self._put("histogram", (step, kind, name, e, c, time.time()))
@@ -179,13 +186,13 @@ class RunWriter:
         self,
         step: int,
         split: str,
-        matrix: Sequence[Sequence[int]],
+        matrix: ArrayLike,
         labels: Sequence[str] | None = None,
     ) -> None:
-        """Queue a confusion matrix (rows: true class, columns: predicted class)."""
+        """Queue a confusion matrix of counts (rows: true class, columns: predicted class)."""
         step = check_step(step)
         self._name(split, "confusion split")
-        rows = _count_matrix(matrix, split)
+        rows = check_counts(matrix, split)
         labels_json = None
         if labels is not None:
             if isinstance(labels, str):
@@ -206,12 +213,12 @@ class RunWriter:
             raise LogValueError(
                 f"event {kind!r}: payload is a {type(payload).__name__}, not a dict"
             )
-        self._put("event", (step, kind, _json(dict(payload), kind, default=str), time.time()))
+        self._put("event", (step, kind, check_json(dict(payload), kind, default=str), time.time()))
 
     def set_meta(self, key: str, value: Any) -> None:
         """Record a JSON-able value under ``key``; a later value for the same key wins."""
         self._name(key, "metadata key")
-        self._put("meta", (key, _json(value, key), time.time()))
+        self._put("meta", (key, check_json(value, key), time.time()))
 
     def flush(self) -> None:
         """Block until everything queued so far is committed."""
@@ -368,49 +375,3 @@ def _run_meta(name: str | None, tags: Iterable[str], note: str | None) -> dict[s
     if note is not None:
         meta["note"] = check_note(note)
     return meta
-
-
-def _wall_time(t: Any) -> float:
-    value = check_number(t, "wall_time")
-    if not isinstance(value, float):
-        value = float(value)
-    if not np.isfinite(value):
-        raise LogValueError(f"wall_time {value} is not a finite number of seconds")
-    return value
-
-
-def _vector(values: Any, what: str) -> np.ndarray:
-    """A 1-D float64 array of real numbers, or ``LogValueError``."""
-    try:
-        a = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise LogValueError(f"{what} are not real numbers: {exc}") from None
-    if a.ndim != 1:
-        raise LogValueError(f"{what} have shape {a.shape}, not one dimension")
-    return a
-
-
-def _count_matrix(matrix: Any, split: str) -> list[list[int]]:
-    """A square matrix of non-negative whole counts as nested ints, or ``LogValueError``."""
-    try:
-        m = np.asarray(matrix)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise LogValueError(f"confusion {split!r}: not a matrix of counts: {exc}") from None
-    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] == 0:
-        raise LogValueError(f"confusion {split!r}: shape {m.shape}, not a square matrix")
-    if m.dtype.kind == "f":  # whole floats are counts (3.0 is 3); anything else is refused
-        if not (np.isfinite(m).all() and (m == np.round(m)).all() and (m < 2.0**63).all()):
-            raise LogValueError(f"confusion {split!r}: counts must be whole 64-bit numbers")
-    elif m.dtype.kind not in "iub":
-        raise LogValueError(f"confusion {split!r}: counts of type {m.dtype}, not numbers")
-    rows = [[int(x) for x in row] for row in m.tolist()]
-    if any(x < 0 or x >= 2**63 for row in rows for x in row):
-        raise LogValueError(f"confusion {split!r}: counts must be in 0 … 2**63-1")
-    return rows
-
-
-def _json(value: Any, what: str, default: Any = None) -> str:
-    try:
-        return json.dumps(value, default=default)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise LogValueError(f"{what!r}: value is not JSON serializable: {exc}") from None
