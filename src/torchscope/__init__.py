@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from torchscope._version import __version__
 
 if TYPE_CHECKING:
-    from torchscope._api import diff, draw, inspect_params, summary, trace
+    from torchscope._api import diff, draw, inspect_params, serve, summary, trace
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
     from torchscope.analysis.summary import Summary
@@ -34,6 +34,7 @@ _LAZY = {
     "draw": "torchscope._api",
     "inspect_params": "torchscope._api",
     "diff": "torchscope._api",
+    "serve": "torchscope._api",
     "Monitor": "torchscope.monitor.monitor",
     "ModelGraph": "torchscope.model.graph",
     "Summary": "torchscope.analysis.summary",
@@ -67,6 +68,7 @@ __all__ = [
     "diff",
     "draw",
     "inspect_params",
+    "serve",
     "summary",
     "trace",
 ]

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from torchscope.analysis.param_report import ParamReport
     from torchscope.analysis.summary import Summary
     from torchscope.render.graph_view import GraphView
+    from torchscope.web.server import DashboardURL
 
-__all__ = ["diff", "draw", "inspect_params", "summary", "trace"]
+__all__ = ["diff", "draw", "inspect_params", "serve", "summary", "trace"]
 
 # Defaults of inspect_params, repeated from analysis.param_stats so importing this stays light.
 _HIST_BINS = 64
@@ -208,6 +209,38 @@ def diff(
         device=device,
         progress=progress,
     )
+
+
+def serve(
+    logdir: Any = "runs",
+    *,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    open: bool = False,
+) -> DashboardURL:
+    """Start the live dashboard of the runs under ``logdir`` (one or a list) in the background.
+
+    Returns its URL, a ``str`` that shows the page inline when it is a notebook cell's
+    result, with ``.stop()`` to shut the server down. ``port=None`` takes 6007 or the next
+    free port; a ``host`` other than loopback requires a token, which the URL carries.
+
+    Example:
+        >>> url = torchscope.serve("runs")  # doctest: +SKIP
+        >>> url  # doctest: +SKIP
+        'http://127.0.0.1:6007/'
+    """
+    from pathlib import Path
+
+    from torchscope.web.app import DashboardConfig
+    from torchscope.web.server import serve_in_background
+
+    logdirs = [logdir] if isinstance(logdir, (str, Path)) else list(logdir)
+    url = serve_in_background(DashboardConfig(logdirs, host=host, port=port))
+    if open:
+        import webbrowser
+
+        webbrowser.open(url)
+    return url
 
 
 def _model_of(source: Any, config: dict[str, Any] | None) -> nn.Module | None:
