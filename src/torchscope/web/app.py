@@ -68,6 +68,10 @@ def _page(_: Request) -> Response:
                     headers={"cache-control": "no-cache"})  # fmt: skip
 
 
+def _no_icon(_: Request) -> Response:
+    return Response(status_code=204)  # browsers ask for it; there is none
+
+
 def _asset_route(name: str) -> Route:
     body = _asset(name)  # read once: a missing bundle fails at start, not on first visit
 
@@ -83,6 +87,7 @@ def create_app(config: DashboardConfig, catalog: Catalog | None = None) -> Any:
     catalog.refresh(force_scan=True)
     routes = [
         Route("/", _page, methods=["GET", "HEAD"]),
+        Route("/favicon.ico", _no_icon, methods=["GET", "HEAD"]),
         *(_asset_route(name) for name in ASSETS),
         *(Route(path, handler, methods=["GET", "HEAD"]) for path, handler in ROUTES.items()),
         Route("/api/model", model, methods=["GET", "HEAD"]),
