@@ -26,6 +26,7 @@ from torchscope.monitor import _jobs
 from torchscope.monitor._outputs import float_tensors
 from torchscope.monitor._worker import Worker
 from torchscope.monitor.activations import ACT_MAX_COLUMNS, ACT_SUM_COLUMNS, ActivationSampler
+from torchscope.monitor.dashboard import FirstBatchGraph, can_trace_alone, print_serve_hint
 from torchscope.monitor.distributed import (
     is_distributed,
     rank,
@@ -70,6 +71,9 @@ class Monitor:
         nonfinite_every: steps between checks of every module's output; 1 checks every
             step (one more read of each activation: about 2% of a small CNN's CPU step).
         example_input: a tuple of inputs for the model summary stored as run metadata.
+        model_graph: without ``example_input``, store the model's graph (for the dashboard's
+            Model page) from the first batch's shapes, traced once on the meta device (not
+            for FSDP-sharded models, whose forward needs every rank).
         writer: an object with RunWriter's methods (default: a RunWriter on ``logdir``).
         start_step: the label of the first optimizer step (1 for frameworks that count
             steps taken, like Lightning's and transformers' ``global_step``).
@@ -114,6 +118,7 @@ class Monitor:
         writer: _jobs.Writer | None = None,
         run_name: str | None = None,
         start_step: int = 0,
+        model_graph: bool = True,
     ) -> None:
         self.model, self.optimizer = model, _unwrap(optimizer)
         self.every, self.activations_every = max(every, 1), max(activations_every, 1)
@@ -158,6 +163,11 @@ class Monitor:
         self._install_optimizer_hooks()
         self._update_forward_hooks()
         self._write_meta(config, example_input)
+        self._graph = None  # the first batch's shapes, for the model graph (monitor/dashboard.py)
+        if self._writer is not None:
+            if model_graph and example_input is None and not self._compiled:
+                self._graph = FirstBatchGraph(model) if can_trace_alone(model) else None
+            print_serve_hint(getattr(self._writer, "logdir", None))
 
     # ---- public API -------------------------------------------------------------------
 
@@ -276,6 +286,8 @@ class Monitor:
         return self._due(self.activations_every)
 
     def _remove_hooks(self) -> None:
+        if self._graph is not None:
+            self._graph.remove()
         for handle in self._handles + self._forward_handles:
             handle.remove()
         self._handles, self._forward_handles, self._hooked = [], [], "none"
@@ -456,6 +468,12 @@ class Monitor:
             self._before_step.take([p for _, p in self._params])
 
     def _end_step(self) -> None:
+        graph = self._graph
+        if graph is not None and (graph.saw_compile or self._traced):
+            graph.remove()  # with the other hooks, at the one recompile that removes them
+            self._graph = None
+        elif graph is not None and graph.inputs is not None:
+            self._guard("model graph", lambda: graph.write(self._meta))
         step = self.step
         if self._due(self.every):
             if self.optimizer is None:
