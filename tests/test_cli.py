@@ -24,6 +24,7 @@ def test_demo_writes_graph_run_and_parameter_files(
     assert main(["demo", "-o", str(tmp_path), "--steps", "60"]) == 0
     out = capsys.readouterr().out
     assert "parameters after training" in out
+    assert out.rstrip().endswith(f"torchscope serve {tmp_path / 'run'}")
     names = {p.name for p in tmp_path.rglob("*") if p.is_file()}
     assert {"graph.html", "run_learning_curves.png", "run_confusion_val.png"} <= names
     assert "DemoMLP" in (tmp_path / "graph.html").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
     console.rule("[bold]files")
     for path in written:
         console.print(f"  {path}")
+    serve = f"torchscope serve {shlex.quote(str(out / 'run'))}"
+    hint = f"\nsee the run in the live dashboard:  {serve}"
+    console.print(hint, markup=False, highlight=False, soft_wrap=True)  # one line to copy
     return 0
 
 
