@@ -219,12 +219,15 @@ export class Chart {
   }
 
   updateCounts() {
-    let points = 0, shown = 0, nan = 0, pinf = 0, ninf = 0, resumed = 0;
+    let points = 0, shown = 0, nan = 0, pinf = 0, ninf = 0, resumed = 0, hidden = 0;
     for (const s of this.series) {
       points += s.points;
       shown += s.shown;
       resumed += Math.max(0, s.segments.length - 1);
-      for (const seg of s.segments) for (const f of seg.nf) if (f) { nan += f[0]; pinf += f[1]; ninf += f[2]; }
+      for (const seg of s.segments) {
+        for (const f of seg.nf) if (f) { nan += f[0]; pinf += f[1]; ninf += f[2]; }
+        if (this.opts.log) for (const v of seg.min) if (v !== null && v <= 0) hidden++;
+      }
     }
     this.el.dataset.points = String(points);
     this.el.dataset.shown = String(shown);
@@ -234,6 +237,7 @@ export class Chart {
     if (pinf) marks.push(`▲ ${fmtInt(pinf)} +inf`);
     if (ninf) marks.push(`▼ ${fmtInt(ninf)} -inf`);
     if (resumed) marks.push(`↻ ${resumed} resumed segment${resumed > 1 ? "s" : ""}`);
+    if (hidden) marks.push(`${fmtInt(hidden)} bucket${hidden > 1 ? "s" : ""} with values ≤ 0 (not on a log scale)`);
     this.marks.textContent = marks.join(" · ");
     this.el.dataset.nonfinite = String(nan + pinf + ninf);
   }

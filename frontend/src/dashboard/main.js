@@ -176,6 +176,7 @@ class App {
     this.list.render();
     await this.show();
     await afterPaint();
+    this.readyMs = performance.now(); // since navigation started (benchmarks read it)
     document.documentElement.dataset.ready = "1";
   }
 }

@@ -28,6 +28,7 @@ __all__ = [
     "bucket_rows",
     "ema_uneven",
     "linear_scan",
+    "raw_rows",
     "segment_starts",
 ]
 
@@ -102,10 +103,25 @@ def _run_starts(index: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.flatnonzero(index[1:] != index[:-1]) + 1])
 
 
+def _sorted(x: np.ndarray, y: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """x as finite float64 in ascending order (stable: equal x keep write order), y along."""
+    x = np.asarray(x, dtype=np.float64)
+    if not np.isfinite(x).all():  # a damaged wall time: drawn at an edge, never dropped
+        x = np.nan_to_num(x, nan=lo, posinf=hi, neginf=lo)
+    if len(x) > 1 and bool((x[1:] < x[:-1]).any()):
+        order = np.argsort(x, kind="stable")
+        x, y = x[order], y[order]
+    return x, y
+
+
 def bucket_rows(x: np.ndarray, y: np.ndarray, lo: float, hi: float, width: int) -> BucketRows:
     """Bucket points into ``width`` equal columns of ``[lo, hi]`` (points outside go to the
     edge columns). Points not sorted by ``x`` are sorted first (stable: among equal x the
     latest written is the bucket's last).
+
+    Column ``i`` holds the x with ``lo + i·(hi-lo)/width <= x < lo + (i+1)·(hi-lo)/width``;
+    on sorted x the columns' first points are found by binary search, so the cost is one
+    pass of reductions, not a per-point index.
 
     Example:
         >>> r = bucket_rows(np.array([0.0, 1, 2, 3]), np.array([1.0, np.nan, 9, np.inf]), 0, 3, 2)
@@ -116,32 +132,60 @@ def bucket_rows(x: np.ndarray, y: np.ndarray, lo: float, hi: float, width: int) 
         raise ValueError("width must be at least 1")
     if not len(x):
         return BucketRows.empty()
-    x = np.asarray(x, dtype=np.float64)
-    if not np.isfinite(x).all():  # a damaged wall time: drawn at an edge, never dropped
-        x = np.nan_to_num(x, nan=lo, posinf=hi, neginf=lo)
-    if len(x) > 1 and bool((x[1:] < x[:-1]).any()):
-        order = np.argsort(x, kind="stable")
-        x, y = x[order], y[order]
+    x, y = _sorted(x, y, lo, hi)
     span = hi - lo
-    if span > 0:
-        index = np.clip((x - lo) * (width / span), 0, width - 1).astype(np.int64)
+    if span > 0 and width > 1:
+        bounds = lo + np.arange(1, width) * (span / width)
+        firsts = np.concatenate([[0], np.searchsorted(x, bounds, side="left")])
     else:
-        index = np.zeros(len(x), np.int64)
-    starts = _run_starts(index)
+        firsts = np.zeros(1, np.int64)
+    ends_at = np.append(firsts[1:], len(x))
+    used = np.flatnonzero(ends_at > firsts)  # columns holding at least one point
+    return _reduce(x, y, firsts[used], used.astype(np.int64))
+
+
+def raw_rows(x: np.ndarray, y: np.ndarray) -> BucketRows:
+    """Every distinct x its own row (points at the same x share one), for short series.
+
+    The row's ``index`` orders like x (its float bits made monotonic), so rows of pieces
+    merge as buckets do.
+
+    Example:
+        >>> raw_rows(np.array([1.0, 2, 2]), np.array([5.0, 6, 7])).last.tolist()
+        [5.0, 7.0]
+    """
+    if not len(x):
+        return BucketRows.empty()
+    x, y = _sorted(x, y, 0.0, 0.0)
+    starts = _run_starts(x)
+    bits = x[starts].view(np.int64)
+    index = np.where(bits < 0, bits ^ np.int64(0x7FFFFFFFFFFFFFFF), bits)
+    return _reduce(x, y, starts, index)
+
+
+def _reduce(x: np.ndarray, y: np.ndarray, starts: np.ndarray, index: np.ndarray) -> BucketRows:
     ends = np.append(starts[1:], len(x)) - 1
+    counts = np.diff(np.append(starts, len(x)))
     finite = np.isfinite(y)
-    clean = np.where(finite, y, np.nan)
+    if finite.all():  # the common case: no NaN/inf to count or to keep out of the extremes
+        zeros = np.zeros(len(starts), np.int64)
+        clean, nan, posinf, neginf = y, zeros, zeros, zeros
+    else:
+        clean = np.where(finite, y, np.nan)
+        nan = np.add.reduceat(np.isnan(y).astype(np.int64), starts)
+        posinf = np.add.reduceat(np.isposinf(y).astype(np.int64), starts)
+        neginf = np.add.reduceat(np.isneginf(y).astype(np.int64), starts)
     with np.errstate(invalid="ignore"):
         return BucketRows(
-            index=index[starts],
+            index=index,
             x=x[ends],
             last=y[ends].astype(np.float64),
             mins=np.fmin.reduceat(clean, starts),
             maxs=np.fmax.reduceat(clean, starts),
-            counts=np.diff(np.append(starts, len(x))),
-            nan=np.add.reduceat(np.isnan(y).astype(np.int64), starts),
-            posinf=np.add.reduceat(np.isposinf(y).astype(np.int64), starts),
-            neginf=np.add.reduceat(np.isneginf(y).astype(np.int64), starts),
+            counts=counts,
+            nan=nan,
+            posinf=posinf,
+            neginf=neginf,
         )
 
 

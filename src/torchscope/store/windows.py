@@ -27,7 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from torchscope.store.buckets import BucketRows, EmaState, bucket_rows, ema_uneven, segment_starts
+from torchscope.store.buckets import (
+    BucketRows,
+    EmaState,
+    bucket_rows,
+    ema_uneven,
+    raw_rows,
+    segment_starts,
+)
 from torchscope.store.live import Chunk, LiveRun, SeriesKey
 from torchscope.store.schema import LAYER_FAMILY_PREFIX
 
@@ -45,7 +52,6 @@ __all__ = [
 AXES = ("step", "wall", "rel")
 MAX_SEGMENTS = 32  # beyond this many resumptions, the rest is drawn as one x-sorted line
 _BATCH_POINTS = 1 << 20  # points decoded at once: bounds a request's memory
-_RAW_WIDTH = 1 << 40  # "buckets" for raw points: only points at the same x share one
 
 
 @dataclass
@@ -127,6 +133,7 @@ class _Scan:
     smooth: float
     spacing: float
     ranged: bool
+    raw: bool
     segments: list[Segment] = field(default_factory=list)
     prev_x: float | None = None
     prev_step: float | None = None
@@ -167,7 +174,7 @@ def series_window(
         params += (int(np.floor(lo_)), int(np.ceil(hi_)))
     estimate = run.query(f"SELECT coalesce(sum(n), 0) FROM chunks WHERE {where}", params)[0][0]
     raw = int(estimate) <= width
-    scan = _Scan(lo_, hi_, _RAW_WIDTH if raw else width, smooth, _spacing(run, key), ranged)
+    scan = _Scan(lo_, hi_, width, smooth, _spacing(run, key), ranged, raw)
     pending: list[Chunk] = []
     for batch in run.chunks(where, params, wall_times=axis != "step"):
         pending += batch
@@ -241,9 +248,10 @@ def _add_piece(scan: _Scan, x: np.ndarray, y: np.ndarray, smooth_y: np.ndarray |
         return
     scan.points += len(x)
     seg = scan.segments[-1]
-    seg.parts.append(bucket_rows(x, y, scan.lo, scan.hi, scan.width))
+    rows = raw_rows if scan.raw else lambda x, y: bucket_rows(x, y, scan.lo, scan.hi, scan.width)
+    seg.parts.append(rows(x, y))
     if smooth_y is not None:
-        seg.smooth_parts.append(bucket_rows(x, smooth_y, scan.lo, scan.hi, scan.width))
+        seg.smooth_parts.append(rows(x, smooth_y))
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ catalog's read-only stores and returns plain data. Runs are named by catalog ids
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,7 @@ from torchscope.web.payloads import floats, layer_payload, plain, run_payload, w
 __all__ = ["ROUTES", "entry_of", "guarded", "json_response"]
 
 Handler = Callable[[Request], Response]
+_POOL = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="ts-chart")
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -141,16 +144,17 @@ def chart(request: Request) -> Response:
     targets = _chart_targets(request, run_ids(q), metric)
     if lo is None or hi is None:
         lo, hi = _union_extent(targets, axis)
-    series = [
-        window_payload(
-            series_window(
-                run, key, axis=axis, lo=lo, hi=hi, width=width, smooth=smooth, origin=origin or 0.0
-            ),
-            entry.id,
-            origin,
+
+    def one(target: _Target) -> dict[str, Any]:
+        entry, run, key, origin = target
+        w = series_window(
+            run, key, axis=axis, lo=lo, hi=hi, width=width, smooth=smooth, origin=origin or 0.0
         )
-        for entry, run, key, origin in targets
-    ]
+        return window_payload(w, entry.id, origin)
+
+    # Runs are separate files with their own connections; numpy and SQLite release the
+    # GIL while they work, so the series of a chart are read side by side.
+    series = list(_POOL.map(one, targets)) if len(targets) > 1 else [one(t) for t in targets]
     return json_response(
         {"metric": metric, "axis": axis, "lo": lo, "hi": hi, "width": width, "series": series}
     )
