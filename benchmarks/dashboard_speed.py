@@ -237,7 +237,11 @@ def live_latency(
     for i in range(1, steps + 1):
         logged[i] = step(i)
         time.sleep(0.04)  # about 20 steps per second
-    time.sleep(3.0)
+    # Training goes on (unmeasured) for 3 s: the Monitor sends scalars when a step ends, so
+    # the last measured points leave with the steps after them, as in a real run.
+    for i in range(steps + 1, steps + 76):
+        step(i)
+        time.sleep(0.04)
     seen = {int(k): v for k, v in page.evaluate("window.__seen").items()}
     mon.close()
     page.close()
@@ -245,7 +249,7 @@ def live_latency(
     shown = sorted(seen)
     latencies = []
     for s, t in logged.items():
-        later = [seen[x] for x in shown if x >= s]
+        later = [seen[x] for x in shown if x >= s]  # shown with it or with a later step
         if later:
             latencies.append(min(later) - t)
     q = np.quantile(latencies, [0.5, 0.95]) if latencies else [float("nan")] * 2
@@ -424,9 +428,11 @@ def _print_summary(r: dict[str, Any], args: argparse.Namespace) -> None:
         f"zoom re-query: median {med(z['ms']):.0f} ms, max {max(z['ms']):.0f} ms "
         f"({z['points_in_range']:,} points in range → {z['shown']} shown)"
     )
+    full, tenth = r["rss_mb"], r["rss_mb_tenth_points"]
     print(
-        f"server RSS/peak MB: {r['rss_mb'][0]:.0f}/{r['rss_mb'][1]:.0f} at full size, "
-        f"{r['rss_mb_tenth_points'][0]:.0f}/{r['rss_mb_tenth_points'][1]:.0f} at a tenth"
+        f"server memory MB (own / mapped store pages / peak): {full['anon']:.0f} / "
+        f"{full['file']:.0f} / {full['peak']:.0f} at full size, {tenth['anon']:.0f} / "
+        f"{tenth['file']:.0f} / {tenth['peak']:.0f} with a tenth of the points"
     )
     m = r["many_runs"]
     print(f"{m['rows']} runs listed: median {med(m['ready_ms']):.0f} ms")
