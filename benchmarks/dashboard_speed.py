@@ -111,6 +111,11 @@ class Server:
             for k, v in (("anon", "RssAnon"), ("file", "RssFile"), ("peak", "VmHWM"))
         }
 
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used (all threads, user + system)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=20)
@@ -379,8 +384,12 @@ def main() -> None:
             _bulk_run(root / "big" / f"run-{i}", f"run-{i}", _values(args.points, i))
         server = torchscope_server(root / "big")
         results["index_s"] = server.start_s
+        cpu = server.cpu_s()
         results["first_paint"] = first_paint(browser, server.url)
+        results["first_paint"]["server_cpu_s_per_load"] = (server.cpu_s() - cpu) / 3
+        cpu = server.cpu_s()
         results["zoom"] = zoom(browser, server.url, args.points)
+        results["zoom"]["server_cpu_s_per_zoom"] = (server.cpu_s() - cpu) / 5
         results["rss_mb"] = server.rss_mb()
         server.stop()
         for i in range(args.runs):
@@ -419,6 +428,10 @@ def _print_summary(r: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"\n{args.runs} runs × {args.points:,} points, load {r['load_before']:.1f}→"
         f"{r['load_after']:.1f}"
+    )
+    print(
+        f"server CPU per first paint {fp['server_cpu_s_per_load']:.2f} s (index, runs, chart, "
+        f"stream), per zoom {z['server_cpu_s_per_zoom']:.2f} s"
     )
     print(
         f"torchscope first paint: median {med(fp['ready_ms']):.0f} ms "

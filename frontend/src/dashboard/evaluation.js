@@ -70,7 +70,8 @@ export class EvaluationPage {
   matrix(d) {
     const k = d.labels.length;
     const rows = d.matrix.map((r) => { const s = r.reduce((a, b) => a + b, 0); return r.map((v) => (this.normalise ? (s ? v / s : 0) : v)); });
-    const max = Math.max(1e-12, ...rows.flat());
+    let max = 1e-12;
+    for (const r of rows) for (const v of r) if (v > max) max = v;
     const box = el("section", { class: "ts-confusion", dataset: { testid: "confusion" } }, el("h3", { text: "Confusion matrix (rows: true class, columns: predicted)" }));
     if (k > TABLE_CLASSES) {
       box.append(this.matrixCanvas(rows, max));

@@ -74,8 +74,9 @@ export class GraphPanel {
         }
       }
       mods.forEach((m) => { if (up.has(m.p)) m.v = up.get(m.p); });
-      const vals = [...up.values()].filter((v) => v > 0);
-      const lo = vals.length ? Math.min(...vals) : 0, hi = vals.length ? Math.max(...vals) : 0;
+      let lo = Infinity, hi = 0;
+      for (const v of up.values()) if (v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      if (!hi) lo = 0;
       this.data.legend = { mode: "value", label, min: lo, max: hi, log: lo > 0 && hi / lo > 100 };
     }
     this.colourOf = makeColours(this.data);

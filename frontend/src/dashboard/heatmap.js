@@ -32,13 +32,19 @@ export class Heatmap {
     this.data = data;
     this.el.dataset.layers = String(data.layers.length);
     this.el.dataset.columns = String(data.from.length);
-    const vals = data.max.flat().filter((v) => v !== null);
-    const pos = vals.filter((v) => v > 0);
-    const lo = Math.min(...vals), hi = Math.max(...vals);
-    this.log = pos.length === vals.length && pos.length > 0 && Math.max(...pos) / Math.min(...pos) > 100;
-    this.range = this.log ? [Math.log10(Math.min(...pos)), Math.log10(Math.max(...pos))] : [lo, hi];
+    // loops, not Math.min(...values): a large heatmap would overflow the call stack
+    let lo = Infinity, hi = -Infinity, plo = Infinity, count = 0, positive = 0;
+    for (const row of data.max) for (const v of row) {
+      if (v === null) continue;
+      count++;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      if (v > 0) { positive++; if (v < plo) plo = v; }
+    }
+    this.log = count > 0 && positive === count && hi / plo > 100;
+    this.range = this.log ? [Math.log10(plo), Math.log10(hi)] : [lo, hi];
     clear(this.legend);
-    if (vals.length) {
+    if (count) {
       const bar = el("span", { class: "ts-ramp" });
       bar.style.background = RAMP_CSS;
       this.legend.append(el("span", { text: fmtValue(lo) }), bar, el("span", { text: fmtValue(hi) }),

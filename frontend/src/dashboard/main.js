@@ -92,6 +92,7 @@ class App {
     for (const b of this.tabs.children) b.classList.toggle("ts-current", b.dataset.page === this.state.get("page"));
     const page = this.page();
     if (this.main.firstChild !== page.el) clear(this.main).append(page.el);
+    this.cursors = {}; // charts are read afresh: the stream starts where they end
     if (page.show) await page.show();
     else page.render();
     this.subscribe();
@@ -151,9 +152,18 @@ class App {
     this.selected = this.computeSelection();
     this.list.render();
     const page = this.page();
-    if (before !== this.selected.join(",") || (added && this.state.get("page") === "runs")) this.show();
+    if (before !== this.selected.join(",")) this.show();
     else if (page.onRunsChanged) page.onRunsChanged(list);
-    else if (this.state.get("page") === "runs") page.render();
+    else if (this.state.get("page") === "runs") this.renderRunsSoon();
+  }
+
+  // The runs table follows live runs, redrawn at most every two seconds (a thousand rows).
+  renderRunsSoon() {
+    if (this.runsTimer) return;
+    this.runsTimer = setTimeout(() => {
+      this.runsTimer = 0;
+      if (this.state.get("page") === "runs") this.page().render();
+    }, 2000);
   }
 
   refreshSoon() {

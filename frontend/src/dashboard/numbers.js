@@ -18,8 +18,10 @@ export function fmtTick(v) {
   return String(Number(v.toPrecision(6)));
 }
 
+const GROUPED = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
 export function fmtInt(n) {
-  return n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US");
+  return n === null || n === undefined ? "–" : GROUPED.format(n);
 }
 
 export function fmtDuration(s) {

@@ -43,6 +43,7 @@ export class RunList {
     this.filter.classList.toggle("ts-bad", re === undefined);
     const seen = new Set();
     const runs = [...this.app.runs].sort((a, b) => (b.start_time ?? 0) - (a.start_time ?? 0));
+    const order = document.createDocumentFragment(); // one insertion, not one per row
     let shown = 0;
     for (const r of runs) {
       seen.add(r.id);
@@ -54,8 +55,9 @@ export class RunList {
       this.updateRow(row, r);
       row.el.hidden = !!re && !re.test(r.name);
       if (!row.el.hidden) shown++;
-      this.list.append(row.el); // keeps the newest-first order
+      order.append(row.el); // newest first
     }
+    this.list.append(order);
     for (const [id, row] of this.rows) if (!seen.has(id)) { row.el.remove(); this.rows.delete(id); }
     const selected = this.app.selected.length;
     this.info.textContent = `${fmtInt(shown)} of ${fmtInt(runs.length)} runs · ${selected} selected${this.app.autoSelect ? " (latest)" : ""}`;

@@ -104,10 +104,13 @@ def _run_starts(index: np.ndarray) -> np.ndarray:
 
 
 def _sorted(x: np.ndarray, y: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
-    """x as finite float64 in ascending order (stable: equal x keep write order), y along."""
-    x = np.asarray(x, dtype=np.float64)
-    if not np.isfinite(x).all():  # a damaged wall time: drawn at an edge, never dropped
-        x = np.nan_to_num(x, nan=lo, posinf=hi, neginf=lo)
+    """x in ascending order (stable: equal x keep write order), y along; integer x (steps)
+    stays integer, float x is made finite."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "iu":
+        x = x.astype(np.float64, copy=False)
+        if not np.isfinite(x).all():  # a damaged wall time: drawn at an edge, never dropped
+            x = np.nan_to_num(x, nan=lo, posinf=hi, neginf=lo)
     if len(x) > 1 and bool((x[1:] < x[:-1]).any()):
         order = np.argsort(x, kind="stable")
         x, y = x[order], y[order]
@@ -136,6 +139,8 @@ def bucket_rows(x: np.ndarray, y: np.ndarray, lo: float, hi: float, width: int) 
     span = hi - lo
     if span > 0 and width > 1:
         bounds = lo + np.arange(1, width) * (span / width)
+        if x.dtype.kind in "iu":  # the first integer ≥ a bound is ≥ its ceiling: no float copy
+            bounds = np.clip(np.ceil(bounds), -(2.0**62), 2.0**62).astype(x.dtype)
         firsts = np.concatenate([[0], np.searchsorted(x, bounds, side="left")])
     else:
         firsts = np.zeros(1, np.int64)
@@ -158,7 +163,7 @@ def raw_rows(x: np.ndarray, y: np.ndarray) -> BucketRows:
         return BucketRows.empty()
     x, y = _sorted(x, y, 0.0, 0.0)
     starts = _run_starts(x)
-    bits = x[starts].view(np.int64)
+    bits = x[starts].astype(np.float64).view(np.int64)
     index = np.where(bits < 0, bits ^ np.int64(0x7FFFFFFFFFFFFFFF), bits)
     return _reduce(x, y, starts, index)
 
@@ -178,7 +183,7 @@ def _reduce(x: np.ndarray, y: np.ndarray, starts: np.ndarray, index: np.ndarray)
     with np.errstate(invalid="ignore"):
         return BucketRows(
             index=index,
-            x=x[ends],
+            x=x[ends].astype(np.float64),
             last=y[ends].astype(np.float64),
             mins=np.fmin.reduceat(clean, starts),
             maxs=np.fmax.reduceat(clean, starts),

@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from torchscope.store.batches import Chunk, ChunkBatch
 from torchscope.store.schema import (
     LAYER_FAMILY_PREFIX,
     RUN_FILENAME,
     SCALAR_FAMILY,
-    STEP_DTYPE,
     VALUE_DTYPE,
     connect_read_only,
 )
@@ -37,7 +37,6 @@ from torchscope.store.schema import (
 __all__ = [
     "BULKY_META",
     "CLOSE_KEYS",
-    "Chunk",
     "LiveRun",
     "RunDigest",
     "SeriesDigest",
@@ -71,18 +70,6 @@ class SeriesKey:
         return self.family.removeprefix(LAYER_FAMILY_PREFIX)
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """One stored chunk: points of one series written by one commit, in write order."""
-
-    id: int
-    series: int
-    steps: np.ndarray
-    values: np.ndarray
-    wall_times: np.ndarray | None
-    segment: int = 0  # the writer session that wrote it (schema 2; 0 before)
-
-
 @dataclass
 class SeriesDigest:
     """Fixed-size facts about one series, kept up to date from new chunks."""
@@ -98,8 +85,8 @@ class SeriesDigest:
     nonfinite: int = 0
     decreasing: bool = False  # a step went down: a resumed run, kept as a second segment
 
-    def add(self, chunk: Chunk) -> None:
-        s, v = chunk.steps, chunk.values
+    def add(self, s: np.ndarray, v: np.ndarray) -> None:
+        """Points of this series (steps, values) written after those already counted."""
         if not len(s):
             return
         prev = self.latest_step
@@ -197,13 +184,17 @@ class LiveRun:
         return tuple(int(v or 0) for v in row)
 
     def series_keys(self) -> dict[int, SeriesKey]:
-        """Every series of the run by id (new series are read once, when they appear)."""
-        newest = max(self._keys, default=0)
-        for sid, family, scope, name in self.query(
-            "SELECT id, family, scope, name FROM series WHERE id > ? ORDER BY id", (newest,)
-        ):
-            self._keys[int(sid)] = SeriesKey(int(sid), str(family), str(scope), str(name))
-        return self._keys
+        """Every series of the run by id (new series are read once, when they appear).
+
+        A copy: requests on other threads may add series while the caller iterates.
+        """
+        with self._lock:
+            newest = max(self._keys, default=0)
+            for sid, family, scope, name in self.query(
+                "SELECT id, family, scope, name FROM series WHERE id > ? ORDER BY id", (newest,)
+            ):
+                self._keys[int(sid)] = SeriesKey(int(sid), str(family), str(scope), str(name))
+            return dict(self._keys)
 
     def find_series(self, family: str, scope: str, name: str) -> SeriesKey | None:
         for key in self.series_keys().values():
@@ -237,20 +228,18 @@ class LiveRun:
 
     # -- chunks -------------------------------------------------------------------------
 
-    def chunks(
+    def batches(
         self,
         where: str = "",
         params: tuple[Any, ...] = (),
         *,
         wall_times: bool = True,
-        batch: int = 64,
-    ) -> Iterator[list[Chunk]]:
+        batch: int = 512,
+    ) -> Iterator[ChunkBatch]:
         """Chunks matching ``where`` (an SQL condition on ``chunks``) in write order, in batches.
 
         Each batch is its own query (after the last id seen), so the connection is free for
-        other requests between batches however slowly they are consumed. Blobs whose length
-        does not match the chunk's point count are skipped (a damaged store shows what is
-        intact).
+        other requests between batches however slowly they are consumed.
         """
         segment = "segment" if self.has_segments else "0"
         columns = f"id, series, n, {segment}, steps, vals" + (", wall_times" if wall_times else "")
@@ -259,7 +248,7 @@ class LiveRun:
         after = 0
         while rows := self.query(sql, (*params, after)):
             after = int(rows[-1][0])
-            yield [c for c in map(_chunk, rows) if c is not None]
+            yield ChunkBatch.decode(rows, wall_times=wall_times)
             if len(rows) < batch:
                 return
 
@@ -272,7 +261,8 @@ class LiveRun:
         not sent but named in the third list (the page re-reads that series decimated).
         """
         keys = self.series_keys()
-        new_cursor, out, too_large, total = cursor, [], [], 0
+        new_cursor, too_large, total = cursor, [], 0
+        out: list[Chunk] = []
         rows = self.query(
             "SELECT id, series, n FROM chunks WHERE id > ? ORDER BY id LIMIT 10000", (cursor,)
         )
@@ -293,8 +283,8 @@ class LiveRun:
             new_cursor = int(cid)
         if wanted:
             marks = ",".join("?" * len(wanted))
-            for batch in self.chunks(f"id IN ({marks})", tuple(wanted)):
-                out += batch
+            for batch in self.batches(f"id IN ({marks})", tuple(wanted)):
+                out += [batch.chunk(i) for i in range(len(batch))]
         return new_cursor, out, sorted(set(too_large))
 
     # -- digest -------------------------------------------------------------------------
@@ -341,11 +331,15 @@ class LiveRun:
         if scalar_ids:
             marks = ",".join("?" * len(scalar_ids))
             where = f"id > ? AND id <= ? AND series IN ({marks})"
-            for batch in self.chunks(where, (d.cursor, newest, *scalar_ids), wall_times=False):
-                for c in batch:
-                    d.series.setdefault(c.series, SeriesDigest(keys[c.series])).add(c)
-                    if len(c.steps):
-                        d.latest_step = int(c.steps[-1])
+            params = (d.cursor, newest, *scalar_ids)
+            for batch in self.batches(where, params, wall_times=False):
+                owner = batch.point_series()
+                for sid in np.unique(batch.series).tolist():
+                    mine = owner == sid
+                    sd = d.series.setdefault(sid, SeriesDigest(keys[sid]))
+                    sd.add(batch.steps[mine], batch.values[mine])
+                if batch.points:
+                    d.latest_step = int(batch.steps[-1])
         if d.first_write is None:
             first = self.query("SELECT substr(wall_times, 1, 8) FROM chunks ORDER BY id LIMIT 1")
             d.first_write = _wall(first[0][0]) if first else None
@@ -390,23 +384,6 @@ def _wall(blob: Any) -> float | None:
 
 def _max_opt(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
-
-
-def _chunk(row: tuple[Any, ...]) -> Chunk | None:
-    """A chunk row decoded; None if a blob's length disagrees with the point count."""
-    cid, sid, n, segment, steps, vals = row[:6]
-    walls = row[6] if len(row) > 6 else None
-    blobs = [steps, vals] + ([walls] if len(row) > 6 else [])
-    if not all(isinstance(b, bytes) and len(b) == 8 * int(n) for b in blobs):
-        return None
-    return Chunk(
-        int(cid),
-        int(sid),
-        np.frombuffer(steps, STEP_DTYPE),
-        np.frombuffer(vals, VALUE_DTYPE),
-        np.frombuffer(walls, VALUE_DTYPE) if walls is not None else None,
-        int(segment) if isinstance(segment, int) else 0,
-    )
 
 
 def discover_runs(root: str | Path, *, max_depth: int = 6, max_runs: int = 10_000) -> list[Path]:

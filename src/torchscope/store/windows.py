@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from torchscope.store.batches import ChunkBatch
 from torchscope.store.buckets import (
     BucketRows,
     EmaState,
@@ -35,7 +36,7 @@ from torchscope.store.buckets import (
     raw_rows,
     segment_starts,
 )
-from torchscope.store.live import Chunk, LiveRun, SeriesKey
+from torchscope.store.live import LiveRun, SeriesKey
 from torchscope.store.schema import LAYER_FAMILY_PREFIX
 
 __all__ = [
@@ -175,13 +176,14 @@ def series_window(
     estimate = run.query(f"SELECT coalesce(sum(n), 0) FROM chunks WHERE {where}", params)[0][0]
     raw = int(estimate) <= width
     scan = _Scan(lo_, hi_, width, smooth, _spacing(run, key), ranged, raw)
-    pending: list[Chunk] = []
-    for batch in run.chunks(where, params, wall_times=axis != "step"):
-        pending += batch
-        if sum(len(c.steps) for c in pending) >= _BATCH_POINTS:
-            _scan_batch(scan, pending, axis, origin)
+    pending: list[ChunkBatch] = []
+    for batch in run.batches(where, params, wall_times=axis != "step"):
+        pending.append(batch)
+        if sum(b.points for b in pending) >= _BATCH_POINTS:
+            _scan_batch(scan, ChunkBatch.join(pending), axis, origin)
             pending = []
-    _scan_batch(scan, pending, axis, origin)
+    if pending:
+        _scan_batch(scan, ChunkBatch.join(pending), axis, origin)
     scan.segments = [seg for seg in scan.segments if seg.parts]
     for seg in scan.segments:
         seg.rows = BucketRows.merge(seg.parts)
@@ -193,23 +195,24 @@ def series_window(
     )
 
 
-def _scan_batch(scan: _Scan, chunks: list[Chunk], axis: str, origin: float) -> None:
+def _scan_batch(scan: _Scan, batch: ChunkBatch, axis: str, origin: float) -> None:
     """Segment, smooth, range-filter and bucket one batch of chunks (in write order)."""
-    if not chunks:
+    if not batch.points:
         return
-    steps = np.concatenate([c.steps for c in chunks]).astype(np.float64)
-    y = np.concatenate([c.values for c in chunks])
+    steps, y = batch.steps, batch.values  # steps stay integers: no float copy to bucket them
     if axis == "step":
-        x = steps
+        x: np.ndarray = steps
     else:
-        x = np.concatenate([c.wall_times for c in chunks if c.wall_times is not None]) - origin
+        assert batch.wall_times is not None
+        x = batch.wall_times - origin
     # a new writer session (a resumption) starts a segment even where steps go on rising
-    sessions = _session_starts(chunks, scan.prev_segment)
-    scan.prev_segment = chunks[-1].segment
+    sessions = batch.session_starts(scan.prev_segment)
+    scan.prev_segment = int(batch.segments[-1])
     smooth_y = None
     if scan.smooth > 0:
         restarts = np.union1d(segment_starts(steps, scan.prev_step), sessions)
-        smooth_y, scan.ema = ema_uneven(steps, y, scan.smooth, scan.spacing, scan.ema, restarts)
+        fsteps = steps.astype(np.float64)
+        smooth_y, scan.ema = ema_uneven(fsteps, y, scan.smooth, scan.spacing, scan.ema, restarts)
     scan.prev_step = float(steps[-1])
     starts = set(segment_starts(x, scan.prev_x).tolist()) | set(sessions.tolist())
     if not scan.segments:
@@ -220,16 +223,6 @@ def _scan_batch(scan: _Scan, chunks: list[Chunk], axis: str, origin: float) -> N
         if a in starts:
             _new_segment(scan)
         _add_piece(scan, x[a:b], y[a:b], None if smooth_y is None else smooth_y[a:b])
-
-
-def _session_starts(chunks: list[Chunk], previous: int | None) -> np.ndarray:
-    """Positions (in the batch's points) where a chunk of a new writer session begins."""
-    out, at, prev = [], 0, previous
-    for c in chunks:
-        if prev is not None and c.segment != prev:
-            out.append(at)
-        prev, at = c.segment, at + len(c.steps)
-    return np.asarray(out, dtype=np.int64)
 
 
 def _new_segment(scan: _Scan) -> None:
@@ -321,11 +314,10 @@ def _layer_rows(
         where += " AND last_step >= ? AND first_step <= ?"
         params += (int(np.floor(lo)), int(np.ceil(hi)))
     parts = []
-    for batch in run.chunks(where, params, wall_times=False):
-        if not batch:
+    for batch in run.batches(where, params, wall_times=False):
+        if not batch.points:
             continue
-        x = np.concatenate([c.steps for c in batch]).astype(np.float64)
-        y = np.concatenate([c.values for c in batch])
+        x, y = batch.steps, batch.values
         if ranged:
             keep = (x >= lo) & (x <= hi)
             x, y = x[keep], y[keep]

@@ -344,13 +344,10 @@ def csv(request: Request) -> Response:
 
 def _csv_lines(run: LiveRun, key: SeriesKey) -> Iterator[bytes]:
     yield b"step,wall_time,value\n"
-    for batch in run.chunks("series = ?", (key.id,), batch=16):
-        lines = []
-        for c in batch:
-            walls = c.wall_times if c.wall_times is not None else np.full(len(c.steps), np.nan)
-            for s, t, v in zip(c.steps.tolist(), walls.tolist(), c.values.tolist()):
-                lines.append(f"{s},{t!r},{v!r}\n")
-        yield "".join(lines).encode()
+    for batch in run.batches("series = ?", (key.id,), batch=64):
+        walls = batch.wall_times if batch.wall_times is not None else np.full(batch.points, np.nan)
+        rows = zip(batch.steps.tolist(), walls.tolist(), batch.values.tolist())
+        yield "".join(f"{s},{t!r},{v!r}\n" for s, t, v in rows).encode()
 
 
 ROUTES: dict[str, Handler] = {

@@ -26,6 +26,7 @@ __all__ = ["Catalog", "RunEntry"]
 
 _log = logging.getLogger("torchscope.web")
 _RECHECK_S = 5.0
+_RECENT_S = 600.0
 
 
 @dataclass
@@ -150,9 +151,12 @@ class Catalog:
 
     def _update(self, entry: RunEntry) -> bool:
         sig, now = _signature(entry.path), time.monotonic()
-        # A network filesystem may cache file attributes for seconds: an unfinished run is
-        # asked directly (one small query) every _RECHECK_S even when its files look unchanged.
-        due = not entry.digest.closed and now - entry.checked_at >= _RECHECK_S
+        # A network filesystem may cache file attributes for seconds: an unfinished run that
+        # wrote lately is asked directly (one small query) every _RECHECK_S even when its
+        # files look unchanged. Runs silent for long are left to their file signatures.
+        d = entry.digest
+        recent = d.last_write is None or time.time() - d.last_write < _RECENT_S
+        due = not d.closed and recent and now - entry.checked_at >= _RECHECK_S
         if sig == entry.signature and not due:
             return False
         entry.signature, entry.checked_at = sig, now
