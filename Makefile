@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck check bench clean system-deps frontend
+.PHONY: install demo test test-fast lint typecheck check bench clean system-deps frontend
 
 install: $(STAMP) system-deps frontend
 
@@ -54,8 +54,15 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+# Everything CI runs: lint, types, every test (browser and slow ones too), the doctests and
+# the frontend's pure functions under node --test.
 test: install lint typecheck
 	$(PY) -m pytest -q
+	cd frontend && npm test --silent
+
+# The inner loop: no browser or slow tests, stop at the first failure. CI runs `make test`.
+test-fast: install
+	$(PY) -m pytest -q -x -m "not browser and not slow"
 
 # Speed/memory benchmarks against the competitors, each printing ratios (minutes; run on a
 # quiet machine). Results go to benchmarks/RESULTS.md by hand, with machine and date.

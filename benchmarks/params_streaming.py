@@ -1,14 +1,17 @@
-"""Throughput and peak memory of ``inspect_params`` on a multi-GB safetensors checkpoint.
+"""Throughput and peak memory of ``inspect_params`` on a multi-GB checkpoint.
 
-Builds a Llama-shaped float32 checkpoint of several GB (written tensor by tensor, so
-building it needs little memory), then, each in a fresh subprocess:
+Builds a Llama-shaped float32 checkpoint of several GB — safetensors by default (written
+tensor by tensor, so building it needs little memory), or with ``--format pt`` a
+``torch.save`` zip file (built in memory: needs the file's size in RAM) — then, each in a
+fresh subprocess:
 
 * ``baseline``: import torch and torchscope and open the file (the fixed overhead);
 * ``torchscope``: ``torchscope.inspect_params(path)``, the full statistics (moments,
   |w|, zeros, dead rows, NaN/Inf, percentiles, histograms, flags, aggregates);
-* ``naive``: what one would write by hand: ``safetensors.torch.load_file`` and, per
-  tensor, torch's mean/std/min/max/|w|/norm/zero fraction/isnan/histc — fewer statistics,
-  the whole file in memory.
+* ``naive``: what one would write by hand: ``safetensors.torch.load_file`` (for ``pt``:
+  ``torch.load(weights_only=True, mmap=True)``) and, per tensor, torch's
+  mean/std/min/max/|w|/norm/zero fraction/isnan/histc — fewer statistics, and for
+  safetensors the whole file in memory.
 
 Throughput is checkpoint bytes / wall seconds; peak RSS is the child's ``ru_maxrss``. This
 parent process imports only the standard library (the file is built by a child too): a
@@ -19,6 +22,7 @@ Run on an otherwise idle machine (the load average is printed):
 
     .venv/bin/python benchmarks/params_streaming.py            # ~4.3 GB checkpoint
     .venv/bin/python benchmarks/params_streaming.py --gb 2 --json out.json
+    .venv/bin/python benchmarks/params_streaming.py --gb 1 --format pt
 """
 
 from __future__ import annotations
@@ -55,7 +59,12 @@ import time, torch
 from safetensors.torch import load_file
 start, cpu = time.perf_counter(), time.process_time()
 numel = 0
-for name, t in load_file({path!r}).items():
+path = {path!r}
+if path.endswith(".pt"):
+    tensors = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+else:
+    tensors = load_file(path)
+for name, t in tensors.items():
     x = t.float()
     stats = (x.mean(), x.std(), x.min(), x.max(), x.abs().mean(), x.norm(),
              (x == 0).float().mean(), x.isnan().sum(), torch.histc(x, 64))
@@ -125,6 +134,19 @@ def write_checkpoint(path: Path, shapes: list[tuple[str, tuple[int, ...]]]) -> N
             f.write(t.numpy().tobytes())
 
 
+def write_torch_checkpoint(path: Path, shapes: list[tuple[str, tuple[int, ...]]]) -> None:
+    """The same tensors as a ``torch.save`` zip file (built whole in memory first)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    tensors = {}
+    for name, shape in shapes:
+        scale = 1.0 if name.endswith("norm.weight") else 0.02
+        t = torch.randn(shape, generator=generator) * scale
+        tensors[name] = t + 1.0 if name.endswith("norm.weight") else t
+    torch.save(tensors, path)
+
+
 def measure(code: str, timeout: float) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter; its stdout and its own peak RSS (from wait4)."""
     proc = subprocess.Popen(
@@ -151,23 +173,26 @@ def main() -> None:
     parser.add_argument("--gb", type=float, default=4.0, help="checkpoint size to build (float32)")
     parser.add_argument("--dir", help="where to build it (default: a temporary directory)")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--format", choices=("safetensors", "pt"), default="safetensors")
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--build", help=argparse.SUPPRESS)  # internal: write the file here
     args = parser.parse_args()
     if args.build:
-        write_checkpoint(Path(args.build), llama_like_shapes(args.gb))
+        write = write_torch_checkpoint if args.format == "pt" else write_checkpoint
+        write(Path(args.build), llama_like_shapes(args.gb))
         return
 
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
     shapes = llama_like_shapes(args.gb)
     workdir = Path(tempfile.mkdtemp(dir=args.dir, prefix="ts-stream-"))
-    path = workdir / "model.safetensors"
+    path = workdir / f"model.{args.format}"
     try:
         free_gb = shutil.disk_usage(workdir).free / 1e9
         if free_gb < _gb(shapes) + 1:
             raise SystemExit(f"needs {_gb(shapes) + 1:.1f} GB free in {workdir}, has {free_gb:.1f}")
         start = time.perf_counter()
-        build = [sys.executable, __file__, "--gb", str(args.gb), "--build", str(path)]
+        build = [sys.executable, __file__, "--gb", str(args.gb), "--format", args.format]
+        build += ["--build", str(path)]
         subprocess.run(build, check=True)
         size = path.stat().st_size
         largest = max(4 * _numel(s) for _, s in shapes)

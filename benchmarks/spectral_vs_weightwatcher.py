@@ -75,7 +75,7 @@ def run_weightwatcher(model: torch.nn.Module) -> tuple[Timer, dict[str, float]]:
 
 def run_torchscope_spectral(model: torch.nn.Module) -> tuple[Timer, dict[str, float]]:
     from torchscope.analysis.spectral import SpectralRunner, spectral_kind
-    from torchscope.sources.checkpoint import module_source
+    from torchscope.sources.tensors import module_source
 
     with Timer() as timer:
         source = module_source(model)

@@ -19,15 +19,30 @@ Goal: torchscope's decimated read under 100 ms. Run it on an otherwise idle mach
 
     .venv/bin/python benchmarks/store_speed.py
     .venv/bin/python benchmarks/store_speed.py --points 200000 --no-tensorboard
+
+``--latency`` measures instead how soon a point logged by a training process is visible to
+a reader (issue 12: a dashboard must show it within 1 s, p95), for several pairs of
+(Monitor scalar flush interval, RunWriter commit interval): a trainer process runs a small
+MLP at a fixed 20 ms step and logs ``logged_at=time.time()`` through ``Monitor.log`` every
+step; this process polls the store every 100 ms (like a dashboard page) and takes, for each
+newly visible point, poll time − ``logged_at``. It also reports what the shorter intervals
+cost: the trainer's mean step time and CPU time (all its threads), chunks and file size of
+its store, and a cold decimated read of a 6-hour series at 10 steps/s written with the
+commits' points per chunk.
+
+    .venv/bin/python benchmarks/store_speed.py --latency
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -136,7 +151,12 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-tensorboard", action="store_true")
+    parser.add_argument("--latency", action="store_true", help="measure log-to-visible latency")
+    parser.add_argument("--steps", type=int, default=1500, help="trainer steps (--latency)")
     args = parser.parse_args()
+    if args.latency:
+        latency_main(args.steps)
+        return
     n, reps = args.points, args.repeats
     values = _values(n).tolist()
     print(
@@ -200,6 +220,155 @@ def _report(
     print(
         f"\ngoal: decimated read under 100 ms: {goal} ({wall * 1e3:.1f} ms, CPU {cpu * 1e3:.1f} ms)"
     )
+
+
+# -- latency: log → visible to a reader ------------------------------------------------------
+
+# (label, Monitor scalar flush s, RunWriter commit s); None: no monitor (the bare step)
+LATENCY_CONFIGS: list[tuple[str, float | None, float | None]] = [
+    ("no monitor", None, None),
+    ("flush 0.5 s, commit 1.0 s (before)", 0.5, 1.0),
+    ("flush 0.2 s, commit 0.2 s", 0.2, 0.2),
+    ("flush 0.1 s, commit 0.1 s", 0.1, 0.1),
+]
+STEP_MS = 20.0
+POLL_S = 0.1
+
+_TRAINER = """
+import json, sys, time, torch
+from torchscope.monitor import Monitor
+from torchscope.store import RunWriter
+logdir, flush, commit, steps, step_ms = sys.argv[1:6]
+torch.set_num_threads(1)
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(256, 512), torch.nn.ReLU(), torch.nn.Linear(512, 10))
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+x, y = torch.randn(64, 256), torch.randint(0, 10, (64,))
+mon = None
+if flush != "none":
+    mon = Monitor(model, opt, writer=RunWriter(logdir, flush_interval=float(commit)))
+    mon._scalars.interval = float(flush)  # the setting measured
+cpu0, spent = time.process_time(), 0.0
+print("ready", flush=True)
+for step in range(int(steps)):
+    t0 = time.perf_counter()
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    if mon is not None:
+        mon.log(step, loss=loss, logged_at=time.time())
+    took = time.perf_counter() - t0
+    spent += took
+    if took < float(step_ms) / 1000:
+        time.sleep(float(step_ms) / 1000 - took)  # a fixed step rate: the same load for all
+if mon is not None:
+    mon.close()
+print(json.dumps({"step_ms": spent / int(steps) * 1000, "cpu_s": time.process_time() - cpu0}))
+"""
+
+
+def measure_latency(
+    root: Path, flush: float | None, commit: float | None, steps: int
+) -> dict[str, float]:
+    """Run one trainer; poll its store every 100 ms; return latency and cost figures."""
+    src = str(Path(__file__).parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    args = [str(root), str(flush or "none"), str(commit or "none"), str(steps), str(STEP_MS)]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _TRAINER, *args], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    latencies: list[float] = []
+    polls: list[float] = []
+    reader, seen = None, 0
+    while proc.poll() is None and flush is not None:
+        time.sleep(POLL_S)
+        t = time.perf_counter()
+        if reader is None and (root / "run.sqlite").exists():
+            reader = RunReader(root)
+        try:
+            logged = reader.scalars("logged_at").values if reader is not None else np.zeros(0)
+        except KeyError:  # nothing committed yet
+            logged = np.zeros(0)
+        now = time.time()
+        polls.append(time.perf_counter() - t)
+        latencies += (now - logged[seen:]).tolist()
+        seen = len(logged)
+    cost = json.loads(proc.stdout.read().strip().splitlines()[-1])
+    proc.wait()
+    out = {"step_ms": cost["step_ms"], "cpu_s": cost["cpu_s"]}
+    if reader is not None:
+        reader.close()
+        lat = np.array(latencies)
+        out |= {
+            "points": float(len(lat)),
+            "p50": float(np.percentile(lat, 50)),
+            "p95": float(np.percentile(lat, 95)),
+            "max": float(lat.max()),
+            "poll_ms": statistics.median(polls) * 1e3,
+        }
+        conn = sqlite3.connect(root / "run.sqlite")  # the last connection: folds the WAL in
+        out["chunks"] = float(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+        out["kib"] = (root / "run.sqlite").stat().st_size / 1024
+    return out
+
+
+def scalar_flush_cost(root: Path, repeats: int = 2000) -> float:
+    """Median µs the training thread spends in one Monitor scalar flush (CPU tensors)."""
+    import torch
+
+    from torchscope.monitor import Monitor
+
+    model = torch.nn.Linear(8, 2)
+    mon = Monitor(model, writer=RunWriter(root), every=10**9)
+    times = []
+    for step in range(repeats):
+        loss = model(torch.ones(1, 8)).sum()
+        mon._scalars.add(step, "train", {"loss": loss, "lr": 0.1})
+        mon._hooks.nonfinite.check("forward", 0, loss, step)  # type: ignore[union-attr]
+        t = time.perf_counter()
+        mon._flush_scalars()
+        times.append(time.perf_counter() - t)
+    mon.close()
+    return statistics.median(times) * 1e6
+
+
+def latency_main(steps: int) -> None:
+    print(
+        f"{platform.machine()} · {os.cpu_count()} cores · sqlite {sqlite3.sqlite_version} · "
+        f"load {os.getloadavg()[0]:.2f} · {steps} steps of {STEP_MS:.0f} ms, polled every "
+        f"{POLL_S * 1e3:.0f} ms"
+    )
+    head = f"{'configuration':<36} {'p50 s':>6} {'p95 s':>6} {'max s':>6} {'step ms':>8}"
+    print(f"\n{head} {'CPU s':>6} {'chunks':>7} {'KiB':>7} {'poll ms':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (label, flush, commit) in enumerate(LATENCY_CONFIGS):
+            r = measure_latency(Path(tmp) / f"run{i}", flush, commit, steps)
+            lat = "".join(f" {r.get(k, float('nan')):6.2f}" for k in ("p50", "p95", "max"))
+            store = f"{r.get('chunks', 0):7.0f} {r.get('kib', 0):7.0f} {r.get('poll_ms', 0):8.1f}"
+            print(f"{label:<36}{lat} {r['step_ms']:8.2f} {r['cpu_s']:6.2f} {store}")
+        flush_us = scalar_flush_cost(Path(tmp) / "flush")
+        print(
+            f"\ntraining-thread cost of one Monitor scalar flush (2 scalars, non-finite check): "
+            f"{flush_us:.0f} µs; at one flush per 0.5 / 0.2 / 0.1 s: "
+            + " / ".join(f"{flush_us / 1e6 / s * 100:.3f}%" for s in (0.5, 0.2, 0.1))
+            + " of wall time"
+        )
+        print("\ncold decimated read of a 6-hour series at 10 steps/s (216,000 points):")
+        values = _values(216_000).tolist()
+        for commit in (1.0, 0.2, 0.1):
+            per_commit = max(int(commit * 10), 1)
+            root = Path(tmp) / f"long{per_commit}"
+            ingest_torchscope(root, values, per_commit)
+            wall, cpu = _median_time(lambda r=root: read_torchscope(r, BUCKETS), 5)  # type: ignore[misc]
+            size = (root / "run.sqlite").stat().st_size / 2**20
+            print(
+                f"  commit every {commit} s ({per_commit} points per commit): {wall * 1e3:6.1f} ms "
+                f"(CPU {cpu * 1e3:.1f} ms), file {size:.1f} MiB"
+            )
 
 
 if __name__ == "__main__":

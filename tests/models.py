@@ -121,3 +121,40 @@ class TinyAttention(nn.Module):
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         return self.out(y.transpose(1, 2).reshape(b, t, d))
+
+
+class TinyUNet(nn.Module):
+    """A two-level UNet whose one ``pool`` is called after ``enc1`` and after ``enc2``."""
+
+    def __init__(self, c: int = 4) -> None:
+        super().__init__()
+        self.enc1 = nn.Sequential(nn.Conv2d(1, c, 3, padding=1), nn.ReLU())
+        self.enc2 = nn.Sequential(nn.Conv2d(c, 2 * c, 3, padding=1), nn.ReLU())
+        self.pool = nn.MaxPool2d(2)
+        self.bottleneck = nn.Sequential(nn.Conv2d(2 * c, 2 * c, 3, padding=1), nn.ReLU())
+        self.up2 = nn.ConvTranspose2d(2 * c, 2 * c, 2, stride=2)
+        self.dec2 = nn.Conv2d(4 * c, c, 3, padding=1)
+        self.up1 = nn.ConvTranspose2d(c, c, 2, stride=2)
+        self.dec1 = nn.Conv2d(2 * c, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(x)
+        e2 = self.enc2(self.pool(e1))
+        b = self.bottleneck(self.pool(e2))
+        d2 = self.dec2(torch.cat([self.up2(b), e2], dim=1))
+        return self.dec1(torch.cat([self.up1(d2), e1], dim=1))
+
+
+class SharedActBlock(nn.Module):
+    """A depthwise-separable block that reuses one ``act`` after ``bn1`` and after ``bn2``."""
+
+    def __init__(self, c: int = 8) -> None:
+        super().__init__()
+        self.dw = nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.pw = nn.Conv2d(c, 2 * c, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(2 * c)
+        self.act = nn.ReLU6()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn2(self.pw(self.act(self.bn1(self.dw(x))))))

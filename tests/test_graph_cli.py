@@ -17,8 +17,8 @@ STACK = ["tests.models:Stack", "--input-size", "2,16"]
 
 
 def _nodes(dot: str) -> list[str]:
-    """Node ids declared in DOT text (``m0 [label=…``)."""
-    return re.findall(r"^\s*(\w+) \[label=", dot, flags=re.MULTILINE)
+    """Node ids declared in DOT text (``"m0" [label=…``)."""
+    return re.findall(r'^\s*"(\w+)" \[label=', dot, flags=re.MULTILINE)
 
 
 def test_dot_on_stdout_by_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,5 +124,41 @@ def test_llama_3_70b_shape_svg_rolls_80_layers(tmp_path: Path) -> None:
     svg = out.read_text()
     assert ">layers.0&#45;79<" in svg or ">layers.0-79<" in svg
     assert "×80" in svg and "LlamaDecoderLayer" in svg
-    assert "70.55 G params" in svg and "855.65 M params · 109.79 G MACs each" in svg
+    assert "70.55 G params" in svg and "each: 855.65 M params · 109.79 G MACs" in svg
+    assert "all 80: 68.45 G params · 8.78 T MACs" in svg
     assert svg.count('class="node"') < 25  # one decoder layer drawn, not 80
+
+
+@pytest.mark.parametrize(
+    ("graph_json", "color_json", "message"),
+    [
+        ("[1, 2]", None, "not a ModelGraph: expected a JSON object, got a list"),
+        ("[" * 50_000 + "]" * 50_000, None, "nested too deeply"),
+        (None, "[" * 50_000 + "]" * 50_000, "JSON nested too deeply"),
+        (None, '{"layers.0": "high"}', "expected a JSON object of module name → finite number"),
+        ("EDGE", None, "is not a node of the graph"),
+    ],
+)
+def test_malformed_json_inputs_are_one_line_errors(
+    graph_json: str | None, color_json: str | None, message: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    spec = STACK
+    if graph_json is not None:
+        path = tmp_path / "graph.json"
+        if graph_json == "EDGE":  # an edge end carrying DOT and rich markup
+            assert main(["graph", *STACK, "-o", str(path)]) == 0
+            data = json.loads(path.read_text())
+            data["edges"][0]["dst"] = 'op0 [URL="javascript:alert(1)"] [/] [red]x'
+            graph_json = json.dumps(data)
+        path.write_text(graph_json)
+        spec = [str(path)]
+    extra = []
+    if color_json is not None:
+        (tmp_path / "colors.json").write_text(color_json)
+        extra = ["--color-by", str(tmp_path / "colors.json")]
+    capsys.readouterr()
+    assert main(["graph", *spec, *extra]) == 2
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())  # the console wraps long lines
+    assert message in err and "Traceback" not in err and captured.out == ""

@@ -117,3 +117,14 @@ def test_diff_of_a_checkpoint_with_itself_and_with_a_change(
 def test_meta_device_is_refused_with_a_clear_message(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["params", "tests.models:MLP", "--device", "meta"]) == 2
     assert "meta device holds none" in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_nan_weights_fail_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "nan.safetensors"
+    save_file({"ok": torch.ones(4, 4), "bad": torch.tensor([[1.0, float("nan")]])}, str(path))
+    assert main(["params", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "bad" in captured.out  # the table still shows the weights and the flag
+    assert captured.err == "error: 1 tensor(s) hold NaN or Inf values (see the health flags)\n"
+    save_file({"ok": torch.ones(4, 4)}, str(path))
+    assert main(["params", str(path)]) == 0

@@ -12,6 +12,11 @@ def test_exported_names() -> None:
     assert sorted(torchscope.__all__) == sorted(
         [
             "CheckpointError",
+            "GraphFormatError",
+            "LogValueError",
+            "NothingToCompare",
+            "StoreError",
+            "Evaluation",
             "GraphView",
             "GraphvizNotFound",
             "ModelGraph",
@@ -27,6 +32,7 @@ def test_exported_names() -> None:
             "__version__",
             "diff",
             "draw",
+            "evaluate",
             "inspect_params",
             "serve",
             "summary",

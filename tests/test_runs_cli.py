@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.corrupt_stores import CORRUPTIONS, corrupt_store, edit_store
 from tests.store.sample_runs import write_sample_run
 from torchscope.cli import main
 from torchscope.store import RunWriter
@@ -60,3 +61,88 @@ def test_runs_help_explains(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "--json" in out and "JSON Lines" in out and "non-finite" in out
+
+
+def _write_sweep(root: Path) -> None:
+    for i, lr in enumerate([0.1, 0.01]):
+        with RunWriter(root / f"lr{i}", run_name=f"lr={lr}") as w:
+            w.set_meta("tags", ["sweep", "adam"] if i else ["sweep"])
+            w.set_meta("note", "the baseline" if i == 0 else None)
+            w.set_meta("config", {"lr": lr, "batch_size": 32, "seed": 0})
+            for s in range(10 * (i + 1)):
+                w.log_scalars(s, {"loss": 1.0 / (s + 1)})
+            if i:
+                w.set_meta("wall_time_s", 75.0)
+                w.log_event(4, "nonfinite", {"module": "fc", "phase": "forward"})
+
+
+def test_runs_lists_several_runs_side_by_side(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_sweep(tmp_path)
+    assert main(["runs", str(tmp_path), "--width", "100"]) == 0
+    out = capsys.readouterr().out
+    table = out[: out.index("Run lr=0.1")]
+    rows = {ln.split()[0]: ln.split()[1:] for ln in table.splitlines() if ln.split()}
+    assert rows["lr=0.1"] == ["lr=0.01"]  # the header: one column per run
+    assert rows["tags"] == ["sweep", "sweep,", "adam"]
+    assert rows["note"] == ["the", "baseline", "-"]
+    assert rows["status"] == ["no", "end", "recorded", "finished"]
+    assert rows["launches"] == ["1", "1"]
+    assert rows["steps"] == ["0", "–", "9", "0", "–", "19"]
+    assert rows["non-finite"] == ["-", "from", "step", "4"]
+    assert rows["wall"] == ["time", "-", "1m", "15s"]
+    assert ["≠", "lr", "0.1", "0.01"] in [ln.split() for ln in table.splitlines()]
+    assert rows["batch_size"] == ["32", "32"] and rows["seed"] == ["0", "0"]
+    assert table.index("≠ lr") < table.index("batch_size")
+
+
+def test_runs_json_carries_tags_note_and_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_sweep(tmp_path)
+    assert main(["runs", str(tmp_path), "--json"]) == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["tags"] == ["sweep"] and first["note"] == "the baseline"
+    assert second["tags"] == ["sweep", "adam"] and second["note"] is None
+    assert (first["status"], second["status"]) == ("no end recorded", "finished")
+    assert first["launches"] == second["launches"] == 1
+
+
+def test_runs_side_by_side_shows_hostile_names_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for i in range(2):
+        with RunWriter(tmp_path / f"r{i}", run_name=f"[red]r{i}[/red]") as w:
+            w.log_scalars(0, {"loss": 1.0})
+        # a store made elsewhere may hold what the writer refuses: escape sequences
+        meta = [
+            ("run_name", json.dumps(f"[red]r{i}[/red]\x1b]0;t\x07")),
+            ("tags", json.dumps(["\x1b[2J[bold]x"])),
+            ("config", json.dumps({"\x1b[31mkey": "[link=https://x]v[/link]"})),
+        ]
+        for key, value in meta:
+            edit_store(
+                tmp_path / f"r{i}",
+                "INSERT INTO meta (key, value, wall_time) VALUES (?, ?, 0)",
+                key,
+                value,
+            )
+    assert main(["runs", str(tmp_path), "--width", "200"]) == 0
+    table = capsys.readouterr().out.split("\nRun ")[0]
+    assert "\x1b" not in table and "\x07" not in table
+    assert "[red]r0[/red]\\x1b]0;t\\x07" in table and "\\x1b[2J[bold]x" in table
+    assert "[link=https://x]v[/link]" in table
+
+
+@pytest.mark.parametrize("case", sorted(set(CORRUPTIONS) - {"histogram counts short"}))
+def test_runs_on_a_corrupt_store_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    # (a shortened histogram blob is the store's to refuse: run_text reads it unchecked)
+    run = corrupt_store(tmp_path, case)
+    for extra in ([], ["--json"]):
+        assert main(["runs", str(run), *extra]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.startswith("error: cannot read ") and str(run) in captured.err
+        assert captured.err.count("\n") == 1 and captured.out == ""

@@ -1,4 +1,5 @@
 // The details panel for the selected node, built with DOM text nodes (never innerHTML).
+// Data keys: see the table at the top of tree.js (written by viewer_data.py).
 import { fmtBytes, fmtCount, fmtSI, splitAttributes } from "./format.js";
 
 function el(tag, cls, text) {
@@ -21,21 +22,26 @@ function table(rows) {
 
 const shapes = (list) => (list.length ? list.map(([s, d]) => `${s} ${d}`).join("\n") : "-");
 
-function moduleRows(m, count) {
-  const per = count > 1 ? ` (×${count} = ${fmtCount(m.np * count)})` : "";
+// Figures of one call (s) of a module (m); for a run, per copy with the total of `count`.
+function moduleRows(m, s, count) {
+  const total = (n, f) => (count > 1 ? ` each (×${count} = ${f(n * count)})` : "");
+  const macs = (n) => (n ? `${fmtSI(n)} (FLOPs ${fmtSI(2 * n)})` : "0");
   return [
     ["Path", m.p || "(root)"],
     ["Type", m.t],
-    ["Parameters", fmtCount(m.np) + per],
+    ["Call", m.c > 1 && s.c ? `${s.c} of ${m.c}` : ""],
+    ["Settings", m.st],
+    ["Parameters", fmtCount(m.np) + total(m.np, fmtCount) + (m.c > 1 && m.np ? `, shared by ${m.c} calls` : "")],
     ["Trainable", fmtCount(m.tp)],
     ["Param memory", fmtBytes(m.pb)],
     ["Buffers", m.nb ? fmtCount(m.nb) : ""],
-    ["MACs", m.mc ? `${fmtSI(m.mc)} (FLOPs ${fmtSI(2 * m.mc)})` : "0"],
-    ["Activation memory", fmtBytes(m.ab)],
+    ["MACs", macs(s.mc) + total(s.mc, fmtSI)],
+    ["MACs, all calls", m.c > 1 ? macs(m.mc) : ""],
+    ["Activation memory", fmtBytes(s.ab)],
     ["Calls", m.c],
-    ["Inputs", shapes(m.i)],
-    ["Outputs", shapes(m.o)],
-    ["Colour value", m.v !== undefined ? fmtSI(m.v) : ""],
+    ["Inputs", s.c <= 1 ? shapes(m.i) : ""],
+    ["Outputs", shapes(s.out)],
+    ["Colour value", s.cv !== undefined ? fmtSI(s.cv) : ""],
   ];
 }
 
@@ -51,7 +57,7 @@ function opRows(op, data) {
     ["Activation memory", fmtBytes(op.ab)],
     ["Aten ops", op.a.join("\n")],
     ["Not counted", (op.u || []).join("\n")],
-    ["Colour value", op.v !== undefined ? fmtSI(op.v) : ""],
+    ["Colour value", op.cv !== undefined ? fmtSI(op.cv) : ""],
   ];
 }
 
@@ -73,7 +79,8 @@ export function showDetails(panel, node, data, kindNames) {
   if (node.kind === "module" || node.kind === "run") {
     const m = data.modules[node.mod];
     if (node.kind === "run") panel.append(el("p", "ts-dsub", `Figures are per copy of ${node.count} identical modules.`));
-    panel.append(table(moduleRows(m, node.count || 1)));
+    panel.append(table(moduleRows(m, data.scopes[node.scope], node.count || 1)));
+    if (node.kind === "run" && m.vr) panel.append(el("h3", "", "Differs between copies"), table(m.vr.map((v) => ["·", v])));
     const attrs = splitAttributes(m.x || "");
     if (attrs.length) {
       panel.append(el("h3", "", "Attributes"), table(attrs.map(([k, v]) => [k || "·", v])));

@@ -1,4 +1,5 @@
 // Number formatting and escaping shared by the SVG renderer and the details panel.
+// Pure (no DOM): tested under node (test/format.test.js).
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -43,4 +44,14 @@ export function splitAttributes(extra) {
     }
   }
   return parts;
+}
+
+// A name cut to `limit` characters by dropping its middle: the start (where in the model)
+// and the end (which layer, c_attn or c_proj) are what tell two names apart.
+export function shortenMiddle(text, limit) {
+  const s = String(text);
+  if (s.length <= limit) return s;
+  const keep = Math.max(limit - 1, 2);
+  const head = Math.floor(keep / 2);
+  return s.slice(0, head) + "…" + s.slice(s.length - (keep - head));
 }

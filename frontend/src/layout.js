@@ -8,23 +8,35 @@ import { graphlib, layout as dagreLayout } from "@dagrejs/dagre";
 export const PAD = 10;
 export const HEADER = 24;
 const NODE_H = { op: 34, io: 34, module: 42, run: 42, iogroup: 42 };
+const INFO_H = 14; // a module's third line: params and output shape
 const MIN_W = 64;
-const MAX_W = 280;
+const MAX_W = 340;
 
-const textWidth = (() => {
+// Text widths from a canvas in the browser; under node (tests) a fixed-pitch estimate.
+let measure = null;
+const widths = new Map();
+export function setTextMeasure(fn) {
+  measure = fn;
+  widths.clear();
+}
+function canvasMeasure() {
+  if (typeof document === "undefined") return (text, font) => text.length * (font.includes("12px") ? 7 : 6.6);
   const ctx = document.createElement("canvas").getContext("2d");
-  const cache = new Map();
   return (text, font) => {
-    const key = font + "\u0000" + text;
-    let w = cache.get(key);
-    if (w === undefined) {
-      ctx.font = font;
-      w = ctx.measureText(text).width;
-      cache.set(key, w);
-    }
-    return w;
+    ctx.font = font;
+    return ctx.measureText(text).width;
   };
-})();
+}
+export function textWidth(text, font) {
+  const key = font + "\u0000" + text;
+  let w = widths.get(key);
+  if (w === undefined) {
+    measure ||= canvasMeasure();
+    w = measure(text, font);
+    widths.set(key, w);
+  }
+  return w;
+}
 
 export const FONT_LABEL = "600 12px system-ui, -apple-system, 'Segoe UI', sans-serif";
 export const FONT_SUB = "11px ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace";
@@ -32,8 +44,14 @@ export const FONT_SUB = "11px ui-monospace, 'SFMono-Regular', Menlo, Consolas, m
 export function collapsedSize(node) {
   const badge = node.kind === "run" ? 12 + 7 * String(node.count).length : 0;
   const plus = node.children ? 14 : 0;
-  const w = Math.max(textWidth(node.label, FONT_LABEL) + badge + plus, textWidth(node.sub || "", FONT_SUB)) + 20;
-  return [Math.min(MAX_W, Math.max(MIN_W, Math.ceil(w))), NODE_H[node.kind] || 36];
+  const w = Math.max(
+    textWidth(node.label, FONT_LABEL) + badge + plus,
+    textWidth(node.sub || "", FONT_SUB),
+    textWidth(node.info || "", FONT_SUB),
+    textWidth(node.note || "", FONT_SUB),
+  ) + 20;
+  const h = (NODE_H[node.kind] || 36) + (node.info ? INFO_H : 0) + (node.note ? INFO_H : 0);
+  return [Math.min(MAX_W, Math.max(MIN_W, Math.ceil(w))), h];
 }
 
 export class Layouts {
@@ -87,7 +105,7 @@ export class Layouts {
 
 // Children placed by dagre (or by simpleLayout when the shape is trivial), relative to the
 // group's content box, with the bend points of the edges between them.
-function layoutGroup(group, sizes) {
+export function layoutGroup(group, sizes) {
   const simple = simpleLayout(group, sizes);
   if (simple) return simple;
   const g = new graphlib.Graph();
@@ -112,7 +130,7 @@ function layoutGroup(group, sizes) {
 // Shapes that need no layout library: a chain (each child feeds the next, like the 80
 // decoder layers of an expanded run) is a centred column; children with no edges between
 // them (the KV-cache outputs) are a grid. Returns null for anything else.
-function simpleLayout(group, sizes) {
+export function simpleLayout(group, sizes) {
   const n = sizes.length;
   const edges = [...group.gedges.values()];
   const chain = n > 1 && edges.length === n - 1 && edges.every(([a, b]) => b === a + 1);

@@ -1,10 +1,13 @@
 // Entry point: read the embedded graph, build the display tree, wire up the UI.
+// Data keys: see the table at the top of tree.js (written by viewer_data.py).
 import { showDetails } from "./details.js";
 import { exportPNG, exportSVGText } from "./export.js";
 import { fmtCount, fmtSI } from "./format.js";
 import { Layouts, flatLayoutMs } from "./layout.js";
-import { makeColours, rampCSS, renderGraph } from "./render.js";
+import { rampCSS } from "./colors.js";
+import { makeColors, renderGraph } from "./render.js";
 import { SVG_STYLE } from "./style.js";
+import { Transform, centerTransform, fitTransform } from "./transform.js";
 import { buildTree } from "./tree.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -19,12 +22,12 @@ function initialExpansion(tree, data) {
     const m = data.modules[n.mod];
     const depth = m.p ? m.p.split(".").length : 0;
     // A leaf module (Linear, LayerNorm) says more collapsed than as a box around one op.
-    n.expanded = depth < data.depth && data.modules[n.mod].ch.length > 0;
+    n.expanded = depth < data.depth && data.scopes[n.scope].ch.length > 0;
   }
   // Containers with no ops of their own say nothing when collapsed: open them once visible.
   for (const n of tree.nodes) {
     if (n.kind === "module" && !n.expanded && n.children && n.parent && n.parent.expanded
-      && TRANSPARENT.has(n.sub) && !data.modules[n.mod].ops.length) n.expanded = true;
+      && TRANSPARENT.has(n.type) && !data.scopes[n.scope].ops.length) n.expanded = true;
   }
 }
 
@@ -33,12 +36,12 @@ class Viewer {
     this.data = data;
     this.tree = buildTree(data);
     this.layouts = new Layouts();
-    this.colourOf = makeColours(data);
+    this.colorOf = makeColors(data);
     this.hits = new Set();
     this.matches = [];
     this.matchIndex = -1;
     this.selected = null;
-    this.view = { x: 20, y: 20, k: 1 };
+    this.view = new Transform(1, 20, 20);
     this.canvas = document.getElementById("ts-canvas");
     this.svg = document.createElementNS(SVG_NS, "svg");
     this.svg.setAttribute("class", "ts-svg");
@@ -50,9 +53,10 @@ class Viewer {
   render() {
     const t0 = performance.now();
     this.layouts.ensure(this.tree.root);
-    const out = renderGraph(this.tree, this.colourOf, this.hits, this.selected);
+    const out = renderGraph(this.tree, this.colorOf, this.hits, this.selected);
     this.size = [out.width, out.height];
     this.stats = { nodes: out.nodeCount, edges: out.edgeCount, layouts: this.layouts.computed, layoutMs: this.layouts.ms };
+    this.drawnPairs = out.pairs;
     this.svg.innerHTML = `<defs><marker id="ts-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L8 4L0 8z" class="ts-arrowhead"/></marker></defs><g class="ts-viewport">${out.svg}</g>`;
     this.viewport = this.svg.lastChild;
     this.applyView();
@@ -60,27 +64,22 @@ class Viewer {
     return this.lastMs;
   }
 
-  applyView() {
-    const { x, y, k } = this.view;
-    this.viewport.setAttribute("transform", `translate(${x.toFixed(1)},${y.toFixed(1)}) scale(${k.toFixed(4)})`);
+  applyView(view = this.view) {
+    this.view = view;
+    this.viewport.setAttribute("transform", view.toString());
     // Zoomed far out, labels are unreadable specks: skip drawing them (much faster panning).
-    this.svg.classList.toggle("ts-far", k < 0.3);
+    this.svg.classList.toggle("ts-far", view.k < 0.3);
   }
 
+  // Whole graph if its text stays readable, else readable from the top: pan for the rest.
   fit() {
     const r = this.canvas.getBoundingClientRect();
-    const [w, h] = this.size;
-    // A very tall graph (every layer expanded) stays readable at the top rather than a sliver.
-    const k = Math.max(0.08, Math.min(1.2, (r.width - 40) / w, (r.height - 40) / h));
-    this.view = { k, x: Math.max(20, (r.width - w * k) / 2), y: 20 };
-    this.applyView();
+    this.applyView(fitTransform(r.width, r.height, this.size[0], this.size[1]));
   }
 
   centerOn(node) {
     const r = this.canvas.getBoundingClientRect();
-    const k = Math.max(this.view.k, 0.8);
-    this.view = { k, x: r.width / 2 - (node.ax + node.w / 2) * k, y: r.height / 2 - (node.ay + node.h / 2) * k };
-    this.applyView();
+    this.applyView(centerTransform(r.width, r.height, { x: node.ax, y: node.ay, w: node.w, h: node.h }, this.view));
   }
 
   toggle(node) {
@@ -143,7 +142,7 @@ function matches(n, q, data) {
   }
   if (n.kind === "module") {
     const m = data.modules[n.mod];
-    return m.p.toLowerCase().includes(q) || m.t.toLowerCase().includes(q);
+    return m.p.toLowerCase().includes(q) || m.t.toLowerCase().includes(q) || n.label.toLowerCase().includes(q);
   }
   return false;
 }
@@ -161,11 +160,11 @@ function legend(data) {
   const box = document.getElementById("ts-legend");
   const lg = data.legend;
   if (lg.mode === "kind") {
-    for (const [name, colour] of lg.kinds) {
+    for (const [name, color] of lg.kinds) {
       const row = document.createElement("div");
       const sw = document.createElement("span");
       sw.className = "ts-sw";
-      sw.style.background = colour;
+      sw.style.background = color;
       row.append(sw, document.createTextNode(name));
       box.append(row);
     }
@@ -176,7 +175,7 @@ function legend(data) {
   title.textContent = `colour: ${lg.label}${lg.log ? " (log scale)" : ""}`;
   const bar = document.createElement("div");
   bar.className = "ts-ramp";
-  bar.style.background = rampCSS;
+  bar.style.background = rampCSS(lg.ramp);
   const ends = document.createElement("div");
   ends.className = "ts-ends";
   const lo = document.createElement("span"), hi = document.createElement("span");
@@ -188,26 +187,27 @@ function legend(data) {
 
 function wirePanZoom(v) {
   const c = v.canvas;
+  // The wheel scrolls (shift: across); with Ctrl or ⌘ (and a trackpad pinch) it zooms at
+  // the pointer.
   c.addEventListener("wheel", (e) => {
     e.preventDefault();
-    const r = c.getBoundingClientRect();
-    const mx = e.clientX - r.left, my = e.clientY - r.top;
-    const k = Math.min(4, Math.max(0.02, v.view.k * Math.exp(-e.deltaY * 0.0015)));
-    v.view.x = mx - ((mx - v.view.x) * k) / v.view.k;
-    v.view.y = my - ((my - v.view.y) * k) / v.view.k;
-    v.view.k = k;
-    v.applyView();
+    if (e.ctrlKey || e.metaKey) {
+      const r = c.getBoundingClientRect();
+      v.applyView(v.view.zoomAt([e.clientX - r.left, e.clientY - r.top], v.view.k * Math.exp(-e.deltaY * 0.0015)));
+    } else if (e.shiftKey) {
+      v.applyView(v.view.translateBy(-(e.deltaX || e.deltaY), 0));
+    } else {
+      v.applyView(v.view.translateBy(-e.deltaX, -e.deltaY));
+    }
   }, { passive: false });
   let drag = null;
-  c.addEventListener("pointerdown", (e) => { drag = { x: e.clientX, y: e.clientY, vx: v.view.x, vy: v.view.y, moved: false }; });
+  c.addEventListener("pointerdown", (e) => { drag = { x: e.clientX, y: e.clientY, start: v.view, moved: false }; });
   window.addEventListener("pointermove", (e) => {
     if (!drag) return;
     const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
     if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
     if (!drag.moved) return;
-    v.view.x = drag.vx + dx;
-    v.view.y = drag.vy + dy;
-    v.applyView();
+    v.applyView(drag.start.translateBy(dx, dy));
   });
   window.addEventListener("pointerup", (e) => {
     const d = drag;
@@ -242,8 +242,9 @@ function wireControls(v, data) {
   on("ts-fit", () => v.fit());
   on("ts-export-svg", () => download(new Blob([exportSVGText(v)], { type: "image/svg+xml" }), data.title + ".svg"));
   on("ts-export-png", () => exportPNG(v).then((blob) => download(blob, data.title + ".png")));
+  const hidden = data.hidden ? `, ${data.hidden} hidden` : "";
   document.getElementById("ts-totals").textContent =
-    `${fmtCount(data.totals.params)} params · ${fmtSI(data.totals.macs)}MACs · ${data.ops.length} ops`;
+    `${fmtCount(data.totals.params)} params · ${fmtSI(data.totals.macs)}MACs · ${data.ops.length} ops${hidden}`;
 }
 
 function download(blob, name) {
@@ -257,7 +258,9 @@ function download(blob, name) {
 }
 
 function hooks(v) {
-  const byPath = new Map(v.tree.moduleNodes.map((n) => [v.data.modules[n.mod].p, n]));
+  // A module called several times has a node per call: a path names its first call.
+  const byPath = new Map();
+  for (const n of v.tree.moduleNodes) if (!byPath.has(v.data.modules[n.mod].p)) byPath.set(v.data.modules[n.mod].p, n);
   const timed = (f) => (...args) => { const t0 = performance.now(); f(...args); return performance.now() - t0; };
   const api = {
     viewer: v,
@@ -270,6 +273,9 @@ function hooks(v) {
     select: (path) => { const n = byPath.get(path); reveal(n); v.render(); v.select(n); v.centerOn(n); },
     stats: () => ({ ...v.stats, lastMs: v.lastMs, expanded: v.tree.nodes.filter((n) => n.children && n.expanded).length }),
     exportSVG: () => exportSVGText(v),
+    // The drawn edges as [from, to] labels, and the zoom, for tests of what is on screen.
+    drawnEdges: () => v.drawnPairs.map(([a, b]) => [a.id, b.id, a.label, b.label]),
+    view: () => ({ k: v.view.k, x: v.view.x, y: v.view.y, width: v.size[0], height: v.size[1] }),
     // For the benchmark: time an action until the browser has painted its result.
     painted: async (action, ...args) => {
       const t0 = performance.now();

@@ -1,52 +1,46 @@
 // The visible graph as SVG markup: group boxes, then edges, then nodes. Positions come from
 // the cached per-group layouts; every model-derived string is escaped with esc().
-import { esc, fmtSI } from "./format.js";
+// Data keys: see the table at the top of tree.js (written by viewer_data.py).
+import { colorFor } from "./colors.js";
+import { esc, shortenMiddle } from "./format.js";
 import { HEADER, PAD, collapsedSize, groupSize } from "./layout.js";
 
-const RAMP = ["#fff7c4", "#fee391", "#fec44f", "#fe9929", "#ec7014", "#cc4c02"];
-const NO_VALUE = "#e9edf2";
 const MAX_LABEL = 38;
+const MAX_SUB = 48; // the type, settings and info lines (smaller monospace text)
 
-export function makeColours(data) {
+// A node's fill and whether its text is white: by op kind, or the value's ramp step.
+export function makeColors(data) {
   const legend = data.legend;
+  const entry = (node) => {
+    if (node.kind === "op") return data.ops[node.op];
+    if (node.kind === "module" || node.kind === "run") return data.scopes[node.scope];
+    return null;
+  };
   if (legend.mode === "kind") {
     const kinds = legend.kinds.map((k) => k[1]);
     return (node) => {
-      if (node.kind === "op") return kinds[data.ops[node.op].k];
-      if (node.kind === "module" || node.kind === "run") return kinds[data.modules[node.mod].k];
-      return "#ffffff";
+      if (node.kind === "op") return { fill: kinds[data.ops[node.op].k], light: false };
+      if (node.kind === "module" || node.kind === "run") return { fill: kinds[data.modules[node.mod].k], light: false };
+      return { fill: "#ffffff", light: false };
     };
   }
-  const { min, max, log } = legend;
-  const scale = (v) => {
-    if (!(v > 0) || !(max > 0)) return NO_VALUE;
-    let t = log ? (Math.log(v) - Math.log(min)) / (Math.log(max) - Math.log(min) || 1) : v / max;
-    t = Math.min(1, Math.max(0, t)) * (RAMP.length - 1);
-    const i = Math.min(RAMP.length - 2, Math.floor(t));
-    return mix(RAMP[i], RAMP[i + 1], t - i);
-  };
   return (node) => {
-    if (node.kind === "op") return scale(data.ops[node.op].v);
-    if (node.kind === "module" || node.kind === "run") return scale(data.modules[node.mod].v);
-    return "#ffffff";
+    const e = entry(node);
+    return e ? colorFor(legend, e.v) : { fill: "#ffffff", light: false };
   };
 }
 
-export const rampCSS = `linear-gradient(to right, ${RAMP.join(", ")})`;
+const clip = (s, limit = MAX_LABEL) => shortenMiddle(s, limit);
 
-function mix(a, b, t) {
-  const pa = parseInt(a.slice(1), 16), pb = parseInt(b.slice(1), 16);
-  const ch = (s) => Math.round(((pa >> s) & 255) * (1 - t) + ((pb >> s) & 255) * t);
-  return `rgb(${ch(16)},${ch(8)},${ch(0)})`;
-}
-
-const clip = (s) => (s.length > MAX_LABEL ? s.slice(0, MAX_LABEL - 1) + "…" : s);
-
-function nodeMarkup(n, x, y, w, h, colour, cls) {
-  let s = `<g class="ts-n ts-${n.kind}${cls}" data-id="${n.id}" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">`;
-  s += `<rect width="${w}" height="${h}" rx="${n.kind === "op" || n.kind === "io" ? 5 : 8}" fill="${colour}"/>`;
-  s += `<text class="ts-l" x="10" y="${h > 38 ? 17 : 15}">${esc(clip(n.label))}</text>`;
-  if (n.sub) s += `<text class="ts-s" x="10" y="${h > 38 ? 33 : 28}">${esc(clip(n.sub))}</text>`;
+function nodeMarkup(n, x, y, w, h, color, cls) {
+  const light = color.light ? " ts-light" : "";
+  let s = `<g class="ts-n ts-${n.kind}${cls}${light}" data-id="${n.id}" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">`;
+  s += `<rect width="${w}" height="${h}" rx="${n.kind === "op" || n.kind === "io" ? 5 : 8}" fill="${color.fill}"/>`;
+  const tall = h > 38;
+  s += `<text class="ts-l" x="10" y="${tall ? 17 : 15}">${esc(clip(n.label))}</text>`;
+  if (n.sub) s += `<text class="ts-s" x="10" y="${tall ? 33 : 28}">${esc(clip(n.sub, MAX_SUB))}</text>`;
+  if (n.info) s += `<text class="ts-s ts-i" x="10" y="${tall ? 48 : 42}">${esc(clip(n.info, MAX_SUB))}</text>`;
+  if (n.note) s += `<text class="ts-s ts-v" x="10" y="${tall ? 62 : 56}">${esc(clip(n.note, MAX_SUB))}</text>`;
   if (n.kind === "run") s += badge(w - (n.children ? 20 : 6), 4, n.count);
   if (n.children) s += `<text class="ts-plus" x="${w - 12}" y="16">+</text>`;
   return s + "</g>";
@@ -62,7 +56,7 @@ function groupMarkup(n, x, y, w, h, cls) {
   let s = `<g class="ts-g ts-d${n.depth % 4}${cls}" data-id="${n.id}" transform="translate(${x.toFixed(1)},${y.toFixed(1)})">`;
   s += `<rect class="ts-gbox" width="${w}" height="${h}" rx="9"/>`;
   s += `<rect class="ts-ghead" width="${w}" height="${HEADER}" rx="9"/>`;
-  s += `<text class="ts-gl" x="10" y="16">${n.depth ? "−  " : ""}${esc(clip(n.label))} <tspan class="ts-gt">${esc(n.sub || "")}</tspan></text>`;
+  s += `<text class="ts-gl" x="10" y="16">${n.depth ? "−  " : ""}${esc(clip(n.label))} <tspan class="ts-gt">${esc(clip(n.sub || ""))}</tspan></text>`;
   if (n.kind === "run") s += badge(w - 8, 5, n.count);
   return s + "</g>";
 }
@@ -86,7 +80,7 @@ function polyline(points, ox, oy) {
 }
 
 // Place every visible node (absolute ax, ay, w, h) and return the SVG body and its size.
-export function renderGraph(tree, colourOf, hits, selected) {
+export function renderGraph(tree, colorOf, hits, selected) {
   const boxes = [], nodes = [], edges = [];
   const placed = [];
   const cls = (n) => (hits.has(n.id) ? " ts-hit" : "") + (n === selected ? " ts-sel" : "");
@@ -101,16 +95,18 @@ export function renderGraph(tree, colourOf, hits, selected) {
       const [cw, ch] = sizes[i] || collapsedSize(c);
       Object.assign(c, { ax: cx, ay: cy, w: cw, h: ch });
       placed.push(c);
-      nodes.push(nodeMarkup(c, cx, cy, cw, ch, colourOf(c), cls(c)));
+      nodes.push(nodeMarkup(c, cx, cy, cw, ch, colorOf(c), cls(c)));
     });
   };
   walk(tree.root, 0, 0);
-  drawEdges(tree, edges);
+  const pairs = drawEdges(tree, edges);
   const svg = `<g class="ts-boxes">${boxes.join("")}</g><g class="ts-edges">${edges.join("")}</g><g class="ts-nodes">${nodes.join("")}</g>`;
-  return { svg, width: tree.root.w, height: tree.root.h, nodeCount: placed.length, edgeCount: edges.length };
+  return { svg, width: tree.root.w, height: tree.root.h, nodeCount: placed.length, edgeCount: edges.length, pairs };
 }
 
+// Draws each edge between visible nodes once; returns the [from, to] node pairs drawn.
 function drawEdges(tree, out) {
+  const pairs = [];
   const vis = new Map();
   const visibleOf = (leaf) => {
     let v = vis.get(leaf);
@@ -129,6 +125,7 @@ function drawEdges(tree, out) {
     const key = a.id * n + b.id;
     if (seen.has(key)) continue;
     seen.add(key);
+    pairs.push([a, b]);
     const cross = a.parent !== b.parent;
     let d;
     if (!cross) {
@@ -140,4 +137,5 @@ function drawEdges(tree, out) {
     const cls = b.kind === "iogroup" || b.kind === "io" ? "ts-e ts-o" : cross ? "ts-e ts-x" : "ts-e";
     out.push(`<path class="${cls}" d="${d}"/>`);
   }
+  return pairs;
 }

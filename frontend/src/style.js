@@ -22,5 +22,6 @@ export const SVG_STYLE = `
 .ts-arrowhead{fill:#7b8794}
 .ts-hit>rect:first-of-type{stroke:#e8590c;stroke-width:3.5}
 .ts-sel>rect:first-of-type{stroke:#1c7ed6;stroke-width:3.5}
+.ts-light text{fill:#ffffff}.ts-light .ts-s{fill:#e2e8f0}
 .ts-far text,.ts-far .ts-badge{display:none}
 `;

@@ -10,14 +10,19 @@ from typing import TYPE_CHECKING, Any
 from torchscope._version import __version__
 
 if TYPE_CHECKING:
-    from torchscope._api import diff, draw, inspect_params, serve, summary, trace
+    from torchscope._api import diff, draw, evaluate, inspect_params, summary, trace
+    from torchscope.analysis.evaluation import Evaluation
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
     from torchscope.analysis.summary import Summary
     from torchscope.errors import (
         CheckpointError,
+        GraphFormatError,
         GraphvizNotFound,
+        LogValueError,
+        NothingToCompare,
         SpecError,
+        StoreError,
         TorchscopeError,
         TraceError,
     )
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
     from torchscope.render.graph_view import GraphView
     from torchscope.store.reader import RunReader
     from torchscope.store.writer import RunWriter
+    from torchscope.web import serve
 
 # Public name → the module that defines it, imported on first use.
 _LAZY = {
@@ -34,7 +40,9 @@ _LAZY = {
     "draw": "torchscope._api",
     "inspect_params": "torchscope._api",
     "diff": "torchscope._api",
-    "serve": "torchscope._api",
+    "evaluate": "torchscope._api",
+    "Evaluation": "torchscope.analysis.evaluation",
+    "serve": "torchscope.web",
     "Monitor": "torchscope.monitor.monitor",
     "ModelGraph": "torchscope.model.graph",
     "Summary": "torchscope.analysis.summary",
@@ -47,26 +55,36 @@ _LAZY = {
     "TraceError": "torchscope.errors",
     "SpecError": "torchscope.errors",
     "CheckpointError": "torchscope.errors",
+    "GraphFormatError": "torchscope.errors",
+    "LogValueError": "torchscope.errors",
+    "NothingToCompare": "torchscope.errors",
+    "StoreError": "torchscope.errors",
     "GraphvizNotFound": "torchscope.errors",
 }
 
 __all__ = [
     "CheckpointError",
+    "Evaluation",
+    "GraphFormatError",
     "GraphView",
     "GraphvizNotFound",
+    "LogValueError",
     "ModelGraph",
     "Monitor",
+    "NothingToCompare",
     "ParamDiff",
     "ParamReport",
     "RunReader",
     "RunWriter",
     "SpecError",
+    "StoreError",
     "Summary",
     "TorchscopeError",
     "TraceError",
     "__version__",
     "diff",
     "draw",
+    "evaluate",
     "inspect_params",
     "serve",
     "summary",

@@ -17,10 +17,17 @@ from typing import Any
 
 __all__ = [
     "CheckpointError",
+    "GraphFormatError",
     "GraphvizNotFound",
+    "InputError",
+    "LogValueError",
+    "NothingToCompare",
+    "OutputPathError",
     "SpecError",
+    "StoreError",
     "TorchscopeError",
     "TraceError",
+    "UsageError",
     "ViewerBundleMissing",
 ]
 
@@ -41,6 +48,14 @@ class SpecError(TorchscopeError, ValueError):
     """A model spec (``pkg.mod:Name``, ``file.py:Name``, ``hf:Class``) could not be loaded."""
 
 
+class InputError(TorchscopeError, ValueError):
+    """Example inputs cannot be made as asked (shape, dtype, value range or a size limit)."""
+
+
+class UsageError(TorchscopeError, ValueError):
+    """A command line the ``torchscope`` command cannot parse (unknown option, bad value)."""
+
+
 class CheckpointError(TorchscopeError, ValueError):
     """A checkpoint could not be read; the message names the file and what is wrong."""
 
@@ -48,6 +63,31 @@ class CheckpointError(TorchscopeError, ValueError):
         super().__init__(f"cannot read checkpoint {path}: {problem}")
         self.path = str(path)
         self.problem = problem
+
+
+class NothingToCompare(TorchscopeError, ValueError):
+    """Two sources compared share no tensor name, even with wrapper prefixes stripped."""
+
+
+class GraphFormatError(TorchscopeError, ValueError):
+    """A ModelGraph JSON does not match the schema; the message names the first problem."""
+
+
+class StoreError(TorchscopeError, ValueError):
+    """A run store could not be read; the message names the file and what is wrong."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        super().__init__(f"cannot read run store {path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+class LogValueError(TorchscopeError, ValueError, TypeError):
+    """A logging call got a step, name or value the store cannot keep; raised at the call.
+
+    Nothing else is lost: the item is refused before it is queued. Also a ``TypeError``,
+    for values of the wrong type (a string where a number belongs).
+    """
 
 
 class GraphvizNotFound(TorchscopeError, RuntimeError):
@@ -60,6 +100,15 @@ class GraphvizNotFound(TorchscopeError, RuntimeError):
             "`brew install graphviz` (macOS) or `conda install graphviz`, or save as .html, "
             ".dot or .json instead."
         )
+
+
+class OutputPathError(TorchscopeError, ValueError):
+    """A file would be written outside the output folder it belongs in (a hostile name)."""
+
+    def __init__(self, path: str | Path, root: str | Path) -> None:
+        super().__init__(f"refusing to write {path}: it lies outside the output folder {root}")
+        self.path = str(path)
+        self.root = str(root)
 
 
 class ViewerBundleMissing(TorchscopeError, FileNotFoundError):

@@ -73,3 +73,102 @@ def test_per_module_change_combines_its_tensors() -> None:
     (module,) = diff(a, b).modules
     assert module.name == "fc" and module.tensors == 2 and module.numel == 6
     assert module.rel_change == pytest.approx(math.sqrt(4 * 0.25) / math.sqrt(6))
+
+
+def test_a_file_holding_nan_and_inf_is_identical_to_itself(tmp_path: Path) -> None:
+    """NaN in the same place is no change (it said "relative change inf, not identical")."""
+    w = torch.randn(4, 4)
+    w[0, 0], w[1, 1], w[2, 2] = math.nan, math.inf, -math.inf
+    save_file({"w": w, "b": torch.ones(3)}, str(tmp_path / "f.safetensors"))
+    torch.save({"w": w, "b": torch.ones(3)}, tmp_path / "f.pt")
+    for path in (tmp_path / "f.safetensors", tmp_path / "f.pt"):
+        d = diff(path, path)
+        assert d.identical and d.rel_change == 0.0
+        change = next(c for c in d.changes if c.name == "w")
+        assert change.diff_norm == 0 and change.max_abs_change == 0 and change.cosine == 1.0
+        assert math.isnan(change.norm_a)  # the tensor's own norm is still NaN, honestly
+        text = " ".join(str(d).split())
+        assert ": identical" in text and "relative change" not in text
+
+
+def test_a_nan_on_one_side_only_is_a_change() -> None:
+    a = torch.ones(3)
+    b = torch.tensor([1.0, math.nan, 1.0])
+    c = tensor_change("w", a, b)
+    assert math.isnan(c.diff_norm) and math.isnan(c.max_abs_change)
+    assert not diff({"w": a}, {"w": b}).identical
+    # a NaN in a later chunk still shows in the largest change (it was lost to max())
+    big_a, big_b = torch.zeros(600_000), torch.zeros(600_000)
+    big_b[0], big_b[-1] = 5.0, math.nan
+    assert math.isnan(tensor_change("big", big_a, big_b).max_abs_change)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.compile's own imports
+@pytest.mark.parametrize(
+    ("wrap", "prefix"),
+    [
+        (lambda m: torch.nn.DataParallel(m).state_dict(), "module."),
+        (lambda m: torch.compile(m).state_dict(), "_orig_mod."),  # type: ignore[attr-defined]
+        (
+            lambda m: {f"module._orig_mod.{k}": v for k, v in m.state_dict().items()},
+            "module._orig_mod.",
+        ),
+    ],
+)
+def test_wrapper_prefixes_are_stripped_and_reported(wrap: object, prefix: str) -> None:
+    """A checkpoint against its DDP or compiled copy said "relative change = 0" while
+    matching no tensor at all."""
+    model = MLP()
+    wrapped = wrap(model)  # type: ignore[operator]
+    assert all(k.startswith(prefix) for k in wrapped)
+    d = diff(model.state_dict(), wrapped)
+    assert d.prefixes == ("", prefix) and d.identical
+    assert sorted(c.name for c in d.changes) == sorted(model.state_dict())
+    assert d.to_dict()["prefixes"] == {"a": "", "b": prefix}
+    assert f"names of B compared without their prefix {prefix!r}" in str(d)
+    assert diff(wrapped, model).prefixes == (prefix, "")
+
+
+def test_a_task_model_against_its_base_strips_model_dot() -> None:
+    task = {"model.layers.0.w": torch.ones(2), "lm_head.w": torch.ones(3)}
+    base = {"layers.0.w": torch.ones(2) * 2}
+    d = diff(task, base)
+    assert d.prefixes == ("model.", "") and [c.name for c in d.changes] == ["layers.0.w"]
+    assert d.removed == {"lm_head.w": [3]} and d.added == {}
+    both = {"model.x": torch.ones(1)}
+    assert diff(both, both).prefixes == ("", "")  # stripping is only for a better match
+
+
+def test_nothing_matched_is_an_error_not_an_identical_diff() -> None:
+    from torchscope.errors import NothingToCompare, TorchscopeError
+
+    with pytest.raises(NothingToCompare, match=r"no tensor of A matches a tensor of B") as info:
+        diff(MLP(), {"encoder.weight": torch.ones(2)})
+    assert isinstance(info.value, TorchscopeError) and isinstance(info.value, ValueError)
+    assert "'fc1.weight'" in str(info.value) and "'encoder.weight'" in str(info.value)
+    with pytest.raises(NothingToCompare, match="A holds no tensors"):
+        diff(torch.nn.ReLU(), MLP())
+
+
+def test_dtype_and_shape_changes_are_listed() -> None:
+    a = {"w": torch.ones(4, 4), "b": torch.ones(4), "g": torch.ones(3)}
+    b = {"w": torch.ones(4, 4).half(), "b": torch.ones(4), "g": torch.ones(5).half()}
+    d = diff(a, b)
+    assert d.retyped == {"w": ("float32", "float16"), "g": ("float32", "float16")}
+    assert d.reshaped == {"g": ([3], [5])} and not d.identical
+    assert d.to_dict()["retyped"] == {"w": ["float32", "float16"], "g": ["float32", "float16"]}
+    text = str(d)
+    assert "0 added, 0 removed, 1 reshaped, 2 retyped" in text
+    assert "retyped: w float32 → float16" in text and "reshaped: g [3] → [5]" in text
+    # fp16 holds 1.0 exactly: no value changed, yet the dtype change keeps it from "identical"
+    assert next(c for c in d.changes if c.name == "w").diff_norm == 0
+
+
+def test_sparse_tensors_are_skipped_not_crashed_on() -> None:
+    """A sparse tensor in a checkpoint ended in 'reshape is not implemented for sparse'."""
+    from torchscope._api import inspect_params
+
+    state = {"s": torch.eye(3).to_sparse(), "w": torch.ones(2)}
+    d = diff(state, state)
+    assert d.skipped == ["s"] and [c.name for c in d.changes] == ["w"] and d.identical
+    assert inspect_params(state).skipped == {"s": "sparse_coo (not dense)"}

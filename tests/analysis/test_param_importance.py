@@ -63,3 +63,14 @@ def test_dict_batches_use_the_models_own_loss() -> None:
     assert any(r.name.endswith("c_attn.weight") for r in imp.tensors)
     with pytest.raises(ValueError, match=r"no \.loss"):
         taylor_importance(model, {"input_ids": ids})
+
+
+def test_per_value_ranking_is_mean_magnitude_whatever_the_size() -> None:
+    big = torch.full((1000, 10), 0.01)  # Σ|w| 100, mean |w| 0.01
+    small = torch.full((4, 5), -0.5)  # Σ|w| 10, mean |w| 0.5
+    stats = [describe_tensor("emb.weight", big), describe_tensor("fc.weight", small)]
+    imp = magnitude_importance(stats)
+    assert [r.name for r in imp.layers] == ["emb", "fc"]  # by Σ|w|: size wins
+    assert [r.name for r in imp.by_value()] == ["fc", "emb"]
+    assert [r.per_value for r in imp.by_value()] == pytest.approx([0.5, 0.01])
+    assert imp.to_dict()["layers"][0]["per_value"] == pytest.approx(0.01)

@@ -91,3 +91,31 @@ def test_summary_of_a_graph_needs_no_model() -> None:
     s = torchscope.summary(g, depth=1)
     assert s.totals.macs == g.total_macs
     assert [r.label for r in s.rows] == ["MLP", "fc1", "act", "fc2"]
+
+
+def test_a_module_called_twice_is_one_row_with_its_call_count() -> None:
+    from tests.models import TinyUNet
+    from torchscope._display import plain_text
+
+    s = torchscope.summary(TinyUNet().eval(), input_size=(1, 1, 16, 16), depth=1)
+    pools = [r for r in s.rows if r.path == "pool"]
+    assert len(pools) == 1 and pools[0].calls == 2
+    graph = s.graph
+    # both calls' work in the one row: the ops of the two call records together
+    calls = [i for i, c in enumerate(graph.calls) if c.module == "pool"]
+    assert [graph.calls[i].number for i in calls] == [1, 2]
+    in_calls = [op for op in graph.ops if op.call in calls]
+    assert len(in_calls) == 2
+    assert pools[0].activation_bytes == sum(op.activation_bytes for op in in_calls) > 0
+    assert "pool (MaxPool2d) (2 calls)" in plain_text(s)
+    assert [m["calls"] for m in s.to_dict()["modules"] if m["path"] == "pool"] == [2]
+
+
+def test_folded_rows_say_total_and_copy_rows_say_each() -> None:
+    from torchscope._display import plain_text
+
+    text = plain_text(torchscope.summary(Stack(n=5), input_size=(3, 16), depth=3))
+    folded = next(line for line in text.splitlines() if "×5" in line)
+    assert "layers.0-4 (Sequential) ×5 total" in folded and "1,360" in folded  # 5 × 272
+    copy = next(line for line in text.splitlines() if "0 (Linear) each" in line)
+    assert "272" in copy

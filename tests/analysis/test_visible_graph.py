@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import graphlib
 import itertools
 import math
 
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 
 import torchscope
-from tests.models import SharedTwice, Stack, TinyAttention
+from tests.models import SharedActBlock, SharedTwice, Stack, TinyAttention, TinyUNet
 from torchscope.analysis.visible_graph import (
     ColorScale,
     VisibleGraph,
@@ -154,16 +155,106 @@ def test_gpt2_rolls_blocks_and_their_cache_outputs() -> None:
     assert attn.macs == graph.module("transformer.h.0.attn").macs
 
 
-def test_a_module_called_twice_is_one_node_with_a_loop() -> None:
+def test_each_call_of_a_module_is_its_own_node() -> None:
     graph = torchscope.trace(SharedTwice(), input_size=(2, 6))
     view = visible_graph(graph, depth=1)
-    assert [(n.label, n.calls) for n in view.nodes if n.kind == "module"] == [("block", 2)]
+    calls = [(n.label, n.call, n.calls, n.macs) for n in view.nodes if n.kind == "module"]
+    # each call's own MACs (2 × 6 × 6), not the module's total over both calls
+    assert calls == [("block (call 1)", 1, 2, 72), ("block (call 2)", 2, 2, 72)]
+    assert graph.module("block").macs == 144
     assert _edges(view) == [
-        ("args[0]", "block", [(2, 6)]),
-        ("block", "relu", [(2, 6)]),
-        ("relu", "block", [(2, 6)]),
-        ("block", "tensor", [(2, 6)]),
+        ("args[0]", "block (call 1)", [(2, 6)]),
+        ("block (call 1)", "relu", [(2, 6)]),
+        ("relu", "block (call 2)", [(2, 6)]),
+        ("block (call 2)", "tensor", [(2, 6)]),
     ]
+
+
+def _acyclic(view: VisibleGraph) -> bool:
+    sorter = graphlib.TopologicalSorter[str]()
+    for e in view.edges:
+        sorter.add(e.dst, e.src)
+    try:
+        list(sorter.static_order())
+    except graphlib.CycleError:
+        return False
+    return True
+
+
+def _t5() -> ModelGraph:
+    pytest.importorskip("transformers")
+    from torchscope.sources.spec import load_model
+
+    config = {"d_model": 16, "d_ff": 32, "d_kv": 8, "num_heads": 2, "num_layers": 2,
+              "num_decoder_layers": 2, "vocab_size": 50}  # fmt: skip
+    loaded = load_model("hf:T5ForConditionalGeneration", config, device="meta", seq_len=8)
+    return torchscope.trace(loaded.model, *loaded.args, device="meta", **loaded.kwargs)
+
+
+FEED_FORWARD = {
+    "unet": lambda: torchscope.trace(TinyUNet().eval(), input_size=(1, 1, 16, 16)),
+    "shared act": lambda: torchscope.trace(SharedActBlock().eval(), input_size=(1, 8, 8, 8)),
+    "t5": _t5,
+}
+
+
+@pytest.mark.parametrize("case", list(FEED_FORWARD))
+def test_feed_forward_models_draw_acyclic_graphs_at_every_depth(case: str) -> None:
+    graph = FEED_FORWARD[case]()
+    reused = [m for m in graph.modules if m.calls > 1]
+    assert reused  # each case calls one module more than once
+    deepest = max(m.depth for m in graph.modules)
+    for depth, roll, hide in itertools.product(range(deepest + 1), (True, False), (True, False)):
+        view = visible_graph(graph, depth=depth, roll=roll, hide_trivial=hide)
+        assert _acyclic(view), (depth, roll, hide)
+    for module in reused:  # one node per call where the module is drawn as a node
+        labels = [n.label for n in visible_graph(graph, depth=module.depth, roll=False,
+                                                 hide_trivial=False).nodes]  # fmt: skip
+        name = module.path.rpartition(".")[2]
+        assert sum(label.endswith(f"{name} (call {k})") for label in labels
+                   for k in range(1, module.calls + 1)) >= module.calls  # fmt: skip
+
+
+def test_unet_pool_calls_sit_between_the_stages_they_ran_between() -> None:
+    graph = FEED_FORWARD["unet"]()
+    view = visible_graph(graph, depth=1)
+    edges = [(s, d) for s, d, _ in _edges(view)]
+    assert ("enc1", "pool (call 1)") in edges and ("pool (call 1)", "enc2") in edges
+    assert ("enc2", "pool (call 2)") in edges and ("pool (call 2)", "bottleneck") in edges
+    pool = [n for n in view.nodes if n.label.startswith("pool")]
+    assert [n.shapes[0].shape for n in pool] == [(1, 4, 8, 8), (1, 8, 4, 4)]  # per call
+    assert {n.settings for n in pool} == {"kernel 2, stride 2"}
+
+
+class _DropBlock(nn.Module):
+    """A block whose dropout rate grows with its index, as in EfficientNet's drop path."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+        self.drop = nn.Dropout(rate)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.drop(self.conv(x))
+
+
+def test_blocks_differing_only_in_a_dropout_rate_roll_up_listing_the_rates() -> None:
+    model = nn.Sequential(*[_DropBlock(0.05 * i) for i in range(5)]).eval()
+    graph = torchscope.trace(model, input_size=(1, 4, 6, 6))
+    (node,) = [n for n in visible_graph(graph, depth=1).nodes if n.kind == "module"]
+    assert (node.label, node.repeat) == ("0-4", 5)
+    assert node.varies == ["drop.p 0 … 0.2 (5 values)"]
+    assert visible_graph(graph, depth=1, roll=False).nodes[1].varies == []
+    rows = torchscope.summary(graph, depth=1).rows
+    assert [(r.label, r.repeat) for r in rows] == [("Sequential", 1), ("0-4", 5)]
+
+
+def test_nodes_carry_the_layer_settings_and_attention_heads() -> None:
+    graph = torchscope.trace(TinyAttention(), input_size=(2, 5, 32))
+    (whole,) = [n for n in visible_graph(graph, depth=0).nodes if n.kind == "module"]
+    assert whole.settings == "heads 4"  # read from the attention op's [B, heads, T, D] query
+    qkv = next(n for n in visible_graph(graph, depth=1).nodes if n.label == "qkv")
+    assert qkv.settings == "32→96"
 
 
 def test_auto_depth_keeps_about_thirty_nodes(stack: ModelGraph) -> None:
@@ -214,3 +305,26 @@ def test_to_dict_round_trips_through_json(stack: ModelGraph) -> None:
     assert d["depth"] == 3 and len(d["nodes"]) == len(view.nodes)
     assert d["clusters"][0]["repeat"] == 5 and d["color"]["name"] == "MACs"
     assert d["edges"][0]["tensors"][0]["shape"] == [2, 16]
+
+
+@pytest.mark.slow
+def test_efficientnet_blocks_roll_up_despite_their_growing_drop_rates() -> None:
+    pytest.importorskip("transformers")
+    from torchscope.sources.spec import load_model
+
+    loaded = load_model("hf:EfficientNetModel", {"image_size": 64}, device="meta")
+    graph = torchscope.trace(loaded.model.eval(), *loaded.args, device="meta", **loaded.kwargs)
+    blocks = graph.module("encoder.blocks").children
+    assert len(blocks) == 55  # the default config: blocks each with their own dropout rate
+    rates = {graph.module(f"{b}.projection.dropout").extra_repr for b in blocks}
+    assert len(rates) == 55
+    view = visible_graph(graph, depth=3)
+    rolled = [n for n in view.nodes if n.kind == "module" and n.repeat > 1]
+    assert sum(n.repeat for n in rolled) + sum(
+        1 for n in view.nodes if n.kind == "module" and n.path.startswith("encoder.blocks.")
+        and n.repeat == 1
+    ) == 55  # fmt: skip
+    assert len(rolled) == 7  # a run per stage after its first, shape-changing block
+    assert rolled and all(n.varies[0].startswith("projection.dropout.p ") for n in rolled)
+    summary_runs = [r for r in torchscope.summary(graph, depth=3).rows if r.repeat > 1]
+    assert [r.repeat for r in summary_runs] == [n.repeat for n in rolled]

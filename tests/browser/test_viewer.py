@@ -73,9 +73,10 @@ def page(browser: Any, graph: ModelGraph, tmp_path: Path) -> Iterator[Page]:
 
 def test_first_view_rolls_up_repeats(page: Page) -> None:
     # depth 2: the root and the (op-less) ModuleList are open, the 4 identical blocks are
-    # one run node with a ×4 badge, blocks.4 differs and keeps its own node.
-    assert set(page.labels()) == {"args[0]", "stem", "transpose", "blocks.0-3", "4", HOSTILE,
-                                  "mean", "tensor"}  # fmt: skip
+    # one run node with a ×4 badge, blocks.4 differs and keeps its own node; the transpose
+    # is hidden as trivia, as in the static graph
+    assert set(page.labels()) == {"args[0]", "stem", "blocks.0-3", "4", HOSTILE, "mean",
+                                  "tensor"}  # fmt: skip
     assert page.page.locator(".ts-badge text").all_text_contents() == ["×4"]
 
 
@@ -163,10 +164,12 @@ def test_png_export_downloads_a_png_of_the_whole_view(page: Page, tmp_path: Path
 def test_expand_all_then_reset(page: Page, graph: ModelGraph) -> None:
     page.page.evaluate("window.__torchscope.expandAll()")
     stats = page.page.evaluate("window.__torchscope.stats()")
-    # every op, plus the graph input and output, is a drawn leaf
-    assert stats["nodes"] == len(graph.ops) + len(graph.inputs) + len(graph.outputs)
-    unique_pairs = {(e.src, e.dst) for e in graph.edges}
-    assert stats["edges"] == len(unique_pairs)
+    # every op but the trivia, plus the graph input and output, is a drawn leaf
+    data = graph_html.viewer_data(graph)
+    shown = [op for op in data["ops"] if not op.get("h")]
+    assert len(shown) == len(graph.ops) - data["hidden"] == len(graph.ops) - 1  # transpose
+    assert stats["nodes"] == len(shown) + len(graph.inputs) + len(graph.outputs)
+    assert stats["edges"] == len({tuple(e) for e in data["edges"]})
     page.page.click("#ts-collapse")
     assert "blocks.0-3" in page.labels()
 
@@ -178,8 +181,10 @@ def test_value_colouring_draws_a_scale_legend(
     path.write_text(graph_html.graph_to_html(graph, color_by="macs"), encoding="utf-8")
     p = Page(browser, path)
     legend = p.page.text_content("#ts-legend")
-    assert legend is not None and "colour: macs" in legend
-    assert "1.28 K" in legend and "29.76 K" in legend  # smallest and largest MACs
+    scale = graph_html.viewer_data(graph, color_by="macs")["legend"]
+    assert scale["label"] == "MACs" and scale["log"] is False
+    assert (scale["min"], scale["max"]) == (0.0, 25600.0)  # 0 (GELU) to the 5 blocks
+    assert legend == "colour: MACs025.60 K"  # the same scale in Python and the page
     fills = p.page.eval_on_selector_all(
         ".ts-n rect:first-of-type", "rs => rs.map(r => r.getAttribute('fill'))"
     )
@@ -201,3 +206,31 @@ def test_identical_layers_share_one_cached_layout(page: Page) -> None:
     # blocks.0's and only its ancestors are laid out again
     assert (first, second) == (4, 3)
     assert layouts_after("window.__torchscope.collapse('blocks.1')") == 0  # back to a cached state
+
+
+def test_hostile_op_and_type_names_from_a_graph_file_run_nothing(
+    browser: Any, graph: ModelGraph, tmp_path: Path
+) -> None:
+    payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+    data = graph.to_dict()
+    data["ops"][0]["name"] = payload
+    data["modules"][1]["type"] = payload
+    data["inputs"][0]["name"] = payload
+    data["model_type"] = payload
+    hostile = ModelGraph.from_dict(data)
+    path = tmp_path / "hostile.html"
+    path.write_text(graph_html.graph_to_html(hostile, color_by="macs"), encoding="utf-8")
+    p = Page(browser, path)
+    p.page.evaluate("window.__torchscope.expandAll()")
+    p.page.evaluate("window.__torchscope.search('img')")
+    assert p.page.locator("img, iframe, #ts-app script").count() == 0
+    assert p.page.evaluate("typeof window.__xss") == "undefined"
+    shortened = payload[:18] + "…" + payload[-19:]  # long names lose their middle
+    assert p.labels().count(shortened) == 2  # drawn as text: the op and the input
+    p.page.click("#ts-fit")  # the graph input sits at the top
+    p.node("onerror").click()
+    assert p.page.text_content("#ts-details h2") == payload
+    p.page.evaluate("window.__torchscope.exportSVG()")
+    assert p.page.evaluate("typeof window.__xss") == "undefined"
+    p.page.close()
+    assert p.problems == []

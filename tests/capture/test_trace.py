@@ -199,7 +199,7 @@ def test_graph_json_round_trip() -> None:
     g = torchscope.trace(TiedLM(), torch.randint(0, 50, (1, 5)))
     again = ModelGraph.from_json(g.to_json())
     assert again.to_dict() == g.to_dict()
-    assert again.schema_version == 1
+    assert again.schema_version == 2
     bad = g.to_dict() | {"schema_version": 999}
     with pytest.raises(ValueError, match="schema version 999"):
         ModelGraph.from_dict(bad)

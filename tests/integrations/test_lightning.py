@@ -77,3 +77,11 @@ def test_lightning_callback_writes_the_run(tmp_path: Path) -> None:
         dead = reader.layer_stats("activation", "dead_fraction")
         assert dead.layers == ["net.1"] and 0 <= dead.values.min() <= dead.values.max() <= 1
         assert reader.meta()["environment"]["torch"] == torch.__version__
+
+
+def test_metric_names_from_the_framework_are_made_printable() -> None:
+    from torchscope.integrations.lightning import _tensors
+
+    metrics = {"val/acc\x1b[2J": torch.tensor(0.5), "loss\n": 2.0, "val_f1": torch.ones(3)}
+    assert _tensors(metrics, only="val") == {"acc\\x1b[2J": torch.tensor(0.5)}
+    assert _tensors(metrics, exclude="val") == {"loss\\n": 2.0}

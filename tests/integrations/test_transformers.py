@@ -65,3 +65,18 @@ def test_trainer_callback_writes_the_run(tmp_path: Path) -> None:
         assert "bert.encoder.layer.1.output.dense" in acts.layers
         assert reader.meta()["config"]["max_steps"] == 3
     assert callback.monitor is None
+
+
+def test_logged_names_from_the_trainer_are_made_printable() -> None:
+    from tests.monitor.fake_store import FakeWriter
+    from torchscope.monitor import Monitor
+
+    callback = TorchscopeTrainerCallback()
+    writer = FakeWriter()
+    callback.monitor = Monitor(torch.nn.Linear(2, 1), writer=writer)
+    state = type("State", (), {"global_step": 4})()
+    logs = {"loss\x1b]0;t\x07": 0.5, "eval_acc\n": 0.75, "grad_norm": 1.0}
+    callback.on_log(None, state, None, logs=logs)  # type: ignore[arg-type]
+    callback.monitor.close()
+    assert writer.scalar("loss\\x1b]0;t\\x07") == {4: 0.5}
+    assert writer.scalar("acc\\n", split="val") == {4: 0.75}

@@ -61,7 +61,10 @@ def test_two_gloo_ranks_equal_one_process_on_the_whole_batch(tmp_path: Path, wra
         {s: v["loss"] for s, sp, v in run["scalars"] if "loss" in v} for run in (dist, single)
     ]
     assert losses[0] == pytest.approx(losses[1], rel=1e-6)
-    assert [c[2] for c in dist["confusions"]] == [c[2] for c in single["confusions"]]
+    # logits of half batches and of the whole batch round apart: a near-tied argmax may flip
+    for d_conf, s_conf in zip(dist["confusions"], single["confusions"], strict=True):
+        d_m, s_m = np.asarray(d_conf[2]), np.asarray(s_conf[2])
+        assert d_m.sum() == s_m.sum() and np.abs(d_m - s_m).sum() <= 2
     hist = {
         run_name: {(h[0], h[1], h[2]): np.asarray(h[4]) for h in run["histograms"]}
         for run_name, run in (("dist", dist), ("single", single))
@@ -69,10 +72,10 @@ def test_two_gloo_ranks_equal_one_process_on_the_whole_batch(tmp_path: Path, wra
     assert hist["dist"].keys() == hist["single"].keys()
     for key, counts in hist["single"].items():
         assert counts.sum() == hist["dist"][key].sum(), key
-        if key[0] == 0 and key[1] == "weight":
-            assert counts.tolist() == hist["dist"][key].tolist(), key
-        elif key[0] == 0:
+        if key[0] == 0:
             # rounding differs between the averaged DDP gradient (or a half-batch conv) and
-            # the single-process value, so a few values may sit one bin over
+            # the single-process value, so a few values may sit one bin over; weights after
+            # one update from those gradients at most one
             shift = np.abs(np.cumsum(counts) - np.cumsum(hist["dist"][key])).max()
-            assert shift <= max(2, 0.01 * counts.sum()), key
+            limit = 1 if key[1] == "weight" else max(2, 0.01 * counts.sum())
+            assert shift <= limit, key

@@ -342,19 +342,23 @@ def test_pause_removes_every_hook_and_resume_carries_on() -> None:
     assert not any(m._forward_hooks for m in model.modules())
 
 
-def test_scalars_reach_the_writer_within_a_second_between_statistics_steps() -> None:
+def test_scalars_reach_the_writer_within_the_flush_interval_between_statistics_steps() -> None:
+    from torchscope.monitor.scalars import FLUSH_S
+
     model = nn.Linear(4, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     writer = FakeWriter()
-    mon = Monitor(model, opt, writer=writer, every=1000)
+    now = [0.0]  # a fake clock: each step takes 0.6 of the flush interval
+    mon = Monitor(model, opt, writer=writer, every=1000, clock=lambda: now[0])
     for step in range(3):
         loss = model(torch.randn(8, 4)).square().mean()
         opt.zero_grad()
         loss.backward()
-        opt.step()
+        opt.step()  # step 0 is a statistics step (0 % 1000): it flushes; 1 and 2 are not
         mon.log(step, loss=loss)
-        time.sleep(0.3)
-    # the half-second flush at step 2 sent the losses of steps 0 and 1, before any close()
+        now[0] += 0.6 * FLUSH_S
+    # at step 1, 0.6 intervals had passed: no flush; at step 2, 1.2: the losses of steps
+    # 0 and 1 were sent, before any close() (the worker thread writes them: poll for it)
     deadline = time.monotonic() + 10
     while len(writer.scalar("loss")) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -74,13 +74,17 @@ def test_clusters_badges_and_shape_labels_as_graphviz_reads_them(
     layout = _layout(draw(stack_graph, depth=3).to_dot())
     objects = layout["by_name"]
     rolled, last = objects["cluster_0"], objects["cluster_1"]
+    # a rolled box says which figures are per copy and which are the total of all copies
     assert rolled["texts"] == ["layers.0-4", "  ", "Sequential", "×5",
-                               "272 params · 512 MACs each"]  # fmt: skip
+                               "each: 272 params · 512 MACs",
+                               "all 5: 1.36 K params · 2.56 K MACs"]  # fmt: skip
     assert last["texts"][0] == "layers.5" and "×" not in "".join(last["texts"])
     names = [o["name"] for o in layout["objects"]]
     assert sorted(names[i] for i in rolled["nodes"]) == ["m0", "m1"]
     assert [names[i] for i in last["nodes"]] == ["m2"]
-    assert objects["m0"]["texts"] == ["0", "  ", "Linear", "272 params · 512 MACs", "→ 2×16"]
+    # the layer's settings (Linear 16 → 16), its figures and its output shape, unclicked
+    assert objects["m0"]["texts"] == ["0", "  ", "Linear", "16→16", "272 params · 512 MACs",
+                                      "→ 2×16"]  # fmt: skip
     edges = [(names[e["tail"]], names[e["head"]], e["label"].strip()) for e in layout["edges"]]
     assert edges == [
         ("input0", "m0", "2×16"),

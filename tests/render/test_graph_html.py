@@ -14,6 +14,7 @@ from tests.render.models_viewer import HOSTILE, repeat_net_graph
 from torchscope.errors import ViewerBundleMissing
 from torchscope.model.graph import ModelGraph
 from torchscope.render import graph_html
+from torchscope.render.color_ramp import PALETTE
 from torchscope.render.graph_html import (
     OP_KINDS,
     graph_to_html,
@@ -44,30 +45,66 @@ def test_data_mirrors_the_graph(graph: ModelGraph) -> None:
     data = viewer_data(graph)
     assert [m["p"] for m in data["modules"]] == [m.path for m in graph.modules]
     assert [op["n"] for op in data["ops"]] == [op.name for op in graph.ops]
-    assert data["edges"] == [[e.src, e.dst] for e in graph.edges]
     index = {m.path: i for i, m in enumerate(graph.modules)}
     for entry, module in zip(data["modules"], graph.modules):
-        assert entry["ch"] == [index[c] for c in module.children]
         assert entry["par"] == (-1 if module.parent is None else index[module.parent])
-        assert (entry["np"], entry["mc"], entry["ab"]) == (
+        assert (entry["np"], entry["mc"], entry["ab"], entry["c"]) == (
             module.total_params,
             module.macs,
             module.activation_bytes,
+            module.calls,
         )
     conv = data["ops"][0]
     assert conv["i"] == [["[2, 3, 10]", "float32"]] and conv["o"] == [["[2, 16, 10]", "float32"]]
     assert conv["mc"] == 16 * 3 * 3 * 10 * 2  # out channels × in × kernel × length × batch
     assert data["totals"] == {"params": graph.total_params, "macs": graph.total_macs}
+    assert data["modules"][index["stem"]]["st"] == "3→16, kernel 3, pad 1"
 
 
-def test_identical_numbered_blocks_fold_into_one_run(graph: ModelGraph) -> None:
+def test_trivia_are_hidden_and_edges_pass_through_them(graph: ModelGraph) -> None:
     data = viewer_data(graph)
-    blocks = data["modules"][[m.path for m in graph.modules].index("blocks")]
+    hidden = [op["n"] for op in data["ops"] if op.get("h")]
+    assert hidden == ["transpose"] and data["hidden"] == 1  # as the static graph hides it
+    transpose = next(i for i, op in enumerate(data["ops"]) if op.get("h"))
+    assert all(f"op{transpose}" not in edge for edge in data["edges"])
+    # the conv now feeds the first block's linear and its residual add directly
+    fed_by_conv = {dst for src, dst in data["edges"] if src == "op0"}
+    assert {data["ops"][int(d[2:])]["n"] for d in fed_by_conv} == {"linear", "add"}
+    kept = [[e.src, e.dst] for e in graph.edges if f"op{transpose}" not in (e.src, e.dst)]
+    assert all(edge in data["edges"] for edge in kept)
+
+
+def test_scopes_are_the_calls_and_hold_the_runs(graph: ModelGraph) -> None:
+    data = viewer_data(graph)
+    scopes = data["scopes"]
+    assert [data["modules"][s["m"]]["p"] for s in scopes[:4]] == ["", "stem", "blocks",
+                                                                  "blocks.0"]  # fmt: skip
+    blocks = scopes[2]
+    assert blocks["c"] == 0  # a ModuleList is never called: a container scope
     assert blocks["r"] == [[0, 3]]  # blocks.4 has no bias: it keeps its own node
+    assert [scopes[c]["c"] for c in blocks["ch"]] == [1] * 5
     sig = {m["p"]: m["s"] for m in data["modules"]}
     assert sig["blocks.0"] == sig["blocks.3"] != sig["blocks.4"]
-    assert sig["blocks.0.fc"] == sig["blocks.2.fc"]
-    assert all(m["r"] == [] for m in data["modules"] if m["p"] != "blocks")
+    assert all(s["r"] == [] for s in scopes if s is not blocks)
+    for op_index, op in enumerate(data["ops"]):  # each op sits in the scope that lists it
+        assert op.get("h") or op_index in scopes[op["sc"]]["ops"]
+
+
+def test_each_call_is_a_scope_with_its_own_figures() -> None:
+    import torchscope
+    from tests.models import TinyUNet
+
+    graph = torchscope.trace(TinyUNet().eval(), input_size=(1, 1, 16, 16))
+    data = viewer_data(graph)
+    pool = [s for s in data["scopes"] if data["modules"][s["m"]]["p"] == "pool"]
+    assert [(s["c"], s["out"]) for s in pool] == [
+        (1, [["[1, 4, 8, 8]", "float32"]]),
+        (2, [["[1, 8, 4, 4]", "float32"]]),
+    ]
+    root = data["scopes"][0]
+    assert [s for s in root["ch"] if data["scopes"][s] in pool] == [
+        data["scopes"].index(s) for s in pool
+    ]
 
 
 def test_op_kinds_and_module_kinds(graph: ModelGraph) -> None:
@@ -82,28 +119,39 @@ def test_op_kinds_and_module_kinds(graph: ModelGraph) -> None:
     assert kinds["blocks.0.act"] == names["activation"]
 
 
-def test_colour_by_macs_gives_values_and_legend(graph: ModelGraph) -> None:
+def test_colour_by_macs_gives_positions_on_one_scale(graph: ModelGraph) -> None:
+    from torchscope.analysis.color_scale import color_scale
+    from torchscope.analysis.scopes import call_scopes
+
     data = viewer_data(graph, color_by="macs")
-    assert [m["v"] for m in data["modules"]] == [float(m.macs) for m in graph.modules]
-    assert [op["v"] for op in data["ops"]] == [float(op.macs) for op in graph.ops]
-    positive = [m.macs for m in graph.modules if m.macs] + [o.macs for o in graph.ops if o.macs]
+    tree = call_scopes(graph)
+    values = [float(s.macs) for s in tree.scopes[1:]] + [float(op.macs) for op in graph.ops]
+    scale = color_scale("MACs", values)
+    assert scale is not None
     legend = data["legend"]
-    assert (legend["mode"], legend["min"], legend["max"]) == ("value", min(positive), max(positive))
-    assert legend["log"] is (max(positive) / min(positive) > 100)
+    assert (legend["mode"], legend["label"], legend["min"], legend["max"], legend["log"]) == (
+        "value", "MACs", scale.minimum, scale.maximum, scale.log
+    )  # fmt: skip
+    assert legend["ramp"] == list(PALETTE)  # the static graph's ramp, carried to the page
+    for entry, scope in zip(data["scopes"][1:], tree.scopes[1:]):
+        assert entry["cv"] == scope.macs
+        assert entry["v"] == pytest.approx(scale.position(scope.macs), abs=1e-4)
+    assert "v" not in data["scopes"][0]  # the root is the page, not a coloured node
+    assert [op["cv"] for op in data["ops"]] == [float(op.macs) for op in graph.ops]
 
 
 def test_colour_by_params_counts_parameters_each_op_uses(graph: ModelGraph) -> None:
     data = viewer_data(graph, color_by="params")
     linear = next(op for op in data["ops"] if op["n"] == "linear")
-    assert linear["v"] == 16 * 16 + 16
-    assert next(op for op in data["ops"] if op["n"] == "gelu")["v"] == 0
+    assert linear["cv"] == 16 * 16 + 16
+    assert next(op for op in data["ops"] if op["n"] == "gelu")["cv"] == 0
 
 
 def test_colour_by_mapping_reaches_ops_of_that_module(graph: ModelGraph) -> None:
     data = viewer_data(graph, color_by={"blocks.1.fc": 0.5, "stem": 2.0, "nan": math.nan})
-    values = {m["p"]: m.get("v") for m in data["modules"]}
+    values = {data["modules"][s["m"]]["p"]: s.get("cv") for s in data["scopes"]}
     assert values["blocks.1.fc"] == 0.5 and values["stem"] == 2.0 and values["blocks.0"] is None
-    op_values = [op.get("v") for op in data["ops"]]
+    op_values = [op.get("cv") for op in data["ops"]]
     assert op_values[0] == 2.0 and op_values[5] == 0.5
     assert sum(v is not None for v in op_values) == 2
     assert (data["legend"]["min"], data["legend"]["max"]) == (0.5, 2.0)

@@ -11,13 +11,10 @@ import torch
 from rich.console import Console
 from sklearn.metrics import f1_score
 
+from tests.render.golden import check_golden, overview_invariant, table_rows
 from tests.store.sample_runs import SampleRun, write_sample_run
-from torchscope.render.run_text import (
-    overview_renderables,
-    overview_to_html,
-    overview_to_text,
-    run_overview,
-)
+from torchscope._display import plain_text
+from torchscope.render.run_text import overview_renderables, overview_to_html, run_overview
 from torchscope.store import RunReader, RunWriter
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -79,13 +76,13 @@ def test_overview_of_a_broken_run(broken: Path) -> None:
 
 
 def test_text_overview_shows_every_section(sample: SampleRun, broken: Path) -> None:
-    text = overview_to_text(RunReader(sample.path), width=120)
+    text = plain_text(RunReader(sample.path), width=120)
     for heading in ("scalars", "layer statistics", "classification"):
         assert f"\n{heading}" in text
     loss_row = next(ln for ln in text.splitlines() if ln.split()[:2] == ["train", "loss"])
     cells = loss_row.split()
     assert cells[2] == "200" and float(cells[4]) == pytest.approx(sample.train_loss[-1], 1e-3)
-    text = overview_to_text(RunReader(broken), width=120)
+    text = plain_text(RunReader(broken), width=120)
     assert "Run broken [bold]run[/bold]" in text  # stored text is never rich markup
     assert "wall time   1m 16s" in text
     assert "first non-finite value at step 4 in enc.<fc> (backward, grad)" in text
@@ -165,5 +162,55 @@ def test_nonfinite_note_is_shown(tmp_path: Path) -> None:
     event = {"module": "Net", "phase": "forward", "tensor": "output", "note": "only the model"}
     with RunWriter(tmp_path / "run") as w:
         w.log_event(7, "nonfinite", event)
-    text = overview_to_text(run_overview(tmp_path / "run"), width=200)
+    text = plain_text(RunReader(tmp_path / "run"), width=200)
     assert "first non-finite value at step 7 in Net (forward, output); only the model" in text
+
+
+def write_golden_run(path: Path) -> None:
+    """A small run whose every stored value is fixed, timestamps and environment included."""
+    grad = "transformer.h.{}.attn.{}.weight.grad_norm"
+    with RunWriter(path, run_name="golden") as w:
+        w.set_meta("started", 1_700_000_000.0)
+        w.set_meta("wall_time_s", 754.25)
+        w.set_meta("environment", {"torch": "2.13.0", "device": "cpu", "python": "3.11.7"})
+        w.set_meta("config", {"lr": 0.001, "batch_size": 32, "schedule": "cosine"})
+        for s in range(10):
+            values = {"loss": 2.0 / (s + 1), "lr": 0.001}
+            values |= {grad.format(i, p): (i + 1) * 0.25 + s / 8 for i in (0, 1) for p in _P}
+            if s == 9:
+                values[grad.format(1, "c_proj")] = float("nan")
+            w.log_scalars(s, values, wall_time=1_700_000_000.0 + s)
+            if s % 2 == 0:
+                layers = {f"transformer.h.{i}": {"norm": 0.5 * (i + 1)} for i in (0, 1)}
+                w.log_layer_stats(s, "grad", layers)
+        for s in (4, 9):
+            w.log_scalars(s, {"loss": 1.0 / (s + 1), "accuracy": 0.25 + s / 20}, split="val")
+        for s in (0, 5):
+            for name in ("transformer.h.0.attn.c_attn.weight", "lm_head.weight"):
+                w.log_histogram(s, "weight", name, [0.0, 0.5, 1.0], [3.0, 5.0])
+        w.log_confusion(9, "val", [[5, 1, 0], [2, 6, 0], [0, 1, 9]], ["cat", "dog", "bird"])
+        w.log_event(9, "nonfinite", {"module": "transformer.h.1.attn.c_proj", "phase": "backward"})
+
+
+_P = ("c_attn", "c_proj")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_overview_golden(width: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the overview shows the run's path: keep it relative
+    write_golden_run(Path("runs/golden"))
+    with RunReader("runs/golden") as reader:
+        text = plain_text(reader, width=width)
+        assert all(len(line) <= width for line in text.splitlines())
+        check_golden(f"run_{width}.txt", text, overview_invariant)
+        assert len(table_rows(text, "split")) == len(reader.scalar_names())
+
+
+def test_overview_keeps_names_apart_at_80_columns(tmp_path: Path) -> None:
+    """Issue 10: names that share a head and a tail (``…c_attn…`` / ``…c_proj…``) stay
+    distinguishable in a narrow table."""
+    write_golden_run(tmp_path / "run")
+    text = plain_text(RunReader(tmp_path / "run"), width=80)
+    names = [row.split()[1] for row in table_rows(text, "split") if row.split()[0] == "train"]
+    assert len(set(names)) == len(names) == 6
+    assert all(("c_attn" in n) != ("c_proj" in n) for n in names if n not in ("loss", "lr"))

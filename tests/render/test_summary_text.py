@@ -1,50 +1,65 @@
-"""Text and HTML rendering, compared with golden files (fixed width, no colour).
+"""Summary text and HTML, compared with golden files (fixed width, no colour), each golden
+output checked against the summary's invariant (rows add up to their parents and totals).
 
 Regenerate after an intended change with ``UPDATE_GOLDEN=1 pytest tests/render``.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import torch
 
 import torchscope
 from tests.models import BrokenMiddle, Stack, TiedLM
+from tests.render.golden import check_golden, summary_invariant, table_rows
+from torchscope._display import plain_text
 from torchscope.analysis.summary import summarize
 from torchscope.examples import DEMO_INPUT_SIZE, DemoMLP
-from torchscope.render.summary_text import summary_to_text
-
-GOLDEN = Path(__file__).parent.parent / "golden"
-
-
-def _check(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text()
 
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_demo_table(width: int) -> None:
     s = torchscope.summary(DemoMLP(), input_size=DEMO_INPUT_SIZE)
-    _check(f"demo_{width}.txt", summary_to_text(s, width=width))
+    check_golden(f"demo_{width}.txt", plain_text(s, width=width), summary_invariant)
 
 
 def test_tied_and_folded_table() -> None:
-    _check("tied.txt", summary_to_text(torchscope.summary(TiedLM(), torch.zeros(1, 3).long())))
-    _check("stack.txt", summary_to_text(torchscope.summary(Stack(), input_size=(2, 16))))
+    tied = torchscope.summary(TiedLM(), torch.zeros(1, 3).long())
+    check_golden("tied.txt", plain_text(tied), summary_invariant)
+    stack = torchscope.summary(Stack(), input_size=(2, 16))
+    check_golden("stack.txt", plain_text(stack), summary_invariant)
 
 
 def test_partial_summary_shows_the_failure() -> None:
     with pytest.raises(torchscope.TraceError) as info:
         torchscope.trace(BrokenMiddle(), input_size=(2, 8))
     assert info.value.partial is not None
-    text = summary_to_text(summarize(info.value.partial))
+    text = plain_text(summarize(info.value.partial))
     assert "Failed" in text and "middle.1" in text
-    _check("broken.txt", text)
+    check_golden("broken.txt", text, summary_invariant)
+
+
+def test_the_invariant_catches_rows_that_do_not_add_up() -> None:
+    text = plain_text(torchscope.summary(DemoMLP(), input_size=DEMO_INPUT_SIZE))
+    summary_invariant(text)
+    with pytest.raises(AssertionError):
+        summary_invariant(text.replace("200,960", "200,961"))
+
+
+def test_long_names_keep_their_tail_at_80_columns() -> None:
+    """Issue 10: a name too long for the column is cut in the middle, never at its end."""
+    model = torch.nn.Sequential()
+    block = torch.nn.Sequential()
+    block.add_module("attention_projection_with_a_long_descriptive_name_a", torch.nn.Linear(4, 4))
+    block.add_module("attention_projection_with_a_long_descriptive_name_b", torch.nn.Linear(4, 4))
+    model.add_module("blocks", block)
+    text = plain_text(torchscope.summary(model, input_size=(1, 4)), width=80)
+    rows = table_rows(text, "Module (type)")
+    assert sum(row.lstrip().startswith("attenti…") for row in rows) == 2
+    assert any("scriptive_name_a (Linear)" in row for row in rows)
+    assert any("scriptive_name_b (Linear)" in row for row in rows)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    summary_invariant(text)
 
 
 def test_html_escapes_model_strings() -> None:
@@ -53,3 +68,11 @@ def test_html_escapes_model_strings() -> None:
     html = torchscope.summary(model, input_size=(1, 2))._repr_html_()
     assert "<img" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_repr_is_one_line() -> None:
+    s = torchscope.summary(DemoMLP(), input_size=DEMO_INPUT_SIZE)
+    assert repr(s) == "Summary('DemoMLP': 203,530 params, 203,264 MACs, 6 rows to depth 4)"
+    view = torchscope.draw(DemoMLP(), input_size=DEMO_INPUT_SIZE)
+    assert repr(view) == str(view) and "\n" not in repr(view)
+    assert repr(view).startswith("GraphView(DemoMLP, depth")

@@ -13,12 +13,9 @@ import torch
 from safetensors.torch import save_file
 
 from tests.models import MLP, TiedLM
-from torchscope.sources.checkpoint import (
-    CheckpointError,
-    open_checkpoint,
-    state_dict_source,
-    tensor_source,
-)
+from torchscope.errors import CheckpointError
+from torchscope.sources.checkpoint import open_checkpoint, tensor_source
+from torchscope.sources.tensors import state_dict_source
 
 
 def _tensors() -> dict[str, torch.Tensor]:
@@ -189,19 +186,61 @@ def test_sources_from_models_specs_and_state_dicts() -> None:
 def test_memory_maps_are_reopened_so_resident_pages_stay_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from torchscope.sources import checkpoint
+    from torchscope.sources.safetensors_file import SafetensorsFile
 
     tensors = {f"w{i}": torch.full((256, 256), float(i)) for i in range(6)}  # 256 KiB each
     save_file(tensors, str(tmp_path / "m.safetensors"))
     opened: list[int] = []
-    original = checkpoint._SafetensorsFile._open
+    original = SafetensorsFile._open
 
-    def counting_open(self: checkpoint._SafetensorsFile) -> object:
+    def counting_open(self: SafetensorsFile) -> object:
         opened.append(1)
         return original(self)
 
-    monkeypatch.setattr(checkpoint._SafetensorsFile, "_open", counting_open)
-    monkeypatch.setattr(checkpoint._SafetensorsFile, "_REOPEN_BYTES", 512 << 10)
+    monkeypatch.setattr(SafetensorsFile, "_open", counting_open)
+    monkeypatch.setattr(SafetensorsFile, "_REOPEN_BYTES", 512 << 10)
     read = _read_all(tmp_path / "m.safetensors")
     assert all(torch.equal(read[k], v) for k, v in tensors.items())
     assert len(opened) == 3  # one map per two tensors (the first is the header read)
+
+
+def test_shared_and_cyclic_containers_are_read_once() -> None:
+    """A pickle can put one dict in two places, or a list inside itself."""
+    inner = {"w": torch.ones(2)}
+    looped: list[object] = [torch.zeros(1)]
+    looped.append(looped)
+    src = state_dict_source({"a": inner, "b": inner, "c": looped})
+    assert [e.name for e in src.entries] == ["a.w", "c.0"]
+    chain: dict[str, object] = {"w": torch.ones(1)}
+    for _ in range(60):  # 2**60 paths if each shared level were walked twice
+        chain = {"x": chain, "y": chain}
+    assert [e.name for e in state_dict_source(chain).entries] == ["x." * 60 + "w"]
+
+
+def test_two_tensors_with_one_name_are_an_error() -> None:
+    with pytest.raises(CheckpointError, match="two tensors are both named '1'"):
+        state_dict_source({1: torch.ones(1), "1": torch.zeros(1)})  # type: ignore[dict-item]
+
+
+def test_a_header_of_20000_empty_tensors_costs_no_statistics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It took 41 s and 520 MB: each empty tensor got a full 65,536-bin histogram."""
+    from torchscope._api import inspect_params
+    from torchscope.analysis import param_inspection
+
+    header = {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(20000)}
+    text = json.dumps(header).encode()
+    path = tmp_path / "empty.safetensors"
+    path.write_bytes(struct.pack("<Q", len(text)) + text)
+    described: list[str] = []
+    describe = param_inspection.describe_tensor
+
+    def counting(name: str, *args: object, **kwargs: object) -> object:
+        described.append(name)
+        return describe(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(param_inspection, "describe_tensor", counting)
+    report = inspect_params(path)
+    assert described == [] and report.tensors == []
+    assert len(report.skipped) == 20000 and set(report.skipped.values()) == {"empty"}

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from torchscope.errors import StoreError
 from torchscope.store import RunReader, RunWriter, find_runs
 from torchscope.store.reader import decimate
 
@@ -182,14 +183,6 @@ def test_reader_follows_a_live_writer(tmp_path: Path) -> None:
         w.log_scalars(2, {"loss": 0.1})
 
 
-def test_reopening_appends(tmp_path: Path) -> None:
-    with RunWriter(tmp_path) as w:
-        w.log_scalars(0, {"loss": 1.0})
-    with RunWriter(tmp_path) as w:
-        w.log_scalars(1, {"loss": 0.5})
-    assert RunReader(tmp_path).scalars("loss").values.tolist() == [1.0, 0.5]
-
-
 def test_bad_inputs_fail_on_the_calling_thread(tmp_path: Path) -> None:
     with RunWriter(tmp_path) as w:
         with pytest.raises(TypeError, match="'loss' is a str"):
@@ -198,6 +191,8 @@ def test_bad_inputs_fail_on_the_calling_thread(tmp_path: Path) -> None:
             w.set_meta("model", object())
         with pytest.raises(ValueError, match="3 edges for 3 counts"):
             w.log_histogram(0, "weight", "w", [0, 1, 2], [1, 2, 3])
+        with pytest.raises(ValueError, match=r"grad 'bad' of 'fc' is a list, not a number"):
+            w.log_layer_stats(0, "grad", {"fc": {"norm": 1.0, "bad": [1, 2]}})  # type: ignore[dict-item]
         with pytest.raises(KeyError, match="no scalar 'loss'"):
             RunReader(tmp_path).scalars("loss")
     assert w.errors == []
@@ -221,8 +216,14 @@ def test_reader_rejects_missing_and_foreign_files(tmp_path: Path) -> None:
         RunReader(tmp_path / "nothing")
     other = tmp_path / "other.sqlite"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
-    with pytest.raises(ValueError, match="not a torchscope run store"):
+    with pytest.raises(StoreError, match=r"other\.sqlite: not a torchscope run store"):
         RunReader(other)
+    foreign = tmp_path / "foreign" / "run.sqlite"
+    foreign.parent.mkdir()
+    sqlite3.connect(foreign).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(StoreError, match="not a torchscope run store"):
+        RunWriter(tmp_path / "foreign", resume=True)  # never writes into a stranger's file
+    assert sqlite3.connect(foreign).execute("SELECT name FROM sqlite_master").fetchall() == [("t",)]
 
 
 def test_find_runs(tmp_path: Path) -> None:
@@ -275,7 +276,8 @@ def test_records_are_json_with_nan_as_null(tmp_path: Path) -> None:
     assert r.histograms("weight", "fc")[0].to_dict()["counts"] == [2.0]
     c = r.confusion("val")
     assert c is not None and c.to_dict() == {
-        "step": 0, "split": "val", "matrix": [[1, 0], [0, 1]], "labels": ["0", "1"]
+        "step": 0, "split": "val", "matrix": [[1, 0], [0, 1]], "labels": ["0", "1"],
+        "segment": 0,
     }  # fmt: skip
 
 
@@ -284,11 +286,10 @@ def test_tensor_values_are_converted_on_the_writer_thread(tmp_path: Path) -> Non
 
     with RunWriter(tmp_path) as w:
         w.log_scalars(0, {"loss": torch.tensor(0.25), "n": 3})
-        w.log_layer_stats(0, "grad", {"fc": {"norm": torch.tensor(2.0), "bad": [1, 2]}})  # type: ignore[dict-item]
+        w.log_layer_stats(0, "grad", {"fc": {"norm": torch.tensor(2.0)}})
     r = RunReader(tmp_path)
     assert r.scalars("loss").values.tolist() == [0.25] and r.scalars("n").values.tolist() == [3]
     assert r.layer_stats("grad", "norm").values.tolist() == [[2.0]]
-    assert np.isnan(r.layer_stats("grad", "bad").values[0, 0])  # not a number: stored as NaN
 
 
 def test_reading_while_the_writer_commits_every_10_ms(tmp_path: Path) -> None:
@@ -298,29 +299,76 @@ def test_reading_while_the_writer_commits_every_10_ms(tmp_path: Path) -> None:
     w.log_scalars(0, {"loss": 0.0})
     w.flush()
     stop = threading.Event()
+    committed = threading.Semaphore(0)  # released after each explicit commit of the trainer
 
     def train() -> None:
         step = 1
         while not stop.is_set():
             w.log_scalars(step, {"loss": float(step)})
             w.log_layer_stats(step, "grad", {f"l{i}": {"norm": float(step)} for i in range(20)})
+            if step % 50 == 0:
+                w.flush()  # the 10 ms timer commits in between, while the reader reads
+                committed.release()
             step += 1
 
     thread = threading.Thread(target=train)
     thread.start()
     r = RunReader(tmp_path)
     lengths = [1]
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     try:
         while len(set(lengths)) < 5 and time.monotonic() < deadline:
+            committed.acquire(timeout=max(deadline - time.monotonic(), 0))
             s = r.scalars("loss")
             assert s.steps.tolist() == list(range(len(s)))  # always a complete prefix
             lengths.append(len(s))
             m = r.layer_stats("grad", "norm")
             assert len(m.layers) in (0, 20) and (m.values == m.steps).all()
-            time.sleep(0.005)
     finally:
         stop.set()
         thread.join()
         w.close()
     assert lengths == sorted(lengths) and len(set(lengths)) == 5
+
+
+def test_chunks_grow_across_commits_and_a_live_reader_reads_each_point_once(
+    tmp_path: Path,
+) -> None:
+    from torchscope.store.batch import GROW_LIMIT
+
+    w = RunWriter(tmp_path, flush_interval=3600)
+    live = RunReader(tmp_path)
+    for step in range(300):
+        w.log_scalars(step, {"loss": float(step)})
+        w.log_layer_stats(step, "grad", {"fc": {"norm": 2.0 * step}})
+        if step % 10 == 9:  # a commit every 10 points, as a 0.2 s timer would make them
+            w.flush()
+            assert live.scalars("loss").values.tolist() == [float(s) for s in range(step + 1)]
+            grads = live.layer_stats("grad", "norm")
+            assert grads.values.tolist() == [[2.0 * s for s in range(step + 1)]]
+    w.log_scalars(300, {"loss": 300.0, "big": 1.0})
+    for step in range(301, 301 + GROW_LIMIT + 5):
+        w.log_scalars(step, {"big": 1.0})  # one commit of more points than a chunk grows to
+    w.close()
+    conn = sqlite3.connect(tmp_path / "run.sqlite")
+    sizes = conn.execute("SELECT series, n FROM chunks ORDER BY id").fetchall()
+    conn.close()
+    # 30 commits of 10 points: chunks grew to 120 points (12 commits), then a new one
+    assert [n for sid, n in sizes if sid == 1] == [120, 120, 61]
+    assert [n for sid, n in sizes if sid == 2] == [120, 120, 60]
+    assert [n for sid, n in sizes if sid == 3] == [GROW_LIMIT + 6]
+    for r in (live, RunReader(tmp_path)):  # the reader that followed, and a fresh one
+        loss = r.scalars("loss")
+        assert loss.steps.tolist() == list(range(301)) and loss.values.tolist() == list(range(301))
+        assert loss.wall_times is not None and len(loss.wall_times) == 301
+        assert len(r.scalars("big")) == GROW_LIMIT + 6
+
+
+def test_a_resumed_writer_never_grows_the_chunks_of_an_earlier_segment(tmp_path: Path) -> None:
+    with RunWriter(tmp_path) as w:
+        w.log_scalars(0, {"loss": 1.0})
+    with RunWriter(tmp_path, resume=True) as w:
+        w.log_scalars(0, {"loss": 2.0})
+    conn = sqlite3.connect(tmp_path / "run.sqlite")
+    assert conn.execute("SELECT n, segment FROM chunks ORDER BY id").fetchall() == [(1, 0), (1, 1)]
+    conn.close()

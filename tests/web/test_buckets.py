@@ -118,7 +118,7 @@ def test_linear_scan_equals_the_loop(n: int) -> None:
 
 
 def _ema_loop(x: list[float], y: list[float], w: float, spacing: float, restarts: set[int]):
-    """TensorBoard's debiased EMA with a decay per x gap, restarting after NaN/inf."""
+    """TensorBoard's debiased EMA with a decay per x gap, starting afresh after NaN/inf."""
     out, acc, norm, prev_x, prev_ok = [], 0.0, 0.0, None, True
     for i, (xi, yi) in enumerate(zip(x, y)):
         gap = 1.0 if prev_x is None else max((xi - prev_x) / spacing, 1.0)
@@ -128,7 +128,9 @@ def _ema_loop(x: list[float], y: list[float], w: float, spacing: float, restarts
             out.append(math.nan)
             prev_ok = False
             continue
-        decay = 0.0 if (i in restarts or not prev_ok) else w**gap
+        if i in restarts or not prev_ok:
+            acc = norm = 0.0
+        decay = w**gap
         acc = decay * acc + (1 - decay) * yi
         norm = decay * norm + (1 - decay)
         out.append(acc / norm)

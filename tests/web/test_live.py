@@ -12,6 +12,7 @@ import pytest
 from tests.store.sample_runs import LAYERS, write_sample_run
 from tests.web.runs import write_bulk
 from torchscope.store import RunReader, RunWriter
+from torchscope.store.follow import Follower, Tail
 from torchscope.store.live import LiveRun, discover_runs
 from torchscope.store.windows import layer_window, series_window
 
@@ -51,39 +52,52 @@ def test_digest_reads_only_what_is_new(tmp_path: Path) -> None:
     w.close()
     d = run.digest(d)
     loss = next(s for s in d.series.values() if s.key.name == "loss")
-    assert d.cursor > first_cursor
+    assert loss.tail.n == 3 or d.cursor > first_cursor  # the chunk grew, or a new one came
     assert (loss.points, loss.min, loss.max, loss.nonfinite, loss.last) == (3, 1.0, 3.0, 1, None)
     assert d.closed and d.status(time.time(), 60.0) == "finished"
 
 
-def test_rows_after_a_cursor_are_only_the_new_ones(tmp_path: Path) -> None:
+def _steps(chunks: list) -> list[int]:  # type: ignore[type-arg]
+    return [s for c in chunks for s in c.steps.tolist()]
+
+
+def test_a_follower_gets_only_new_points_even_in_a_chunk_that_grew(tmp_path: Path) -> None:
     w = RunWriter(tmp_path / "r", flush_interval=0.05)
     for s in range(5):
         w.log_scalars(s, {"loss": float(s)})
     w.flush()
     run = LiveRun(w.path)
-    cursor, chunks, _ = run.rows_after(0)
-    assert np.concatenate([c.steps for c in chunks]).tolist() == [0, 1, 2, 3, 4]
-    again, nothing, _ = run.rows_after(cursor)
-    assert (again, nothing) == (cursor, [])
-    w.log_scalars(5, {"loss": 5.0})
+    follower = Follower(run, after=0)
+    chunks, _ = follower.poll()
+    assert _steps(chunks) == [0, 1, 2, 3, 4]
+    assert follower.poll() == ([], [])  # nothing written: nothing read
+    w.log_scalars(5, {"loss": 5.0})  # the writer grows its last chunk in place
     w.log_layer_stats(5, "grad", {"fc": {"norm": 1.0}})  # not a scalar: not sent
-    w.close()
-    newer, chunks, _ = run.rows_after(cursor)
-    assert newer > cursor
+    w.flush()
+    chunks, _ = follower.poll()
     assert [(c.steps.tolist(), c.values.tolist()) for c in chunks] == [([5], [5.0])]
+    assert chunks[0].start == 5  # the rest of the chunk read before, not all of it again
+    w.log_scalars(6, {"loss": 6.0}, split="val")  # a new series
+    w.close()
+    chunks, _ = follower.poll()
+    assert [(c.steps.tolist(), run.series_keys()[c.series].scope) for c in chunks] == [
+        ([6], "val")
+    ]
 
 
-def test_rows_after_are_bounded_and_name_what_is_too_large(tmp_path: Path) -> None:
+def test_a_follower_starts_from_a_tail_and_is_bounded(tmp_path: Path) -> None:
     n = 50_000
     write_bulk(tmp_path / "r", {("train", "loss"): (np.arange(n), np.zeros(n))}, chunk=10_000)
     run = LiveRun(tmp_path / "r" / "run.sqlite")
-    cursor, chunks, too_large = run.rows_after(0, max_points=25_000)
-    assert sum(len(c.steps) for c in chunks) == 20_000 and too_large == []
-    cursor, chunks, too_large = run.rows_after(cursor, max_points=25_000)
-    assert sum(len(c.steps) for c in chunks) == 20_000
-    _, chunks, too_large = run.rows_after(0, max_points=5_000)
-    assert chunks == [] and too_large == [_loss(run).id]
+    key = _loss(run)
+    follower = Follower(run, after=0, tails={key.id: Tail(2, 4_000)})  # mid-way in chunk 2
+    chunks, _ = follower.poll(max_points=25_000)
+    assert _steps(chunks)[0] == 14_000 and len(_steps(chunks)) == 16_000  # rest of 2, then 3
+    assert chunks[0].start == 4_000
+    chunks, _ = follower.poll(max_points=25_000)
+    assert len(_steps(chunks)) == 20_000  # 4 and 5
+    chunks, too_large = Follower(run, after=0).poll(max_points=5_000)
+    assert chunks == [] and too_large == [key.id] * 5
 
 
 def test_window_of_a_million_points_keeps_the_spike_and_counts_every_point(

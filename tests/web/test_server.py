@@ -135,14 +135,17 @@ def live_run(tmp_path: Path) -> Iterator[RunWriter]:
     w.close()
 
 
-def test_stream_sends_only_rows_after_the_cursor(
+def test_stream_sends_only_what_follows_the_chart_data(
     tmp_path: Path, serve: Serve, live_run: RunWriter
 ) -> None:
     client = httpx.Client(base_url=serve(tmp_path), timeout=10)
     run = _runs(client)["live"]
-    body = client.get("/api/chart", params={"metric": "loss", "runs": run["id"]}).json()
-    cursor = body["series"][0]["cursor"]
-    with client.stream("GET", "/api/stream", params={"runs": f"{run['id']}:{cursor}"}) as r:
+    series = client.get("/api/chart", params={"metric": "loss", "runs": run["id"]}).json()
+    (s,) = series["series"]
+    c, n = s["cursor"]
+    assert n == 3  # the chart holds steps 0-2: three points of its last chunk
+    params = {"runs": f"{run['id']}:{c}", "tails": f"{run['id']}~{s['sid']}~{c}~{n}"}
+    with client.stream("GET", "/api/stream", params=params) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         lines = r.iter_lines()
         live_run.log_scalars(3, {"loss": 30.0})
@@ -153,28 +156,11 @@ def test_stream_sends_only_rows_after_the_cursor(
         live_run.flush()
         (second,) = _events(lines, 1)
     rows = [row for e in (first, second) for row in e["data"]["rows"]]
-    steps = [s for row in rows for s in row["steps"]]
-    assert steps == [3, 4, 5]  # nothing from before the cursor, nothing twice
+    steps = [st for row in rows for st in row["steps"]]
+    assert steps == [3, 4, 5]  # nothing the chart had, nothing twice
+    assert rows[0]["from"] == 3 and rows[0]["sid"] == s["sid"]  # the same chunk, grown
     assert rows[-1]["values"][-1] is None and rows[-1]["nf"] == [[len(rows[-1]["steps"]) - 1, 2]]
-    assert first["event"] == "rows" and second["id"] == f"{run['id']}:{second['data']['cursor']}"
-
-
-def test_stream_resumes_from_last_event_id(
-    tmp_path: Path, serve: Serve, live_run: RunWriter
-) -> None:
-    client = httpx.Client(base_url=serve(tmp_path), timeout=10)
-    run = _runs(client)["live"]
-    cursor = run["versions"][0]
-    live_run.log_scalars(3, {"loss": 3.0})
-    live_run.flush()
-    with client.stream(
-        "GET",
-        "/api/stream",
-        params={"runs": f"{run['id']}:0"},
-        headers={"last-event-id": f"{run['id']}:{cursor}"},
-    ) as r:
-        (event,) = _events(r.iter_lines(), 1)
-    assert [s for row in event["data"]["rows"] for s in row["steps"]] == [3]
+    assert first["event"] == "rows"
 
 
 def test_stream_tells_about_runs_that_change(tmp_path: Path, serve: Serve) -> None:

@@ -31,14 +31,18 @@ export class Stream {
     this.key = "";
   }
 
-  subscribe(cursors, known) {
-    const runs = Object.entries(cursors).map(([id, c]) => `${id}:${c}`).join(",");
-    const key = runs + "|" + known;
+  // runs: {id: chunk after which everything is new}; tails: [[run, series, chunk, n]].
+  subscribe(runs, tails, known) {
+    const params = {
+      runs: Object.entries(runs).map(([id, after]) => `${id}:${after}`).join(","),
+      tails: tails.map((t) => t.join("~")).join(","),
+      known,
+    };
+    const key = JSON.stringify(params);
     if (this.source && key === this.key) return;
     this.close();
     this.key = key;
-    const url = "api/stream?" + new URLSearchParams({ runs, known });
-    const s = new EventSource(url);
+    const s = new EventSource("api/stream?" + new URLSearchParams(params));
     s.addEventListener("rows", (e) => this.handlers.rows(JSON.parse(e.data)));
     s.addEventListener("runs", (e) => this.handlers.runs(JSON.parse(e.data)));
     s.onopen = () => this.handlers.status(true);

@@ -19,12 +19,13 @@ export function withAlpha(hex, alpha) {
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
 }
 
-// A sequential ramp (viridis-like) for heatmaps: t in [0, 1] → colour.
-const RAMP = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
-export function ramp(t) {
-  const x = Math.min(1, Math.max(0, t)) * (RAMP.length - 1);
-  const i = Math.min(RAMP.length - 2, Math.floor(x)), f = x - i;
-  const c = RAMP[i].map((v, k) => Math.round(v + (RAMP[i + 1][k] - v) * f));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
+// Where a value sits on a scale, 0–1, as Python's ColorScale.position (analysis/color_scale.py):
+// log10 when `log`, clipped; 0 for values ≤ 0 on a log scale.
+export function colorPosition(v, lo, hi, log) {
+  if (log) {
+    if (!(v > 0)) return 0;
+    [lo, hi, v] = [Math.log10(lo), Math.log10(hi), Math.log10(v)];
+  }
+  if (!(hi > lo)) return 1;
+  return Math.min(1, Math.max(0, (v - lo) / (hi - lo)));
 }
-export const RAMP_CSS = `linear-gradient(to right, ${RAMP.map((c) => `rgb(${c})`).join(", ")})`;

@@ -3,7 +3,7 @@
 // precision, recall, F1 and support computed from it (analysis/classification.py).
 import { getJSON } from "./api.js";
 import { el, clear, select } from "./dom.js";
-import { ramp } from "./colors.js";
+import { colorFor } from "../colors.js";
 import { fmtInt, fmtValue } from "./numbers.js";
 import { focusRun, runPicker } from "./layers.js";
 
@@ -83,8 +83,9 @@ export class EvaluationPage {
       body.append(el("tr", {}, el("th", { text: d.labels[i] }), ...r.map((v, j) => {
         const td = el("td", { class: "ts-num", title: `true ${d.labels[i]}, predicted ${d.labels[j]}: ${d.matrix[i][j]}`,
           text: this.normalise ? v.toFixed(2) : fmtInt(v) });
-        td.style.background = v ? ramp(0.15 + 0.85 * (v / max)) : "#fff";
-        td.style.color = v / max > 0.55 ? "#1f2933" : v ? "#fff" : "#9aa5b1";
+        const c = colorFor(d.colors, v / max);
+        td.style.background = v ? c.fill : "#fff";
+        td.style.color = c.light && v ? "#fff" : v ? "#1f2933" : "#9aa5b1";
         return td;
       })));
     });
@@ -99,7 +100,7 @@ export class EvaluationPage {
     c.style.width = k * cell + "px"; c.style.height = k * cell + "px";
     const ctx = c.getContext("2d");
     ctx.scale(r, r);
-    rows.forEach((row, i) => row.forEach((v, j) => { ctx.fillStyle = v ? ramp(0.15 + 0.85 * (v / max)) : "#fff"; ctx.fillRect(j * cell, i * cell, cell, cell); }));
+    rows.forEach((row, i) => row.forEach((v, j) => { ctx.fillStyle = v ? colorFor(this.data.colors, v / max).fill : "#fff"; ctx.fillRect(j * cell, i * cell, cell, cell); }));
     return c;
   }
 

@@ -1,23 +1,31 @@
 // The structure viewer inside the dashboard: the graph viewer's own modules (tree, layout,
-// render, details) driven from here, with its modules coloured by a statistic of the run.
-// Only those modules' public functions are used, so the viewer can change inside freely.
-import { buildTree } from "../tree.js";
-import { Layouts } from "../layout.js";
-import { makeColours, renderGraph, rampCSS } from "../render.js";
+// render, colours, pan/zoom transform, details) driven from here, with its modules
+// coloured by a statistic of the run. Only those modules' exports are used, so the viewer
+// can change inside freely.
+import { colorPosition } from "./colors.js";
+import { rampCSS } from "../colors.js";
 import { showDetails } from "../details.js";
+import { Layouts } from "../layout.js";
+import { makeColors, renderGraph } from "../render.js";
+import { Transform, centerTransform, fitTransform } from "../transform.js";
+import { buildTree } from "../tree.js";
 import { el, clear } from "./dom.js";
 import { fmtValue } from "./numbers.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 export class GraphPanel {
-  constructor(data, { onSelect } = {}) {
+  // data: the viewer's data (viewer_data.py); ramp/dark: the one colour ramp for values.
+  constructor(data, { ramp, dark, onSelect } = {}) {
     this.data = data;
+    this.kindLegend = data.legend;
+    this.ramp = ramp;
+    this.dark = dark;
     this.onSelect = onSelect;
     this.tree = buildTree(data);
     this.layouts = new Layouts();
-    this.colourOf = makeColours(data);
-    this.view = { x: 20, y: 20, k: 1 };
+    this.colorOf = makeColors(data);
+    this.view = new Transform(1, 20, 20);
     this.selected = null;
     this.canvas = el("div", { class: "ts-canvas ts-graph-canvas", dataset: { testid: "graph" } });
     this.details = el("aside", { class: "ts-details ts-graph-details", "aria-live": "polite" });
@@ -26,46 +34,47 @@ export class GraphPanel {
     this.svg = document.createElementNS(SVG_NS, "svg");
     this.svg.setAttribute("class", "ts-svg");
     this.canvas.append(this.svg);
-    this.byPath = new Map(this.tree.moduleNodes.filter(Boolean).map((n) => [data.modules[n.mod].p, n]));
+    this.byPath = new Map(); // a module's first call
+    for (const n of this.tree.moduleNodes) {
+      const p = data.modules[n.mod].p;
+      if (!this.byPath.has(p)) this.byPath.set(p, n);
+    }
     for (const n of this.tree.nodes) {
       if (!n.children || n === this.tree.root) continue;
       const m = n.kind === "module" ? data.modules[n.mod] : null;
-      n.expanded = !!m && (m.p ? m.p.split(".").length : 0) < data.depth && m.ch.length > 0;
+      n.expanded = !!m && (m.p ? m.p.split(".").length : 0) < data.depth && data.scopes[n.scope].ch.length > 0;
     }
     this.wire();
   }
 
   render() {
     this.layouts.ensure(this.tree.root);
-    const out = renderGraph(this.tree, this.colourOf, new Set(), this.selected);
+    const out = renderGraph(this.tree, this.colorOf, new Set(), this.selected);
     this.size = [out.width, out.height];
     // renderGraph escapes every model-derived string it writes (the viewer's esc()).
     this.svg.innerHTML = `<defs><marker id="ts-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0 0L8 4L0 8z" class="ts-arrowhead"/></marker></defs><g class="ts-viewport">${out.svg}</g>`;
     this.viewport = this.svg.lastChild;
-    this.apply();
+    this.apply(this.view);
   }
 
-  apply() {
-    const { x, y, k } = this.view;
-    this.viewport.setAttribute("transform", `translate(${x.toFixed(1)},${y.toFixed(1)}) scale(${k.toFixed(4)})`);
+  apply(view) {
+    this.view = view;
+    this.viewport.setAttribute("transform", view.toString());
   }
 
   fit() {
     const r = this.canvas.getBoundingClientRect();
-    const [w, h] = this.size;
-    const k = Math.max(0.1, Math.min(1.2, (r.width - 40) / w, (r.height - 40) / h));
-    this.view = { k, x: Math.max(20, (r.width - w * k) / 2), y: 20 };
-    this.apply();
+    this.apply(fitTransform(r.width, r.height, this.size[0], this.size[1]));
   }
 
-  // Colour modules by `values` (module path → number); none: back to colours by op kind.
+  // Colour every call of a module by `values` (module path → number; a container by its
+  // largest descendant); none: back to the colours by op kind.
   setValues(values, label) {
-    const mods = this.data.modules;
-    for (const m of mods) delete m.v;
+    const { modules, scopes } = this.data;
+    for (const s of scopes) { delete s.v; delete s.cv; }
     if (!values) {
-      this.data.legend = this.kindLegend || this.data.legend;
+      this.data.legend = this.kindLegend;
     } else {
-      this.kindLegend = this.kindLegend || this.data.legend;
       const up = new Map();
       for (const [path, v] of values) {
         for (let p = path; ; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
@@ -73,13 +82,18 @@ export class GraphPanel {
           if (!p) break;
         }
       }
-      mods.forEach((m) => { if (up.has(m.p)) m.v = up.get(m.p); });
-      let lo = Infinity, hi = 0;
-      for (const v of up.values()) if (v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-      if (!hi) lo = 0;
-      this.data.legend = { mode: "value", label, min: lo, max: hi, log: lo > 0 && hi / lo > 100 };
+      let lo = Infinity, hi = -Infinity, positive = Infinity;
+      for (const v of up.values()) { lo = Math.min(lo, v); hi = Math.max(hi, v); if (v > 0) positive = Math.min(positive, v); }
+      const log = positive > 0 && positive < Infinity && lo > 0 && hi / positive > 100;
+      for (const s of scopes) {
+        const v = up.get(modules[s.m].p);
+        if (v === undefined) continue;
+        s.cv = v;
+        s.v = colorPosition(v, log ? positive : lo, hi, log);
+      }
+      this.data.legend = { mode: "value", label, min: lo, max: hi, log, ramp: this.ramp, dark: this.dark };
     }
-    this.colourOf = makeColours(this.data);
+    this.colorOf = makeColors(this.data);
     this.drawLegend();
     this.render();
   }
@@ -89,7 +103,7 @@ export class GraphPanel {
     const lg = this.data.legend;
     if (lg.mode !== "value") return;
     const bar = el("span", { class: "ts-ramp" });
-    bar.style.background = rampCSS;
+    bar.style.background = rampCSS(lg.ramp);
     this.legend.append(el("span", { text: `${lg.label}${lg.log ? " (log)" : ""}: ${fmtValue(lg.min)}` }), bar, el("span", { text: fmtValue(lg.max) }),
       el("span", { class: "ts-hint", text: " grey: no value · a container shows its largest" }));
   }
@@ -98,9 +112,9 @@ export class GraphPanel {
     this.selected = node;
     for (const e of this.svg.querySelectorAll(".ts-sel")) e.classList.remove("ts-sel");
     if (node) this.svg.querySelector(`[data-id="${node.id}"]`)?.classList.add("ts-sel");
-    showDetails(this.details, node, this.data, this.data.legend.kinds?.map((k) => k[0]) || []);
+    showDetails(this.details, node, this.data, this.kindLegend.kinds?.map((k) => k[0]) || []);
     if (node && center) this.centerOn(node);
-    if (node && notify && this.onSelect && node.kind !== "op") this.onSelect(this.data.modules[node.mod]?.p ?? "");
+    if (node && notify && this.onSelect && node.mod !== undefined) this.onSelect(this.data.modules[node.mod].p);
   }
 
   // Select a module by path, opening its ancestors (nearest shown ancestor if absent).
@@ -117,27 +131,23 @@ export class GraphPanel {
 
   centerOn(node) {
     const r = this.canvas.getBoundingClientRect();
-    const k = Math.max(this.view.k, 0.8);
-    this.view = { k, x: r.width / 2 - (node.ax + node.w / 2) * k, y: r.height / 2 - (node.ay + node.h / 2) * k };
-    this.apply();
+    this.apply(centerTransform(r.width, r.height, { x: node.ax, y: node.ay, w: node.w, h: node.h }, this.view));
   }
 
   wire() {
     const c = this.canvas;
     c.addEventListener("wheel", (e) => {
       e.preventDefault();
-      const r = c.getBoundingClientRect(), mx = e.clientX - r.left, my = e.clientY - r.top;
-      const k = Math.min(4, Math.max(0.02, this.view.k * Math.exp(-e.deltaY * 0.0015)));
-      this.view = { k, x: mx - ((mx - this.view.x) * k) / this.view.k, y: my - ((my - this.view.y) * k) / this.view.k };
-      this.apply();
+      const r = c.getBoundingClientRect();
+      this.apply(this.view.zoomAt([e.clientX - r.left, e.clientY - r.top], this.view.k * Math.exp(-e.deltaY * 0.0015)));
     }, { passive: false });
     let drag = null;
-    c.addEventListener("pointerdown", (e) => { drag = { x: e.clientX, y: e.clientY, vx: this.view.x, vy: this.view.y, moved: false }; });
+    c.addEventListener("pointerdown", (e) => { drag = { x: e.clientX, y: e.clientY, view: this.view, moved: false }; });
     c.addEventListener("pointermove", (e) => {
       if (!drag) return;
       const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
       if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
-      if (drag.moved) { this.view.x = drag.vx + dx; this.view.y = drag.vy + dy; this.apply(); }
+      if (drag.moved) this.apply(drag.view.translateBy(dx, dy));
     });
     c.addEventListener("pointerup", (e) => {
       const d = drag;

@@ -1,10 +1,11 @@
 // A layers × steps heatmap on a canvas: one row per layer (input → output), one column per
 // step bucket, coloured by the bucket's largest value (so a spike is never averaged away;
-// a log scale when the values span more than two decades). Cells with no point are grey,
+// a log scale when the values span more than two decades) on the graph's colour ramp. Cells with no point are grey,
 // cells holding NaN/inf red. Names are drawn as canvas text (never markup). Clicking a
 // cell selects its layer and step; hovering says what the cell holds.
 import { el, clear } from "./dom.js";
-import { ramp, RAMP_CSS } from "./colors.js";
+import { colorPosition } from "./colors.js";
+import { colorFor, rampCSS } from "../colors.js";
 import { fmtInt, fmtValue } from "./numbers.js";
 
 const LABEL_W = 190;
@@ -42,11 +43,12 @@ export class Heatmap {
       if (v > 0) { positive++; if (v < plo) plo = v; }
     }
     this.log = count > 0 && positive === count && hi / plo > 100;
-    this.range = this.log ? [Math.log10(plo), Math.log10(hi)] : [lo, hi];
+    this.range = this.log ? [plo, hi] : [lo, hi];
+    this.legendRamp = { ramp: data.ramp, dark: data.dark };
     clear(this.legend);
     if (count) {
       const bar = el("span", { class: "ts-ramp" });
-      bar.style.background = RAMP_CSS;
+      bar.style.background = rampCSS(data.ramp);
       this.legend.append(el("span", { text: fmtValue(lo) }), bar, el("span", { text: fmtValue(hi) }),
         el("span", { class: "ts-hint", text: `${this.log ? "log scale · " : ""}largest value per cell · ${fmtInt(data.points)} points` }));
     } else {
@@ -55,10 +57,10 @@ export class Heatmap {
     this.draw();
   }
 
+  // The graph viewer's ramp (the one colour scale for values), the step it would pick.
   colourOf(v) {
     const [a, b] = this.range;
-    const t = this.log ? (Math.log10(v) - a) / (b - a || 1) : (v - a) / (b - a || 1);
-    return ramp(t);
+    return colorFor(this.legendRamp, colorPosition(v, a, b, this.log)).fill;
   }
 
   geometry() {

@@ -22,7 +22,6 @@ class App {
     this.colours = new Map();
     this.selected = [];
     this.autoSelect = true;
-    this.cursors = {};
     this.generation = "";
     this.pages = {};
     this.stream = new Stream({
@@ -92,7 +91,6 @@ class App {
     for (const b of this.tabs.children) b.classList.toggle("ts-current", b.dataset.page === this.state.get("page"));
     const page = this.page();
     if (this.main.firstChild !== page.el) clear(this.main).append(page.el);
-    this.cursors = {}; // charts are read afresh: the stream starts where they end
     if (page.show) await page.show();
     else page.render();
     this.subscribe();
@@ -108,29 +106,26 @@ class App {
     else if (page.stateChanged) page.stateChanged(changed);
   }
 
-  noteCursor(run, cursor) {
-    if (!(run in this.cursors) || cursor < this.cursors[run]) this.cursors[run] = cursor;
-  }
-
-  // One stream for the tab: the selected runs, each from the oldest cursor drawn.
+  // One stream for the tab: the selected runs; each drawn series from where its data ends,
+  // the rest of a run from its newest chunk when the list was read (only its step shows).
   subscribe() {
-    const cursors = {};
-    for (const id of this.selected) {
-      const r = this.runById.get(id);
-      cursors[id] = this.cursors[id] ?? (r ? r.versions[0] : 0);
-    }
-    this.stream.subscribe(cursors, this.generation);
+    clearTimeout(this.subscribeTimer);
+    this.subscribeTimer = setTimeout(() => {
+      const runs = {};
+      for (const id of this.selected) runs[id] = this.runById.get(id)?.versions[0] ?? 0;
+      const tails = this.page().tails?.().filter((t) => t[0] in runs) ?? [];
+      this.stream.subscribe(runs, tails, this.generation);
+    }, 50); // charts load side by side: one new stream once they are in
   }
 
   onRows(event) {
     const r = this.runById.get(event.run);
-    const last = event.rows[event.rows.length - 1];
-    if (r && last && last.steps.length && last.c > (r._stepCursor ?? -1)) {
+    const last = event.rows[event.rows.length - 1]; // rows come in chunk order
+    if (r && last && last.steps.length && last.c >= (r._stepCursor ?? -1)) {
       r.last_step = last.steps[last.steps.length - 1];
       r._stepCursor = last.c;
       this.list.setStep(event.run);
     }
-    this.cursors[event.run] = Math.max(this.cursors[event.run] ?? 0, event.cursor);
     const page = this.page();
     if (page.onRows) page.onRows(event);
   }

@@ -42,7 +42,7 @@ export class ModelPage {
     const want = app.state.get("stat");
     const stat = want === "kind" ? "" : stats.some(([k]) => k === want) ? want : stats[0]?.[0] || "";
     this.stat = stat;
-    this.graph = new GraphPanel(model.viewer, { onSelect: (path) => this.graphSelected(path) });
+    this.graph = new GraphPanel(model.viewer, { ramp: model.ramp, dark: model.dark, onSelect: (path) => this.graphSelected(path) });
     this.slider = el("input", { type: "range", min: "0", max: "0", step: "1", "aria-label": "step" });
     this.stepText = el("span", { class: "ts-num" });
     this.slider.addEventListener("input", () => this.pickColumn(Number(this.slider.value)));

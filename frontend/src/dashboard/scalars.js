@@ -105,7 +105,7 @@ export class ScalarsPage {
       const series = body.series.map((p) => new SeriesData(p, o.axis));
       for (const s of series) s.setSmoothing(o.smooth);
       chart.setSeries(series, o);
-      for (const s of series) this.app.noteCursor(s.run, s.cursor);
+      this.app.subscribe(); // follow these series from where their data ends
     } catch (e) {
       chart.count.textContent = `could not load: ${e.message}`;
     }
@@ -119,9 +119,7 @@ export class ScalarsPage {
       if (!chart) { unknown = unknown || this.wants(row.metric); continue; }
       const s = chart.series.find((x) => x.run === event.run && x.split === row.split);
       if (!s) { this.pending.add(row.metric); continue; }
-      if (row.c <= s.cursor) continue;
-      s.append(row);
-      s.cursor = row.c;
+      if (!s.take(row)) continue; // nothing it did not have
       s.compact(2 * chart.width);
       this.dirty(chart);
     }
@@ -153,6 +151,13 @@ export class ScalarsPage {
       for (const c of this.charts.values()) if (c.dirty) { c.dirty = false; c.redraw(); }
       this.app.painted();
     });
+  }
+
+  // [run, series id, chunk, points] of every series drawn: where the stream starts them.
+  tails() {
+    const out = [];
+    for (const c of this.charts.values()) for (const s of c.series) out.push([s.run, s.sid, ...s.cursor]);
+    return out;
   }
 
   resize() {

@@ -19,7 +19,8 @@ export class SeriesData {
     this.metric = payload.metric;
     this.axis = axis;
     this.points = payload.points;
-    this.cursor = payload.cursor;
+    this.sid = payload.sid;
+    this.cursor = payload.cursor; // [chunk id, points of it held]: where the data ends
     this.origin = payload.origin ?? 0;
     this.unordered = payload.unordered;
     this.ema = payload.ema ? { ...payload.ema, weight: 0, spacing: payload.spacing } : null;
@@ -38,17 +39,29 @@ export class SeriesData {
     return n;
   }
 
-  // New stored rows of this series (a stream event's row): append each point.
-  append(row) {
+  // A stream row of this series: the points after the cursor are appended, the rest (sent
+  // again after a reconnect) dropped. A row is part of stored chunk `c` from point `from`.
+  take(row) {
+    const [c, n] = this.cursor || [0, 0];
+    if (row.c < c) return 0;
+    const skip = row.c === c ? Math.max(0, n - row.from) : 0;
+    if (skip >= row.steps.length) return 0;
+    this.append(row, skip);
+    this.cursor = [row.c, row.from + row.steps.length];
+    return row.steps.length - skip;
+  }
+
+  // Stored points of this series (a stream row) appended, from position `skip` on.
+  append(row, skip = 0) {
     const walls = row.walls;
     const codes = new Map(row.nf.map(([i, c]) => [i, c]));
-    for (let i = 0; i < row.steps.length; i++) {
+    for (let i = skip; i < row.steps.length; i++) {
       const step = row.steps[i];
       const x = this.axis === "step" ? step : this.axis === "wall" ? walls[i] : walls[i] - this.origin;
       if (x === null || x === undefined) continue;
       this.addPoint(x, step, row.values[i], codes.get(i) || 0, row.seg ?? 0);
     }
-    this.points += row.steps.length;
+    this.points += row.steps.length - skip;
   }
 
   addPoint(x, step, value, code, session) {
@@ -84,11 +97,11 @@ export class SeriesData {
     const e = this.ema;
     const finite = code === 0;
     const gap = e.last_x === null ? 1 : Math.max((step - e.last_x) / Math.max(e.spacing, 1e-300), 1);
-    let w = finite ? Math.pow(e.weight, gap) : 0;
-    if (restart) w = 0;
+    const w = Math.pow(e.weight, gap);
+    const keep = finite && !restart ? w : 0; // a restart (or a NaN) starts the average afresh
     const gain = finite ? 1 - w : 0;
-    e.acc = w * e.acc + gain * (finite ? value : 0);
-    e.norm = w * e.norm + gain;
+    e.acc = keep * e.acc + gain * (finite ? value : 0);
+    e.norm = keep * e.norm + gain;
     e.last_x = step;
     return finite && e.norm > 0 ? e.acc / e.norm : null;
   }

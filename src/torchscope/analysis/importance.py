@@ -1,6 +1,10 @@
 """How much each parameter tensor and layer matters: weight magnitude, and first-order
 Taylor saliency |w · ∂L/∂w| on a batch (Molchanov et al., 2017/2019).
 
+A score summed over a layer grows with its size (an embedding of 50k rows outranks any
+attention block by Σ|w| alone), so every row also has its score per value (mean |w|,
+mean |w · ∂L/∂w|), which compares layers of different sizes.
+
 Taylor saliency runs one forward and backward pass through ``torch.autograd.grad``: the
 model's ``.grad`` fields, train/eval mode and RNG state are left as they were.
 """
@@ -8,6 +12,7 @@ model's ``.grad`` fields, train/eval mode and RNG state are left as they were.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +27,8 @@ __all__ = ["Importance", "ImportanceRow", "magnitude_importance", "taylor_import
 
 @dataclass(frozen=True)
 class ImportanceRow:
-    """One tensor or layer: its ``score``, its ``share`` of the total, and score per value."""
+    """One tensor or layer: its ``score``, its ``share`` of the total, and score per value
+    (``per_value``: ``score / numel``, e.g. mean |w|)."""
 
     name: str
     score: float
@@ -50,6 +56,19 @@ class Importance:
     layers: list[ImportanceRow]
     loss: float | None = None
 
+    def by_value(self) -> list[ImportanceRow]:
+        """Layers ranked by score per value (mean |w| for magnitude), whatever their size.
+
+        Example:
+            >>> import torch
+            >>> from torchscope.analysis.param_stats import describe_tensor
+            >>> imp = magnitude_importance([describe_tensor("big.weight", torch.ones(100)),
+            ...                             describe_tensor("small.weight", 3 * torch.ones(4))])
+            >>> [r.name for r in imp.layers], [r.name for r in imp.by_value()]
+            (['big', 'small'], ['small', 'big'])
+        """
+        return sorted(self.layers, key=lambda r: -r.per_value)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,
@@ -62,13 +81,13 @@ class Importance:
 def _ranked(
     method: str, scores: Sequence[tuple[str, float, int]], loss: float | None = None
 ) -> Importance:
-    total = sum(s for _, s, _ in scores) or 1.0
-    tensors = [ImportanceRow(n, s, s / total, k) for n, s, k in scores]
+    share = _shares([s for _, s, _ in scores])
+    tensors = [ImportanceRow(n, s, share(s), k) for n, s, k in scores]
     by_layer: dict[str, tuple[float, int]] = {}
     for name, score, numel in scores:
         s, k = by_layer.get(name.rpartition(".")[0], (0.0, 0))
         by_layer[name.rpartition(".")[0]] = (s + score, k + numel)
-    layers = [ImportanceRow(n, s, s / total, k) for n, (s, k) in by_layer.items()]
+    layers = [ImportanceRow(n, s, share(s), k) for n, (s, k) in by_layer.items()]
     return Importance(
         method,
         sorted(tensors, key=lambda r: -r.score),
@@ -77,8 +96,19 @@ def _ranked(
     )
 
 
+def _shares(scores: Sequence[float]) -> Callable[[float], float]:
+    """score → its share of the total (an infinite total, from weights near float64's
+    limits, is shared by the infinite scores alone)."""
+    total = sum(scores)
+    if math.isinf(total):
+        infinite = sum(math.isinf(s) for s in scores)
+        return lambda s: 1.0 / infinite if math.isinf(s) else 0.0
+    return lambda s: s / (total or 1.0)
+
+
 def magnitude_importance(stats: Sequence[TensorStats]) -> Importance:
-    """Σ|w| per tensor and per layer, from already computed statistics.
+    """Σ|w| per tensor and per layer, from already computed statistics; ``per_value`` of each
+    row (and ``Importance.by_value``) is mean |w|, which does not grow with size.
 
     Example:
         >>> import torch

@@ -1,8 +1,12 @@
 """What changed between two sets of weights (fine-tuned vs base, step 1000 vs 2000).
 
-Tensors are matched by name and compared one pair at a time, in float64:
-relative change ‖b − a‖ / ‖a‖, cosine similarity, and the largest change of one value.
-A model compared with itself shows exactly zero change.
+Tensors are matched by name — after stripping a wrapper's prefix that only one side has
+(``module.`` from DDP, ``_orig_mod.`` from ``torch.compile``, ``model.``), which the result
+reports — and compared one pair at a time, in float64: relative change ‖b − a‖ / ‖a‖,
+cosine similarity, and the largest change of one value. Values equal in both, or NaN in
+both at the same place, are unchanged: a model compared with itself shows exactly zero
+change, even where it holds NaN or inf. A NaN in one side only makes the change NaN.
+Changes of dtype (fp32 → fp16) and of shape are listed apart.
 """
 
 from __future__ import annotations
@@ -10,18 +14,28 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from torchscope._display import Displayable
 from torchscope.analysis._chunked import Chunk, split_map
+from torchscope.errors import NothingToCompare
 from torchscope.model.dtypes import dtype_name
 
-if TYPE_CHECKING:
-    pass
+__all__ = [
+    "WRAPPER_PREFIXES",
+    "ModuleChange",
+    "NameMatch",
+    "ParamDiff",
+    "TensorChange",
+    "match_names",
+    "tensor_change",
+]
 
-__all__ = ["ModuleChange", "ParamDiff", "TensorChange", "tensor_change"]
+# Prefixes that wrappers add to every name: DDP/DataParallel, torch.compile, and the
+# ``model.`` of a task model around its base (Hugging Face ``…ForCausalLM``, Lightning).
+WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.")
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,8 @@ class ModuleChange:
 
 @dataclass
 class ParamDiff(Displayable):
-    """Two sets of weights compared: matched tensors, and those added, removed or reshaped."""
+    """Two sets of weights compared: matched tensors, and those added, removed, reshaped or
+    retyped (dtype changed). Names are those after stripping ``prefixes`` (A's, B's)."""
 
     a: str
     b: str
@@ -75,6 +90,8 @@ class ParamDiff(Displayable):
     removed: dict[str, list[int]] = field(default_factory=dict)
     reshaped: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    retyped: dict[str, tuple[str, str]] = field(default_factory=dict)
+    prefixes: tuple[str, str] = ("", "")
 
     @property
     def modules(self) -> list[ModuleChange]:
@@ -99,9 +116,17 @@ class ParamDiff(Displayable):
 
     @property
     def identical(self) -> bool:
-        """True when nothing was added, removed or reshaped and no value changed."""
-        return not (self.added or self.removed or self.reshaped) and all(
+        """True when nothing was added, removed, reshaped or retyped and no value changed."""
+        return not (self.added or self.removed or self.reshaped or self.retyped) and all(
             c.diff_norm == 0 for c in self.changes
+        )
+
+    def __repr__(self) -> str:
+        """One line: a notebook or debugger must not dump every tensor's change."""
+        verdict = "identical" if self.identical else f"relative change {self.rel_change:.4g}"
+        return (
+            f"ParamDiff({self.a!r} → {self.b!r}: {len(self.changes)} tensors compared, "
+            f"{len(self.added)} added, {len(self.removed)} removed, {verdict})"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,6 +138,8 @@ class ParamDiff(Displayable):
             "added": self.added,
             "removed": self.removed,
             "reshaped": {k: [list(a), list(b)] for k, (a, b) in self.reshaped.items()},
+            "retyped": {k: [a, b] for k, (a, b) in self.retyped.items()},
+            "prefixes": {"a": self.prefixes[0], "b": self.prefixes[1]},
             "skipped": self.skipped,
             "modules": [m.to_dict() for m in self.modules],
             "tensors": [c.to_dict() for c in self.changes],
@@ -138,6 +165,8 @@ def _ratio(num: float, den: float) -> float:
 def tensor_change(name: str, a: torch.Tensor, b: torch.Tensor) -> TensorChange:
     """Compare two same-shaped tensors in float64 (on ``a``'s device).
 
+    Values equal in both (inf included) or NaN in both count as unchanged.
+
     Example:
         >>> import torch
         >>> c = tensor_change("w", torch.tensor([3.0, 4.0]), torch.tensor([3.0, 4.5]))
@@ -148,7 +177,8 @@ def tensor_change(name: str, a: torch.Tensor, b: torch.Tensor) -> TensorChange:
     rows = (a.shape[0], -1) if a.ndim > 1 and a.numel() else (-1,)
     parts = split_map(_change_part, a.reshape(rows), b.reshape(rows))
     sums = [sum(p[i] for p in parts) for i in range(3)]
-    top = max(p[3] for p in parts)
+    tops = [p[3] for p in parts]
+    top = math.nan if any(math.isnan(t) for t in tops) else max(tops)
     na, nb, nd = (math.sqrt(s) for s in sums)
     if nd == 0:
         cosine = 1.0
@@ -174,9 +204,87 @@ def _change_part(chunks: list[Chunk]) -> tuple[float, float, float, float]:
     aa = bb = dd = top = 0.0
     for ca, cb in chunks:
         x, y = ca.double().reshape(-1), cb.double().reshape(-1)
-        d = y - x
+        unchanged = (x == y) | (x.isnan() & y.isnan())  # inf − inf and NaN − NaN are NaN
+        d = torch.where(unchanged, 0.0, y - x)
         aa += float(torch.dot(x, x))
         bb += float(torch.dot(y, y))
         dd += float(torch.dot(d, d))
-        top = max(top, float(d.abs().max())) if d.numel() else top
+        if d.numel():
+            part = float(d.abs().max())
+            top = math.nan if math.isnan(part) or math.isnan(top) else max(top, part)
     return aa, bb, dd, top
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """How two sources' tensor names correspond: each side's stripped prefix."""
+
+    prefix_a: str = ""
+    prefix_b: str = ""
+
+    def key_a(self, name: str) -> str:
+        return _strip(name, self.prefix_a)
+
+    def key_b(self, name: str) -> str:
+        return _strip(name, self.prefix_b)
+
+
+def match_names(names_a: list[str], names_b: list[str]) -> NameMatch:
+    """The prefixes to strip (from ``WRAPPER_PREFIXES`` and their chains) under which most
+    names match; none unless stripping matches more. Raises NothingToCompare when no name
+    matches at all.
+
+    Example:
+        >>> match_names(["module.fc.weight"], ["fc.weight"])
+        NameMatch(prefix_a='module.', prefix_b='')
+    """
+    best, best_score = NameMatch(), -1
+    for pa in _candidates(names_a):
+        keys_a = _keys(names_a, pa)
+        for pb in _candidates(names_b):
+            keys_b = _keys(names_b, pb)
+            if keys_a is None or keys_b is None:
+                continue  # stripping would give two tensors one name
+            score = len(keys_a & keys_b)
+            if score > best_score or (
+                score == best_score and len(pa + pb) < len(best.prefix_a + best.prefix_b)
+            ):
+                best, best_score = NameMatch(pa, pb), score
+    if best_score <= 0:
+        raise NothingToCompare(_no_match(names_a, names_b))
+    return best
+
+
+def _strip(name: str, prefix: str) -> str:
+    return name[len(prefix) :] if prefix and name.startswith(prefix) else name
+
+
+def _keys(names: list[str], prefix: str) -> set[str] | None:
+    keys = {_strip(n, prefix) for n in names}
+    return keys if len(keys) == len(names) else None
+
+
+def _candidates(names: list[str]) -> list[str]:
+    """``""`` and every chain of wrapper prefixes some name starts with (``module._orig_mod.``)."""
+    found = {""}
+    for name in names:
+        chain = ""
+        for _ in range(len(WRAPPER_PREFIXES)):  # a chain is at most one of each wrapper
+            prefix = next((p for p in WRAPPER_PREFIXES if name.startswith(chain + p)), "")
+            if not prefix:
+                break
+            chain += prefix
+            found.add(chain)
+    return sorted(found, key=len)
+
+
+def _no_match(names_a: list[str], names_b: list[str]) -> str:
+    if not names_a or not names_b:
+        empty = " and ".join(s for s, n in (("A", names_a), ("B", names_b)) if not n)
+        return f"nothing to compare: {empty} holds no tensors"
+    return (
+        f"no tensor of A matches a tensor of B by name, even with the prefixes "
+        f"{', '.join(WRAPPER_PREFIXES)} stripped: A has {len(names_a)} tensors "
+        f"(e.g. {names_a[0][:80]!r}), B has {len(names_b)} (e.g. {names_b[0][:80]!r}). "
+        "Are these the same architecture?"
+    )

@@ -1,6 +1,6 @@
 """Statistics of every tensor a source yields, and the comparison of two sources.
 
-A source (``sources.checkpoint.TensorSource``) lists its tensors before reading them and
+A source (``sources.tensors.TensorSource``) lists its tensors before reading them and
 yields them one at a time; these loops hold about one tensor (or one pair) in memory.
 """
 
@@ -14,13 +14,13 @@ import torch
 
 from torchscope._progress import byte_progress
 from torchscope.analysis.importance import Importance
-from torchscope.analysis.param_diff import ParamDiff, tensor_change
+from torchscope.analysis.param_diff import ParamDiff, match_names, tensor_change
 from torchscope.analysis.param_report import ParamReport, build_report
 from torchscope.analysis.param_stats import HIST_BINS, NEAR_ZERO, describe_tensor, layer_kind
 from torchscope.analysis.spectral import SpectralRunner, spectral_kind
 
 if TYPE_CHECKING:
-    from torchscope.sources.checkpoint import TensorEntry, TensorSource
+    from torchscope.sources.tensors import TensorEntry, TensorSource
 
 __all__ = ["compare_sources", "inspect_source"]
 
@@ -35,12 +35,15 @@ def inspect_source(
     near_zero: float = NEAR_ZERO,
     progress: bool = False,
 ) -> ParamReport:
-    """A ParamReport of every floating-point tensor of ``src`` (others are listed as skipped)."""
+    """A ParamReport of every non-empty floating-point tensor of ``src`` (others are listed
+    as skipped, with the reason)."""
     stats, skipped = [], {}
     runner = SpectralRunner() if spectral else None
     with src, runner or contextlib.nullcontext():
         for entry, tensor in _tensors(src, progress, f"reading {src.label}"):
-            reason = _unreadable(entry, tensor)
+            # an empty tensor has no statistics; skipping it also keeps a header of
+            # thousands of them from costing a full histogram each
+            reason = _unreadable(entry, tensor) or ("empty" if tensor.numel() == 0 else "")
             if reason:
                 skipped[entry.name] = reason
                 continue
@@ -78,35 +81,45 @@ def compare_sources(
     device: str | torch.device | None = None,
     progress: bool = False,
 ) -> ParamDiff:
-    """A ParamDiff of ``src_b`` against ``src_a``, one pair of tensors in memory at a time."""
+    """A ParamDiff of ``src_b`` against ``src_a``, one pair of tensors in memory at a time.
+
+    Names are matched after stripping wrapper prefixes (``match_names``); raises
+    NothingToCompare, before reading any tensor, when none match.
+    """
     with src_a, src_b:
-        result = ParamDiff(src_a.label, src_b.label, [])
-        names_b = {e.name for e in src_b.entries}
-        for entry in src_b.entries:
-            if entry.name not in src_a:
-                result.added[entry.name] = list(entry.shape)
+        match = match_names([e.name for e in src_a.entries], [e.name for e in src_b.entries])
+        in_b = {match.key_b(e.name): e for e in src_b.entries}
+        in_a = {match.key_a(e.name) for e in src_a.entries}
+        result = ParamDiff(src_a.label, src_b.label, [], prefixes=(match.prefix_a, match.prefix_b))
+        for key, entry_b in in_b.items():
+            if key not in in_a:
+                result.added[key] = list(entry_b.shape)
         for entry, ta in _tensors(src_a, progress, "comparing"):
-            if entry.name not in names_b:
-                result.removed[entry.name] = list(entry.shape)
+            key = match.key_a(entry.name)
+            other = in_b.get(key)
+            if other is None:
+                result.removed[key] = list(entry.shape)
                 continue
-            other = src_b.entry(entry.name)
+            if other.dtype != entry.dtype:
+                result.retyped[key] = (entry.dtype, other.dtype)
             if other.shape != entry.shape:
-                result.reshaped[entry.name] = (list(entry.shape), list(other.shape))
+                result.reshaped[key] = (list(entry.shape), list(other.shape))
                 continue
-            tb = src_b.get(entry.name)
-            reason = _unreadable(entry, ta) or _unreadable(other, tb)
-            if reason:
-                result.skipped.append(entry.name)
+            tb = src_b.get(other.name)
+            if _unreadable(entry, ta) or _unreadable(other, tb):
+                result.skipped.append(key)
                 continue
             if device is not None:
                 ta = ta.to(device)
-            result.changes.append(tensor_change(entry.name, ta, tb))
+            result.changes.append(tensor_change(key, ta, tb))
     return result
 
 
 def _unreadable(entry: TensorEntry, tensor: torch.Tensor) -> str:
     if tensor.device.type == "meta":
         return "on the meta device (no values)"
+    if tensor.layout != torch.strided:
+        return f"{str(tensor.layout).removeprefix('torch.')} (not dense)"
     if not tensor.is_floating_point():
         return f"{entry.dtype} (not floating point)"
     return ""

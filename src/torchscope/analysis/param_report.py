@@ -7,15 +7,10 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from torchscope._display import Displayable
+from torchscope._display import Displayable, figures_of, save_figures_of
 from torchscope.analysis.importance import Importance, magnitude_importance
-from torchscope.analysis.param_stats import (
-    GroupStats,
-    HealthFlag,
-    TensorStats,
-    aggregate,
-    health_flags,
-)
+from torchscope.analysis.param_health import HealthFlag, health_flags
+from torchscope.analysis.param_stats import GroupStats, TensorStats, aggregate
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,6 +43,17 @@ class ParamReport(Displayable):
     spectral: SpectralReport | None = None
     skipped: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_errors(self) -> bool:
+        """Whether a health check found an error (NaN or Inf values): the weights are broken.
+
+        Example:
+            >>> import torch, torchscope
+            >>> torchscope.inspect_params({"w": torch.tensor([1.0, float("nan")])}).has_errors
+            True
+        """
+        return any(f.severity == "error" for f in self.flags)
 
     def tensor(self, name: str) -> TensorStats:
         for t in self.tensors:
@@ -97,11 +103,17 @@ class ParamReport(Displayable):
             rows = [_flat_percentiles(x.to_dict()) for x in items]
         return pd.DataFrame(rows)
 
-    def figures(self, log: bool = False) -> dict[str, Figure]:
-        """Every figure this report can draw, by file stem (see ``render.param_plots``)."""
-        from torchscope.render.param_plots import report_figures
+    def __repr__(self) -> str:
+        """One line: a notebook or debugger must not dump every histogram."""
+        problems = sum(f.severity != "info" for f in self.flags)
+        return (
+            f"ParamReport({self.source!r}: {len(self.tensors)} tensors, "
+            f"{self.total.numel:,} values, {problems} problem{'' if problems == 1 else 's'})"
+        )
 
-        return report_figures(self, log=log)
+    def figures(self, log: bool = False) -> dict[str, Figure]:
+        """Every figure this report can draw, by file stem (drawn by render/ via the seam)."""
+        return figures_of(self, log=log)
 
     def save(self, path: str | Path) -> list[Path]:
         """``.json`` writes the report; a directory (or no suffix) gets every figure as PNG."""
@@ -111,9 +123,7 @@ class ParamReport(Displayable):
         if target.suffix == ".json":
             target.write_text(self.to_json())
             return [target]
-        from torchscope.render.param_plots import save_figures
-
-        return save_figures(self.figures(), target)
+        return save_figures_of(self, target)
 
 
 def _flat_percentiles(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Statistics of parameter tensors, their aggregates per module and model, and health flags.
+"""Statistics of parameter tensors, and their aggregates per module and model.
 
 Each tensor is read in two sweeps over cache-sized chunks on its own device: the first
 finds its range and mean, the second everything else (centred variance, |w|, zeros,
@@ -18,17 +18,16 @@ import numpy as np
 import torch
 
 from torchscope.analysis._chunked import Chunk, as_float, split_map
+from torchscope.analysis.quantile_sketch import SKETCH_PROBS, MixtureCdf, quantiles_from_histogram
 from torchscope.model.dtypes import dtype_name
 
 __all__ = [
     "PERCENTILES",
     "GroupStats",
-    "HealthFlag",
     "TensorStats",
     "ValueStats",
     "aggregate",
     "describe_tensor",
-    "health_flags",
     "layer_kind",
 ]
 
@@ -36,11 +35,6 @@ PERCENTILES = (1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0)
 HIST_BINS = 64
 NEAR_ZERO = 1e-3  # near zero: |w| <= NEAR_ZERO × max|w| of the tensor
 _FINE_PER_BIN = 1024  # the fine histogram behind the percentiles has bins × 1024 bins
-_SKETCH = np.linspace(0.0, 1.0, 129)  # probabilities of the per-tensor quantile sketch
-# The norm-outlier check: modified z-score (Iglewicz & Hoaglin) of log10 L2 norms within
-# a layer type, over at least this many tensors.
-NORM_Z_THRESHOLD = 3.5
-_NORM_MIN_GROUP = 5
 
 
 @dataclass
@@ -111,25 +105,6 @@ class GroupStats(ValueStats):
     tensors: int = 0
 
 
-@dataclass(frozen=True)
-class HealthFlag:
-    """A problem found in a tensor, with the measured value and the threshold it crossed.
-
-    ``severity`` is ``error`` (non-finite values), ``warning``, or ``info`` for patterns
-    expected at initialisation (all-zero biases, constant norm scales).
-    """
-
-    tensor: str
-    check: str
-    severity: str
-    message: str
-    value: float
-    threshold: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 def layer_kind(name: str, shape: Sequence[int], module_type: str = "") -> str:
     """A tensor's layer type for grouping: ``Linear.weight`` from a model, else by shape.
 
@@ -173,47 +148,86 @@ def describe_tensor(
     if not x.is_floating_point():
         x = x.float()
     rows = x.reshape(x.shape[0], -1) if x.ndim >= 2 and x.numel() else x.reshape(-1)
-    nan_count = inf_count = 0
-    finite = rows
-    lo, hi, total = _range_and_sum(rows)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        mask = torch.isfinite(rows)
-        nan_count = int(torch.isnan(rows).sum())
-        inf_count = int(rows.numel() - mask.sum()) - nan_count
-        finite = rows[mask]
-        lo, hi, total = _range_and_sum(finite)
+    finite, nan_count, inf_count, lo, hi, total = _finite_values(rows)
     n = finite.numel()
-    mean = total / n if n else math.nan
+    # Values near the dtype's limits are divided by a power of two (exactly) so that no
+    # difference, square or sum below overflows; results are multiplied back at the end.
+    unit = _unit(max(abs(lo), abs(hi)), n, x.dtype) if n else 1.0
+    mean_u = _mean(finite, lo, hi, total, unit)
     threshold = near_zero * max(abs(lo), abs(hi)) if n else 0.0
-    sweep = _Sweep.merge(split_map(_Sweep(lo, hi, mean, threshold, bins * _FINE_PER_BIN), finite))
+    lo_u, hi_u = lo / unit, hi / unit
+    sweep = _Sweep(lo_u, hi_u, mean_u, threshold / unit, bins * _FINE_PER_BIN, unit)
+    sweep = _Sweep.merge(split_map(sweep, finite))
     dead = _dead_rows(rows) if finite is not rows else sweep.dead
     fine = sweep.fine_hist
-    probs = [q / 100 for q in percentiles]
+    values = quantiles_from_histogram(fine, lo_u, hi_u, [q / 100 for q in percentiles], unit)
     return TensorStats(
         name=name,
         shape=tuple(tensor.shape),
         dtype=dtype_name(tensor.dtype),
         kind=kind or layer_kind(name, tuple(tensor.shape)),
         numel=tensor.numel(),
-        mean=mean,
-        std=math.sqrt(sweep.m2 / n) if n else math.nan,
+        mean=mean_u * unit,
+        std=math.sqrt(sweep.m2 / n) * unit if n else math.nan,
         min=lo if n else math.nan,
         max=hi if n else math.nan,
-        mean_abs=sweep.sum_abs / n if n else math.nan,
-        l2_norm=math.sqrt(sweep.m2 + n * mean * mean) if n else math.nan,
+        mean_abs=sweep.sum_abs / n * unit if n else math.nan,
+        l2_norm=math.sqrt(sweep.m2 + n * mean_u * mean_u) * unit if n else math.nan,
         zero_frac=(n - sweep.nonzero) / n if n else math.nan,
         near_zero_frac=sweep.near / n if n else math.nan,
         near_zero_threshold=threshold,
         nan_count=nan_count,
         inf_count=inf_count,
-        percentiles=dict(zip(map(_pname, percentiles), _quantiles(fine, lo, hi, probs))),
+        percentiles=dict(zip(map(_pname, percentiles), values)),
         hist=fine.reshape(bins, _FINE_PER_BIN).sum(1).tolist() if n else [0] * bins,
         hist_range=(lo, hi) if n else (0.0, 0.0),
         units=rows.shape[0] if rows.ndim == 2 else 0,
         dead_units=dead,
         aliases=tuple(aliases),
-        sketch=_quantiles(fine, lo, hi, _SKETCH) if n else [],
+        sketch=quantiles_from_histogram(fine, lo_u, hi_u, SKETCH_PROBS, unit) if n else [],
     )
+
+
+def _finite_values(rows: torch.Tensor) -> tuple[torch.Tensor, int, int, float, float, float]:
+    """The finite values (``rows`` itself when all are), NaN and Inf counts, range and sum."""
+    lo, hi, total = _range_and_sum(rows)
+    if math.isfinite(lo) and math.isfinite(hi):
+        return rows, 0, 0, lo, hi, total
+    mask = torch.isfinite(rows)
+    nan_count = int(torch.isnan(rows).sum())
+    inf_count = int(rows.numel() - mask.sum()) - nan_count
+    finite = rows[mask]
+    return (finite, nan_count, inf_count, *_range_and_sum(finite))
+
+
+def _unit(magnitude: float, n: int, dtype: torch.dtype) -> float:
+    """1, or the power of two that brings ``magnitude`` into [1, 2) when sums of ``n``
+    squared differences of values that large could overflow the dtype they are summed in."""
+    summed = torch.float64 if dtype == torch.float64 else torch.float32
+    if magnitude <= math.sqrt(torch.finfo(summed).max / (8 * max(n, 1))):
+        return 1.0
+    return 2.0 ** (math.frexp(magnitude)[1] - 1)
+
+
+def _mean(finite: torch.Tensor, lo: float, hi: float, total: float, unit: float) -> float:
+    """The mean of the finite values in units of ``unit``, within [lo, hi] despite rounding."""
+    n = finite.numel()
+    if not n:
+        return math.nan
+    if hi == lo:  # a constant tensor: its value, whatever the rounding of the sum
+        return lo / unit
+    if not math.isfinite(total):  # a float64 sum past 1.8e308
+        return _scaled_sum(finite, unit) / n
+    return min(max(total / unit / n, lo / unit), hi / unit)
+
+
+def _scaled_sum(x: torch.Tensor, unit: float) -> float:
+    """Σ x / unit in float64."""
+
+    def part(chunks: list[Chunk]) -> float:
+        return sum(float((as_float(c) / unit).sum(dtype=torch.float64)) for (c,) in chunks)
+
+    return sum(split_map(part, x))
 
 
 def _pname(q: float) -> str:
@@ -245,8 +259,11 @@ def _range_part(chunks: list[Chunk]) -> tuple[float, float, float]:
 class _Sweep:
     """The second pass over a tensor's finite values: one instance per group of chunks."""
 
-    def __init__(self, lo: float, hi: float, mean: float, near: float, fine: int) -> None:
-        self.lo, self.mean, self.threshold, self.fine = lo, mean, near, fine
+    def __init__(
+        self, lo: float, hi: float, mean: float, near: float, fine: int, unit: float = 1.0
+    ) -> None:
+        """Bounds, mean and near-zero threshold are in units of ``unit`` (see ``_unit``)."""
+        self.lo, self.mean, self.threshold, self.fine, self.unit = lo, mean, near, fine, unit
         self.scale = fine / (hi - lo) if hi > lo else 0.0
         self.m2 = self.sum_abs = 0.0
         self.nonzero = self.near = self.dead = 0
@@ -260,6 +277,12 @@ class _Sweep:
         return part
 
     def _add(self, c: torch.Tensor) -> None:
+        nonzero = int(torch.count_nonzero(c))  # before scaling, which may flush tiny values
+        self.nonzero += nonzero
+        if c.ndim == 2 and c.numel() - nonzero >= c.shape[1]:  # room for an all-zero row
+            self.dead += int((torch.count_nonzero(c, dim=1) == 0).sum())
+        if self.unit != 1.0:
+            c = c / self.unit
         buf = torch.sub(c, self.mean)
         flat = buf.reshape(-1)
         self.m2 += float(torch.dot(flat, flat))
@@ -267,10 +290,6 @@ class _Sweep:
         # a CPU chunk's float32 sum of magnitudes is exact enough; a GPU sums it all at once
         self.sum_abs += float(buf.sum(dtype=None if c.is_cpu else torch.float64))
         self.near += int(torch.count_nonzero(buf <= self.threshold))
-        nonzero = int(torch.count_nonzero(c))
-        self.nonzero += nonzero
-        if c.ndim == 2 and c.numel() - nonzero >= c.shape[1]:  # room for an all-zero row
-            self.dead += int((torch.count_nonzero(c, dim=1) == 0).sum())
         # c ≥ lo, so indices are ≥ 0; the maximum lands on index `fine`, folded in below
         index = torch.sub(c, self.lo, out=buf).mul_(self.scale).to(torch.int64)
         counts = torch.bincount(index.reshape(-1), minlength=self.fine + 1)
@@ -301,35 +320,6 @@ def _dead_rows(rows: torch.Tensor) -> int:
     return int((torch.count_nonzero(rows, dim=1) == 0).sum())
 
 
-def _quantiles(
-    fine: np.ndarray, lo: float, hi: float, probs: Sequence[float] | np.ndarray
-) -> list[float]:
-    """Quantiles (numpy's linear interpolation) read from a fine histogram over [lo, hi].
-
-    Within a bin the values are taken as evenly spread, so each is off by less than a bin.
-    """
-    n = int(fine.sum())
-    p = np.asarray(probs, dtype=np.float64)
-    if n == 0:
-        return [math.nan] * len(p)
-    if hi <= lo:
-        return [lo] * len(p)
-    cum = np.cumsum(fine)
-    position = p * (n - 1)
-    below = np.floor(position)
-    t = position - below
-
-    def value(rank: np.ndarray) -> np.ndarray:
-        b = np.searchsorted(cum, rank, side="right")
-        before = np.where(b > 0, cum[np.maximum(b - 1, 0)], 0)
-        return lo + (b + (rank - before + 0.5) / fine[b]) * ((hi - lo) / len(fine))
-
-    v = (1 - t) * value(below) + t * value(np.minimum(below + 1, n - 1))
-    v = np.clip(v, lo, hi)
-    v[p <= 0], v[p >= 1] = lo, hi
-    return [float(x) for x in v]
-
-
 # --- groups -----------------------------------------------------------------------------
 
 
@@ -337,23 +327,29 @@ def aggregate(name: str, members: Sequence[TensorStats], bins: int = HIST_BINS) 
     """Combine tensor statistics exactly (moments, counts) or by sketches (percentiles)."""
     live = [m for m in members if m.finite_count]
     n = sum(m.finite_count for m in live)
-    mean = sum(m.mean * m.finite_count for m in live) / n if n else math.nan
-    m2 = sum(m.std**2 * m.finite_count + m.finite_count * (m.mean - mean) ** 2 for m in live)
     lo = min((m.min for m in live), default=math.nan)
     hi = max((m.max for m in live), default=math.nan)
-    cdf = _MixtureCdf(live) if n else None
-    edges = np.linspace(lo, hi, bins + 1) if n else np.zeros(bins + 1)
-    hist = (np.diff(cdf(edges)) * n).tolist() if cdf else [0.0] * bins
+    unit = _unit(max(abs(lo), abs(hi)), n, torch.float64) if n else 1.0  # as for one tensor
+    mean_u = sum(m.mean / unit * m.finite_count for m in live) / n if n else math.nan
+    m2_u = sum(
+        (m.std / unit) ** 2 * m.finite_count + m.finite_count * (m.mean / unit - mean_u) ** 2
+        for m in live
+    )
+    cdf = MixtureCdf([(m.sketch, m.finite_count) for m in live], unit) if n else None
+    edges = np.linspace(lo / unit, hi / unit, bins + 1) if n else np.zeros(bins + 1)
+    hist = (np.diff(cdf.between(edges)) * n).tolist() if cdf else [0.0] * bins
     return GroupStats(
         name=name,
         tensors=len(members),
         numel=sum(m.numel for m in members),
-        mean=mean,
-        std=math.sqrt(m2 / n) if n else math.nan,
+        mean=mean_u * unit,
+        std=math.sqrt(m2_u / n) * unit if n else math.nan,
         min=lo,
         max=hi,
-        mean_abs=sum(m.mean_abs * m.finite_count for m in live) / n if n else math.nan,
-        l2_norm=math.sqrt(sum(m.l2_norm**2 for m in live)),
+        mean_abs=sum(m.mean_abs / unit * m.finite_count for m in live) / n * unit
+        if n
+        else math.nan,
+        l2_norm=math.sqrt(sum((m.l2_norm / unit) ** 2 for m in live)) * unit,
         zero_frac=sum(m.zero_frac * m.finite_count for m in live) / n if n else math.nan,
         near_zero_frac=sum(m.near_zero_frac * m.finite_count for m in live) / n if n else math.nan,
         nan_count=sum(m.nan_count for m in members),
@@ -364,107 +360,3 @@ def aggregate(name: str, members: Sequence[TensorStats], bins: int = HIST_BINS) 
         hist=hist,
         hist_range=(lo, hi),
     )
-
-
-class _MixtureCdf:
-    """The CDF of several tensors' values together, from their quantile sketches."""
-
-    def __init__(self, members: Sequence[TensorStats]) -> None:
-        self.sketches = [(np.asarray(m.sketch), m.finite_count) for m in members]
-        self.total = sum(w for _, w in self.sketches)
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(values))
-        for sketch, weight in self.sketches:
-            out += weight * np.interp(values, sketch, _SKETCH, left=0.0, right=1.0)
-        return out / self.total
-
-    def percentiles(self, like: dict[str, float]) -> dict[str, float]:
-        grid = np.unique(np.concatenate([s for s, _ in self.sketches]))
-        if len(grid) > 4096:
-            grid = grid[np.linspace(0, len(grid) - 1, 4096).astype(int)]
-        cdf = self(grid)
-        return {k: float(np.interp(float(k[1:]) / 100, cdf, grid)) for k in like}
-
-
-# --- health -----------------------------------------------------------------------------
-
-
-def health_flags(tensors: Sequence[TensorStats]) -> list[HealthFlag]:
-    """Non-finite values, all-zero or constant tensors, dead units, and norm outliers."""
-    flags: list[HealthFlag] = []
-    for t in tensors:
-        flags.extend(_tensor_flags(t))
-    flags.extend(_norm_outliers(tensors))
-    return flags
-
-
-def _tensor_flags(t: TensorStats) -> list[HealthFlag]:
-    flags = []
-    bad = t.nan_count + t.inf_count
-    vector = len(t.shape) <= 1
-    if bad:
-        flags.append(
-            HealthFlag(
-                t.name,
-                "non_finite",
-                "error",
-                f"{t.nan_count} NaN and {t.inf_count} Inf of {t.numel} values",
-                bad / t.numel,
-                0.0,
-            )
-        )
-    if t.finite_count and t.zero_frac == 1.0:
-        flags.append(
-            HealthFlag(
-                t.name, "all_zero", "info" if vector else "warning", "every value is zero", 1.0, 1.0
-            )
-        )
-    elif t.finite_count > 1 and t.min == t.max:
-        flags.append(
-            HealthFlag(
-                t.name,
-                "constant",
-                "info" if vector else "warning",
-                f"every value is {t.min:.6g}",
-                0.0,
-                0.0,
-            )
-        )
-    elif t.dead_units and "embedding" not in t.kind.lower():
-        flags.append(
-            HealthFlag(
-                t.name,
-                "dead_units",
-                "warning",
-                f"{t.dead_units} of {t.units} rows (output units) are all zero",
-                t.dead_units / t.units,
-                0.0,
-            )
-        )
-    return flags
-
-
-def _norm_outliers(tensors: Sequence[TensorStats]) -> list[HealthFlag]:
-    groups: dict[str, list[TensorStats]] = {}
-    for t in tensors:
-        if t.l2_norm > 0 and math.isfinite(t.l2_norm):
-            groups.setdefault(t.kind, []).append(t)
-    flags = []
-    for kind, members in groups.items():
-        if len(members) < _NORM_MIN_GROUP:
-            continue
-        logs = np.log10([m.l2_norm for m in members])
-        median = float(np.median(logs))
-        mad = float(np.median(np.abs(logs - median)))
-        for member, value in zip(members, logs):
-            z = 0.6745 * (value - median) / mad if mad > 0 else 0.0
-            if abs(z) > NORM_Z_THRESHOLD:
-                message = (
-                    f"L2 norm {member.l2_norm:.4g} vs median {10**median:.4g} of "
-                    f"{len(members)} {kind} tensors (robust z {z:+.1f})"
-                )
-                flags.append(
-                    HealthFlag(member.name, "norm_outlier", "warning", message, z, NORM_Z_THRESHOLD)
-                )
-    return flags

@@ -1,10 +1,16 @@
-"""Recognise repeated identical blocks (80 decoder layers) so they can be shown once."""
+"""Recognise repeated identical blocks (80 decoder layers) so they can be shown once.
+
+Identical means the same structure: types, parameter shapes, ops and their shapes.
+Hyper-parameters that change none of these (EfficientNet's drop-path rate, which grows
+block by block) do not stop a run; the values that differ are listed with the run.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from torchscope.analysis.settings import free_settings, structural_repr
 from torchscope.model.graph import ModelGraph, ModuleNode, ParamInfo
 
 __all__ = [
@@ -14,6 +20,7 @@ __all__ = [
     "repeated_runs",
     "run_map",
     "structure_signatures",
+    "varying_settings",
 ]
 
 
@@ -32,7 +39,7 @@ def structure_signatures(graph: ModelGraph) -> dict[str, str]:
     for node in reversed(graph.modules):  # children before parents
         parts = [
             node.type,
-            node.extra_repr,
+            structural_repr(node.type, node.extra_repr),
             *(
                 f"{p.name.rpartition('.')[2]}:{p.shape}:{p.dtype}"
                 for p in params_by_owner.get(node.path, [])
@@ -92,11 +99,20 @@ class RunMap:
     membership: dict[str, tuple[tuple[str, int], ...]]
     repeat: dict[str, int]  # first member's path → number of copies
     label: dict[str, str]  # first member's path → ``layers.0-79``
+    varies: dict[str, list[str]] = field(default_factory=dict)  # first member → settings
 
 
-def run_map(graph: ModelGraph, roll: bool = True) -> RunMap:
-    """The RunMap of ``graph``; with ``roll=False`` every module stands for itself."""
-    signatures = structure_signatures(graph) if roll else {}
+def run_map(
+    graph: ModelGraph, roll: bool = True, signatures: dict[str, str] | None = None
+) -> RunMap:
+    """The RunMap of ``graph``; with ``roll=False`` every module stands for itself.
+
+    ``signatures`` are ``structure_signatures(graph)`` when the caller has them already.
+    """
+    if not roll:
+        signatures = {}
+    elif signatures is None:
+        signatures = structure_signatures(graph)
     runs = RunMap({"": ""}, {"": ()}, {}, {})
     for node in graph.modules:  # parents come before their children
         children = [graph.module(c) for c in node.children]
@@ -106,6 +122,10 @@ def run_map(graph: ModelGraph, roll: bool = True) -> RunMap:
             first = group[0]
             runs.repeat[first.path] = len(group)
             runs.label[first.path] = fold_label(group)
+            if len(group) > 1:
+                varies = varying_settings(graph, group)
+                if varies:
+                    runs.varies[first.path] = varies
             for index, child in enumerate(group):
                 runs.canon[child.path] = (
                     f"{parent_canon}.{first.name}" if parent_canon else first.name
@@ -119,3 +139,61 @@ def crosses_copies(a: tuple[tuple[str, int], ...], b: tuple[tuple[str, int], ...
     """True when two memberships place modules in different copies of one rolled run."""
     index_in_a = dict(a)
     return any(key in index_in_a and index_in_a[key] != i for key, i in b)
+
+
+def varying_settings(graph: ModelGraph, run: list[ModuleNode], limit: int = 4) -> list[str]:
+    """The free settings that differ between the copies of a run, one line each.
+
+    ``["dropout.p 0.0125 … 0.05 (4 values)"]`` for blocks whose dropout rate grows; at
+    most ``limit`` lines (then ``+N more``).
+
+    Example:
+        >>> import torch, torchscope
+        >>> net = torch.nn.Sequential(*[torch.nn.Dropout(p / 10) for p in range(3)])
+        >>> g = torchscope.trace(net.eval(), input_size=(1, 4))
+        >>> varying_settings(g, [g.module(str(i)) for i in range(3)])
+        ['p 0, 0.1, 0.2']
+    """
+    first = run[0]
+    lines = []
+    for sub in [first, *_descendants(graph, first)]:
+        rel = sub.path[len(first.path) + 1 :] if sub.path != first.path else ""
+        values: dict[str, list[str]] = {}
+        for copy in run:
+            try:
+                module = graph.module(f"{copy.path}.{rel}" if rel else copy.path)
+            except KeyError:
+                continue
+            for key, value in free_settings(module.type, module.extra_repr).items():
+                values.setdefault(key, []).append(value)
+        for key, seen in values.items():
+            if len(set(seen)) > 1:
+                lines.append(f"{rel + '.' if rel else ''}{key} {_spread(seen)}")
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"+{len(lines) - limit} more"]
+    return lines
+
+
+def _descendants(graph: ModelGraph, node: ModuleNode) -> list[ModuleNode]:
+    found, todo = [], list(node.children)
+    while todo:
+        child = graph.module(todo.pop(0))
+        found.append(child)
+        todo.extend(child.children)
+    return found
+
+
+def _spread(values: list[str]) -> str:
+    """``0.1, 0.2, 0.3`` for a few values, ``0.0125 … 0.05 (9 values)`` for many."""
+    distinct = list(dict.fromkeys(_number(v) for v in values))
+    if len(distinct) <= 3:
+        return ", ".join(distinct)
+    return f"{distinct[0]} … {distinct[-1]} ({len(distinct)} values)"
+
+
+def _number(text: str) -> str:
+    """``0.0036363636363636364`` → ``0.00364``: a rate with three significant digits."""
+    try:
+        return f"{float(text):.3g}"
+    except ValueError:
+        return text

@@ -8,14 +8,11 @@ closely enough to agree with it layer by layer:
   matrices, one per kernel position, whose eigenvalues are pooled, after scaling W by
   √½ (WeightWatcher's ``conv2d_norm``, so conv eigenvalues are halved);
 * layers with M·rf < 8 or > 15 000 eigenvalues, or N > 50 000, are skipped (its defaults);
-* the tail fit takes the eigenvalues above 1e-5, tries every one as xmin, estimates
-  alpha = 1 + n / Σ log(λ / xmin) over the n eigenvalues ≥ xmin (the continuous MLE of
-  Clauset, Shalizi & Newman) and keeps the xmin with the smallest Kolmogorov–Smirnov
-  distance; with fewer than 20 eigenvalues it uses the bias-corrected small-sample rule.
+* a fit on fewer than 50 eigenvalues carries a ``fit_warning``: WeightWatcher switches to a
+  small-sample rule below 20 and says so, and its code notes that 50 are "really" needed;
+* the tail is fitted by ``analysis.power_law.fit_power_law`` (its module says how).
 
-WeightWatcher runs an SVD per matrix and a Python loop over candidate xmins; here the
-eigenvalues come from the Gram matrix and the KS search is vectorised and pruned with
-exact lower bounds, so every candidate that could win is still evaluated in full.
+WeightWatcher runs an SVD per matrix; here the eigenvalues come from the Gram matrix.
 """
 
 from __future__ import annotations
@@ -32,38 +29,23 @@ from typing import Any
 import numpy as np
 import torch
 
+from torchscope.analysis.power_law import EVALS_THRESHOLD, PowerLawFit, fit_power_law
+
 __all__ = [
     "ALPHA_RANGE",
+    "MIN_FIT_EVALS",
     "LayerSpectrum",
-    "PowerLawFit",
     "SpectralReport",
     "SpectralRunner",
     "analyze_weight",
     "esd",
-    "fit_power_law",
     "spectral_kind",
 ]
 
 ALPHA_RANGE = (2.0, 6.0)  # alpha below: over-trained; above: under-trained (WeightWatcher)
-EVALS_THRESHOLD = 1e-5
 MIN_EVALS, MAX_EVALS, MAX_N = 8, 15_000, 50_000
-_SMALL_N = 20
+MIN_FIT_EVALS = 50  # fewer eigenvalues above 1e-5 than this: the fit is flagged unreliable
 _CONV2D_SCALE = 0.5  # eigenvalues of (√½·W)ᵀ(√½·W)
-_BOUND_COLUMNS = 96  # tail points sampled for the KS lower bounds
-_BLOCK = 1 << 21  # elements per block of the exact KS evaluation
-
-
-@dataclass
-class PowerLawFit:
-    """A power-law fit of an ESD tail: ``status`` is ``ok`` or ``failed``."""
-
-    alpha: float
-    xmin: float
-    xmax: float
-    D: float
-    sigma: float
-    num_pl_spikes: int
-    status: str = "ok"
 
 
 @dataclass
@@ -72,7 +54,9 @@ class LayerSpectrum:
 
     ``lambda_max`` is the largest eigenvalue of WᵀW (σ_max², which WeightWatcher calls
     ``spectral_norm``); ``norm`` is Σλ (the squared Frobenius norm); ``log_*`` are log10.
-    ``evals`` holds the sorted eigenvalues (the ESD) for plots.
+    ``evals`` holds the sorted eigenvalues (the ESD) for plots. ``warning`` is
+    WeightWatcher's (``over-trained``/``under-trained``); ``fit_warning`` says when the fit
+    itself is unreliable (fewer than ``MIN_FIT_EVALS`` eigenvalues).
     """
 
     name: str
@@ -98,6 +82,7 @@ class LayerSpectrum:
     stable_rank: float
     status: str
     warning: str
+    fit_warning: str = ""
     evals: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
     @property
@@ -167,137 +152,6 @@ def _stack_esd(stack: torch.Tensor, kind: str) -> np.ndarray:
     return evals * _CONV2D_SCALE if kind == "conv2d" else evals
 
 
-# --- the power-law fit ------------------------------------------------------------------
-
-
-def fit_power_law(evals: np.ndarray, threshold: float = EVALS_THRESHOLD) -> PowerLawFit:
-    """Fit a power law to the tail of an ESD, choosing xmin by the KS distance.
-
-    Example:
-        >>> import numpy as np
-        >>> x = (1 - np.random.default_rng(0).random(2000)) ** (-1 / 2.5)  # alpha = 3.5
-        >>> round(fit_power_law(x).alpha, 1)
-        3.5
-    """
-    evals = np.asarray(evals, dtype=np.float64)
-    data = np.sort(evals[evals > threshold])
-    if len(data) < 2:
-        return PowerLawFit(-1.0, -1.0, -1.0, -1.0, -1.0, -1, status="failed")
-    logs = np.log(data)
-    fit = _fit_small(data, logs) if len(data) < _SMALL_N else _fit_standard(data, logs)
-    if not math.isfinite(fit.alpha):
-        return PowerLawFit(-1.0, -1.0, -1.0, -1.0, -1.0, -1, status="failed")
-    fit.num_pl_spikes = int(np.count_nonzero(evals >= fit.xmin))
-    return fit
-
-
-def _tails(logs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each candidate xmin (every point but the last): tail size n and Σ log(λ/xmin)."""
-    n = (len(logs) - np.arange(len(logs) - 1)).astype(np.float64)
-    tail_sums = np.cumsum(logs[::-1])[::-1][:-1]
-    return n, tail_sums - n * logs[:-1]
-
-
-def _deviations(
-    logs: np.ndarray, alphas: np.ndarray, n: np.ndarray, rows: np.ndarray, cols: np.ndarray
-) -> np.ndarray:
-    """|F_fit − F_emp| of candidate xmins ``rows`` at points ``cols`` (0 before a row's xmin).
-
-    F_fit(λ_k) = 1 − (λ_k / xmin)^(1 − alpha) and F_emp = (k − i) / n at the tail's k-th
-    point, as WeightWatcher computes them.
-    """
-    gap = np.maximum(logs[None, cols] - logs[rows, None], 0.0)
-    steps = np.maximum(cols[None, :] - rows[:, None], 0)
-    with np.errstate(invalid="ignore"):  # alpha = inf where a tail is one repeated value
-        exponent = np.where(gap > 0, (1.0 - alphas[rows, None]) * gap, 0.0)
-    return np.abs(1.0 - np.exp(exponent) - steps / n[rows, None])
-
-
-def _ks(logs: np.ndarray, alphas: np.ndarray, n: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Exact KS distances of the candidates ``rows``: the largest deviation over each tail."""
-    out = np.empty(len(rows))
-    cols = np.arange(int(rows.min()), len(logs))
-    per_block = max(1, _BLOCK // len(cols))
-    for start in range(0, len(rows), per_block):
-        block = rows[start : start + per_block]
-        out[start : start + len(block)] = _deviations(logs, alphas, n, block, cols).max(axis=1)
-    return out
-
-
-def _fit_standard(data: np.ndarray, logs: np.ndarray) -> PowerLawFit:
-    n, spread = _tails(logs)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        alphas = 1.0 + n / spread
-    valid = alphas > 1.0  # WeightWatcher gives D = 1 to the others
-    candidates = np.flatnonzero(valid)
-    D = np.ones(len(alphas))
-    if len(candidates):
-        D[candidates] = _pruned_ks(logs, alphas, n, candidates)
-    best = int(np.argmin(D))
-    return PowerLawFit(
-        alpha=float(alphas[best]),
-        xmin=float(data[best]),
-        xmax=float(data[-1]),
-        D=float(D[best]),
-        sigma=float((alphas[best] - 1.0) / math.sqrt(len(data) - best)),
-        num_pl_spikes=0,
-    )
-
-
-def _pruned_ks(logs: np.ndarray, alphas: np.ndarray, n: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """KS distances where they can matter, +inf where a lower bound rules a row out.
-
-    A lower bound for every row comes from a sample of tail points; rows are then
-    evaluated exactly in order of their bound until the best exact distance is below
-    every remaining bound. Ties keep the lowest index, as ``np.argmin`` does.
-    """
-    if len(rows) <= 4 * _BOUND_COLUMNS:
-        return _ks(logs, alphas, n, rows)
-    sample = np.unique(np.linspace(0, len(logs) - 1, _BOUND_COLUMNS).astype(np.int64))
-    bounds = _deviations(logs, alphas, n, rows, sample).max(axis=1)
-    order = np.argsort(bounds, kind="stable")
-    D = np.full(len(rows), np.inf)
-    best = np.inf
-    batch = 32
-    for start in range(0, len(order), batch):
-        chosen = order[start : start + batch]
-        if bounds[chosen[0]] > best:
-            break
-        D[chosen] = _ks(logs, alphas, n, rows[chosen])
-        best = min(best, float(D[chosen].min()))
-        batch = min(batch * 2, 1024)
-    return D
-
-
-def _fit_small(data: np.ndarray, logs: np.ndarray, k_min: int = 8) -> PowerLawFit:
-    """WeightWatcher's small-sample fit: bias-corrected alpha over tails of ≥ ``k_min`` points.
-
-    (WeightWatcher ranks these by D − 0.868/√n, but its caller then takes the smallest D,
-    which is what decides its result, so that is what this does.)
-    """
-    n, spread = _tails(logs)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        alphas = 1.0 + (n - 1.0) / spread
-    rows = np.flatnonzero((n >= k_min) & (spread > 1e-12))
-    if not len(rows):  # no tail is long enough: the whole sample is the tail
-        spread_all = float(logs.sum() - len(logs) * logs[0])
-        if spread_all <= 1e-12:
-            return PowerLawFit(-1.0, -1.0, -1.0, -1.0, -1.0, -1, status="failed")
-        alphas, n, rows = np.array([1.0 + (len(logs) - 1.0) / spread_all]), n[:1], np.array([0])
-    D = np.ones(len(n))
-    D[rows] = _ks(logs, alphas, n, rows)
-    best = int(np.argmin(D))
-    alpha = float(alphas[best]) if best in rows else 0.0
-    return PowerLawFit(
-        alpha=alpha,
-        xmin=float(data[best]),
-        xmax=float(data[-1]),
-        D=float(D[best]),
-        sigma=float((alpha - 1.0) / math.sqrt(len(data) - best)),
-        num_pl_spikes=0,
-    )
-
-
 # --- one layer --------------------------------------------------------------------------
 
 
@@ -349,6 +203,8 @@ def _spectrum(
         log_alpha_norm = (
             float(np.logaddexp.reduce(fit.alpha * np.log(evals)) / math.log(10)) if ok else math.nan
         )
+    fitted = int(np.count_nonzero(evals > EVALS_THRESHOLD))
+    few = f"fit on {fitted} eigenvalues (< {MIN_FIT_EVALS}): unreliable"
     warning = ""
     if ok and fit.alpha < ALPHA_RANGE[0]:
         warning = "over-trained"
@@ -378,6 +234,7 @@ def _spectrum(
         stable_rank=norm / lambda_max if lambda_max > 0 else math.nan,
         status=fit.status,
         warning=warning,
+        fit_warning=few if ok and fitted < MIN_FIT_EVALS else "",
         evals=evals,
     )
 
@@ -414,6 +271,7 @@ class SpectralReport:
         out["layers"] = len(self.layers)
         out["over_trained"] = sum(x.warning == "over-trained" for x in ok)
         out["under_trained"] = sum(x.warning == "under-trained" for x in ok)
+        out["unreliable"] = sum(bool(x.fit_warning) for x in ok)
         return out
 
     def to_dict(self) -> dict[str, Any]:

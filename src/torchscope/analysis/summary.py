@@ -68,6 +68,14 @@ class Summary(Displayable):
     memory: MemoryEstimate
     depth: int
 
+    def __repr__(self) -> str:
+        """One line: the dataclass repr would dump the whole captured graph."""
+        t = self.totals
+        return (
+            f"Summary({self.graph.model_type!r}: {t.total_params:,} params, {t.macs:,} MACs, "
+            f"{len(self.rows)} rows to depth {self.depth})"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain data (``--json``): totals at top level, then ``modules``."""
         t = self.totals

@@ -28,7 +28,7 @@ from torchscope.capture.attention import fused_attention_on_meta, is_meta_attent
 from torchscope.capture.flops import aten_macs, has_formula, is_compute_op
 from torchscope.capture.nested import named_tensors, tensors_in
 from torchscope.model.dtypes import dtype_name
-from torchscope.model.graph import Edge, GraphIO, ModuleNode, OpNode, TensorMeta
+from torchscope.model.graph import Edge, GraphIO, ModuleCall, ModuleNode, OpNode, TensorMeta
 
 __all__ = ["Recorder"]
 
@@ -75,6 +75,8 @@ class Recorder:
         self.nodes = nodes
         self.param_ids = param_ids
         self.stack: list[str] = []
+        self.calls: list[ModuleCall] = []
+        self.call_stack: list[int] = []  # indices into calls, in step with stack
         self.ops: list[OpNode] = []
         self.edges: list[Edge] = []
         self.current: OpNode | None = None
@@ -139,18 +141,27 @@ class Recorder:
         node = self.nodes[path]
 
         def pre(mod: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-            self.stack.append(path)
             node.calls += 1
             metas = [tensor_meta(t) for t in tensors_in((args, kwargs))]
+            parent = self.call_stack[-1] if self.call_stack else -1
+            self.stack.append(path)
+            self.call_stack.append(len(self.calls))
+            self.calls.append(ModuleCall(path, node.calls, parent, metas))
             self.last_inputs[path] = metas
             if node.calls == 1:
                 node.input_shapes = metas
 
         def post(mod: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+            call = -1
             while self.stack and self.stack.pop() != path:
-                pass  # a module that swallowed an exception left stale entries
+                self.call_stack.pop()  # a module that swallowed an exception left stale entries
+            if self.call_stack:
+                call = self.call_stack.pop()
+            outputs = [tensor_meta(t) for t in tensors_in(output)]
+            if call >= 0:
+                self.calls[call].outputs = outputs
             if node.calls == 1:
-                node.output_shapes = [tensor_meta(t) for t in tensors_in(output)]
+                node.output_shapes = outputs
 
         return [
             module.register_forward_pre_hook(pre, with_kwargs=True),
@@ -162,7 +173,11 @@ class Recorder:
     def begin_op(self, func: Any) -> OpNode:
         name, target = _op_name(func)
         op = OpNode(
-            id=len(self.ops), name=name, target=target, module=self.stack[-1] if self.stack else ""
+            id=len(self.ops),
+            name=name,
+            target=target,
+            module=self.stack[-1] if self.stack else "",
+            call=self.call_stack[-1] if self.call_stack else -1,
         )
         self.current = op
         return op

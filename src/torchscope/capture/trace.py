@@ -93,11 +93,18 @@ def random_inputs(
 
 
 def _as_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
-    if dtype is None or isinstance(dtype, torch.dtype):
-        return dtype
-    value = getattr(torch, str(dtype).removeprefix("torch."), None)
+    if dtype is None:
+        return None
+    value: object = dtype
+    if not isinstance(value, torch.dtype):
+        value = getattr(torch, str(dtype).removeprefix("torch."), None)
     if not isinstance(value, torch.dtype):
         raise ValueError(f"unknown dtype {dtype!r}; try float32, bfloat16, float16")
+    if not value.is_floating_point:  # it casts floating parameters: an int cast is no cast
+        raise ValueError(
+            f"dtype {dtype!r} is not a floating dtype: dtype= casts floating parameters and "
+            "inputs (float32, bfloat16, float16…); pass integer inputs as tensors"
+        )
     return value
 
 
@@ -137,6 +144,7 @@ def _instrumented(model: nn.Module, rec: Recorder, device: str) -> Iterator[None
 def _finish(graph: ModelGraph, rec: Recorder) -> None:
     """Fold per-op counts into modules (own, then subtree totals)."""
     graph.ops = rec.ops
+    graph.calls = rec.calls
     graph.edges = rec.edges
     graph.uncounted_ops = dict(rec.uncounted)
     graph.saved_activation_bytes = rec.saved_bytes

@@ -7,7 +7,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from torchscope.commands._common import stdout_console
+from torchscope.commands._args import bounded_int
+from torchscope.commands._common import stdout_console, width_arg
 
 NAME = "demo"
 HELP = "the whole picture on a small built-in model (an MLP for 28×28 images)"
@@ -18,11 +19,16 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--width", type=int, help="table width in characters")
+    parser.add_argument("--width", type=width_arg, help="table width in characters (20-1000)")
     parser.add_argument(
         "-o", "--out", default="torchscope-demo", help="folder for the files (default: %(default)s)"
     )
-    parser.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
+    parser.add_argument(
+        "--steps",
+        type=bounded_int(1, 100_000),
+        default=300,
+        help="training steps, 1 to 100,000 (default 300)",
+    )
     parser.add_argument("--summary-only", action="store_true", help="print the summary only")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from torchscope.commands._common import error_console
+from torchscope.commands._args import path_arg
 from torchscope.commands.params import (
     SOURCE_HELP,
     add_source_arguments,
@@ -26,8 +26,10 @@ __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("a", metavar="A", help="the base: " + SOURCE_HELP)
-    parser.add_argument("b", metavar="B", help="the one compared with A (same kinds of source)")
+    parser.add_argument("a", type=path_arg, metavar="A", help="the base: " + SOURCE_HELP)
+    parser.add_argument(
+        "b", type=path_arg, metavar="B", help="the one compared with A (same kinds of source)"
+    )
     parser.add_argument(
         "-o", "--out", type=Path, metavar="DIR", help="write the per-layer change chart here"
     )
@@ -36,17 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from torchscope._api import diff
-
-    errors = error_console()
-    try:
-        a = load_source(args.a, args.config)
-        b = load_source(args.b, args.config)
-        result = diff(a, b, device=args.device, progress=not args.json)
-    except (ValueError, OSError) as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
-        return 2
     from torchscope.render.param_text import diff_renderables
 
+    a = load_source(args.a, args.config, args.init)
+    b = load_source(args.b, args.config, args.init)
+    result = diff(a, b, device=args.device, progress=not args.json)
     emit(result, args, lambda width: diff_renderables(result, width, args.rows or None))
     if args.out is not None:
         from torchscope.render.param_plots import diff_chart

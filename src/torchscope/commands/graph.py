@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from torchscope.commands._common import add_model_arguments, error_console, load_model_and_inputs
+from torchscope.commands._args import bounded_int
+from torchscope.commands._common import (
+    add_model_arguments,
+    error_console,
+    load_model_and_inputs,
+    status,
+)
 
 NAME = "graph"
 HELP = "draw the model's structure (.svg .png .pdf .dot .html .json)"
@@ -30,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--depth",
-        type=int,
+        type=bounded_int(0, 1000),
         help="deepest module level drawn as a box (default: the deepest that fits ~30 nodes)",
     )
     parser.add_argument("--no-roll", action="store_true", help="draw repeated blocks one by one")
@@ -57,28 +64,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchscope.errors import GraphvizNotFound, SpecError, TraceError
+    from torchscope.errors import TraceError
 
-    errors = error_console()
+    color_by = _color_by(args.color_by)
     try:
-        color_by = _color_by(args.color_by)
         graph = _load_graph(args)
-    except TraceError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
-        if exc.partial is None:
-            return 1
-        graph, status = exc.partial, 1
-    except (SpecError, ValueError, OSError) as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
-        return 2
-    else:
-        status = 0
-    try:
-        _emit(graph, color_by, args)
-    except (GraphvizNotFound, ImportError, ValueError, OSError) as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
-        return 2
-    return status
+    except TraceError as exc:  # draw what was captured; cli.main reports the error
+        if exc.partial is not None:
+            _emit(exc.partial, color_by, args)
+        raise
+    _emit(graph, color_by, args)
+    return 0
 
 
 def _color_by(value: str | None) -> str | dict[str, float] | None:
@@ -93,24 +89,49 @@ def _color_by(value: str | None) -> str | dict[str, float] | None:
             f"--color-by takes {', '.join(COLOR_BY)} or a JSON file of module name → value; "
             f"{value!r} is neither"
         )
-    mapping = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(mapping, dict) or not all(
-        isinstance(v, (int, float)) for v in mapping.values()
-    ):
-        raise ValueError(f"{value}: expected a JSON object of module name → number")
+    try:
+        mapping = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError(f"{value}: JSON nested too deeply") from None
+    except ValueError as exc:  # not UTF-8, or not JSON
+        raise ValueError(f"{value}: not a JSON file ({exc})") from None
+    if not isinstance(mapping, dict) or not all(_is_number(v) for v in mapping.values()):
+        raise ValueError(f"{value}: expected a JSON object of module name → finite number")
     return {str(k): float(v) for k, v in mapping.items()}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and _finite(value)
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _load_graph(args: argparse.Namespace) -> Any:
     """The ModelGraph to draw: read from a saved .json, or traced from the model spec."""
     from torchscope._api import trace
-    from torchscope.model.graph import ModelGraph
 
     if args.spec.endswith(".json") and Path(args.spec).is_file():
-        return ModelGraph.from_json(Path(args.spec).read_text(encoding="utf-8"))
+        return _read_graph(Path(args.spec))
     model, call_args, inputs = load_model_and_inputs(args)
     with error_console().status("tracing one forward pass…"):
         return trace(model, *call_args, **inputs)
+
+
+def _read_graph(path: Path) -> Any:
+    """A ModelGraph saved as JSON; anything else there is one clear error."""
+    from torchscope.model.graph import ModelGraph
+
+    try:
+        return ModelGraph.from_json(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply") from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise ValueError(f"{path} is not a saved ModelGraph: {type(exc).__name__}: {exc}") from exc
 
 
 def _emit(graph: Any, color_by: str | dict[str, float] | None, args: argparse.Namespace) -> None:
@@ -128,6 +149,6 @@ def _emit(graph: Any, color_by: str | dict[str, float] | None, args: argparse.Na
     if args.output is None:
         sys.stdout.write(view.to_dot())
         return
-    with error_console().status(f"writing {args.output}…"):
+    with status(f"writing {args.output}…"):
         path = view.save(args.output)
-    error_console().print(f"wrote {path} ({view})", highlight=False)
+    error_console().print(f"wrote {path} ({view})", highlight=False, markup=False, soft_wrap=True)

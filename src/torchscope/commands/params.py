@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from torchscope.commands._common import error_console, stdout_console
+from torchscope.commands._args import (
+    bounded_float,
+    bounded_int,
+    device_name,
+    key_value,
+    path_arg,
+)
+from torchscope.commands._common import CODE_NOTE, error_console, status, stdout_console, width_arg
 
 NAME = "params"
 HELP = "weight statistics, health flags, importance and spectral quality of a model or checkpoint"
@@ -18,34 +26,57 @@ DESCRIPTION = (
     "crossed; magnitude importance; and with --spectral the power-law fit of every weight's "
     "eigenvalue spectrum (alpha, as WeightWatcher computes it). SOURCE is a checkpoint "
     "(.safetensors, .pt/.pth/.bin read with weights_only=True, or a directory of shards with "
-    "its index JSON), read one tensor at a time, or a model spec built with random weights."
+    "its index JSON), read one tensor at a time, or a model spec built with random weights. "
+    + CODE_NOTE
+    + " Exits 1 when a health check finds an error (NaN or Inf weights)."
 )
 
 __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
 SOURCE_HELP = (
     "a checkpoint (.safetensors, .pt, .pth, .bin, or a directory of shards), or a model "
-    "spec: hf:<TransformersClass>, package.module:Name or path/to/file.py:Name"
+    "spec: hf:<TransformersClass>, package.module:Name or path/to/file.py:Name (a spec runs "
+    "that code; a checkpoint is only read)"
 )
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``params`` and ``diff``."""
     parser.add_argument(
-        "--config", nargs="+", default=[], metavar="KEY=VALUE", help="hf: config overrides"
+        "--config",
+        type=key_value,
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="hf: config overrides (unknown keys are refused)",
     )
     parser.add_argument(
-        "--device", help="where to compute (e.g. cuda); default: where the tensors are"
+        "--init",
+        type=key_value,
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="constructor arguments of a package.module:Name or file.py:Name spec",
+    )
+    parser.add_argument(
+        "--device",
+        type=device_name,
+        help="where to compute (e.g. cuda); default: where the tensors are",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
-    parser.add_argument("--width", type=int, help="table width in characters")
+    parser.add_argument("--width", type=width_arg, help="table width in characters (20-1000)")
     parser.add_argument(
-        "--rows", type=int, default=60, help="longest table shown (0: all rows; default 60)"
+        "--rows",
+        type=bounded_int(0, 10**9),
+        default=60,
+        help="longest table shown (0: all rows; default 60)",
     )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
+    parser.add_argument("source", type=path_arg, metavar="SOURCE", help=SOURCE_HELP)
     parser.add_argument(
         "--spectral", action="store_true", help="fit the ESD tail of every weight matrix (alpha)"
     )
@@ -64,71 +95,71 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--near-zero",
-        type=float,
+        type=bounded_float(0.0, 1.0),
         default=1e-3,
         help="near zero: |w| <= this × max|w| of the tensor (default 1e-3)",
     )
     add_source_arguments(parser)
 
 
-def load_source(text: str, config: list[str]) -> Any:
+def load_source(text: str, config: list[tuple[str, Any]], init: list[tuple[str, Any]]) -> Any:
     """A checkpoint path as it is, or the model a spec builds (built once, so that every
     later look at it sees the same random weights). Raises ValueError for bad input."""
     from torchscope.sources.checkpoint import is_checkpoint_path
-    from torchscope.sources.spec import load_model, parse_config_overrides
+    from torchscope.sources.spec import load_model
 
     if is_checkpoint_path(text):
-        if config:
-            raise ValueError("--config applies to model specs (hf:…), not to checkpoints")
+        if config or init:
+            raise ValueError("--config and --init apply to model specs, not to checkpoints")
         return text
-    with error_console().status(f"building {text}…"):
-        return load_model(text, parse_config_overrides(config)).model
+    with status(f"building {text}…"):
+        return load_model(text, dict(config), init=dict(init)).model
 
 
 def run(args: argparse.Namespace) -> int:
     from torchscope._api import inspect_params
-
-    errors = error_console()
-    try:
-        source = load_source(args.source, args.config)
-        report = inspect_params(
-            source,
-            spectral=args.spectral,
-            include_buffers=args.include_buffers,
-            device=args.device,
-            near_zero=args.near_zero,
-            progress=not args.json,
-        )
-    except (ValueError, OSError) as exc:  # CheckpointError and SpecError are ValueErrors
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
-        return 2
     from torchscope.render.param_text import report_renderables
 
+    source = load_source(args.source, args.config, args.init)
+    report = inspect_params(
+        source,
+        spectral=args.spectral,
+        include_buffers=args.include_buffers,
+        device=args.device,
+        near_zero=args.near_zero,
+        progress=not args.json,
+    )
     view = "modules" if args.by == "module" else "tensors"
     emit(report, args, lambda width: report_renderables(report, width, view, args.rows or None))
     if args.out is not None:
-        return _save(report, source, args, errors)
+        _save(report, source, args)
+    if report.has_errors:  # broken weights are a failed check, for scripts and CI alike
+        broken = sorted({f.tensor for f in report.flags if f.severity == "error"})
+        error_console().print(
+            f"error: {len(broken)} tensor(s) hold NaN or Inf values (see the health flags)",
+            markup=False, highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        return 1
     return 0
 
 
-def _save(report: Any, source: Any, args: argparse.Namespace, errors: Any) -> int:
+def _save(report: Any, source: Any, args: argparse.Namespace) -> None:
     from torchscope.render.param_plots import weight_heatmap
     from torchscope.sources.checkpoint import tensor_source
 
     figures = report.figures(log=args.log)
     if args.heatmap:
-        try:
-            with tensor_source(source, include_buffers=True) as src:
-                for name in args.heatmap:
-                    if name not in src:
-                        errors.print(f"[bold red]error:[/] no tensor named {name!r}")
-                        return 2
-                    figures[f"heatmap_{name}"] = weight_heatmap(src.get(name), name)
-        except ValueError as exc:
-            errors.print(f"[bold red]error:[/] {exc}", highlight=False)
-            return 2
+        with tensor_source(source, include_buffers=True) as src:
+            for name in args.heatmap:
+                if name not in src:
+                    raise ValueError(f"--heatmap: no tensor named {name!r}")
+                figures[f"heatmap_{_file_stem(name)}"] = weight_heatmap(src.get(name), name)
     write_figures(figures, args.out)
-    return 0
+
+
+def _file_stem(name: str) -> str:
+    """A tensor name (from a checkpoint: hostile) as a file name that stays in its folder."""
+    return re.sub(r"[^\w.-]+", "_", name).strip(".")[:120] or "tensor"
 
 
 def emit(result: Any, args: argparse.Namespace, renderables: Callable[[int], Any]) -> None:
@@ -146,4 +177,4 @@ def write_figures(figures: dict[str, Any], out: Path) -> None:
     from torchscope.render.param_plots import save_figures
 
     for path in save_figures(figures, out):
-        error_console().print(f"wrote {path}", highlight=False, soft_wrap=True)
+        error_console().print(f"wrote {path}", highlight=False, markup=False, soft_wrap=True)

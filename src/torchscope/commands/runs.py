@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
-from torchscope.commands._common import error_console, stdout_console
+from torchscope.commands._args import path_arg
+from torchscope.commands._common import stdout_console, width_arg
 
 NAME = "runs"
 HELP = "overview of training runs: settings, scalars with their last values, statistics, events"
@@ -18,7 +18,8 @@ Print an overview of each run stored at or below the PATHs (a run directory, a f
 holding several runs, or a run.sqlite file): steps and wall time, environment, monitor
 settings and config, model totals, every scalar with its first/last/min/max value, the
 layer statistics, histograms and confusion matrices it holds, and its events (a first
-non-finite value is shown in red).
+non-finite value is shown in red). Several runs are first listed side by side: name,
+tags, note, status, launches, steps and the config values, those that differ marked ≠.
 
   torchscope runs runs/exp1
   torchscope runs runs/ --json | jq .scalars
@@ -30,38 +31,44 @@ __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="+", metavar="PATH", help="run directory, folder of runs, or run.sqlite"
+        "paths",
+        nargs="+",
+        type=path_arg,
+        metavar="PATH",
+        help="run directory, folder of runs, or run.sqlite",
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object per run (JSON Lines) instead"
     )
-    parser.add_argument("--width", type=int, help="table width in characters")
+    parser.add_argument("--width", type=width_arg, help="table width in characters (20-1000)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.markup import escape
-
+    from torchscope.render.run_table import settings_tables
     from torchscope.render.run_text import overview_renderables
     from torchscope.store.reader import find_runs
 
-    errors = error_console()
     found = {p: find_runs(p) for p in args.paths}
     empty = [p for p, dirs in found.items() if not dirs]
     if empty:
-        where = escape(", ".join(empty))
-        errors.print(f"[bold red]error:[/] no torchscope run under {where}", highlight=False)
-        return 2
+        raise FileNotFoundError(f"no torchscope run under {', '.join(empty)}")
     run_dirs = list(dict.fromkeys(d for dirs in found.values() for d in dirs))
-    try:
-        overviews = [_overview(d) for d in run_dirs]
-    except (OSError, ValueError, sqlite3.DatabaseError) as exc:
-        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        return 2
+    overviews: list[dict[str, Any]] = []
+    settings: list[dict[str, Any]] = []
+    for d in run_dirs:
+        overview, setting = _read(d)
+        overviews.append(overview)
+        settings.append(setting)
     if args.json:
-        for o in overviews:
-            sys.stdout.write(json.dumps(o, default=str) + "\n")
+        for o, s in zip(overviews, settings):
+            extra = {k: s[k] for k in ("tags", "note", "status", "launches")}
+            sys.stdout.write(json.dumps(o | extra, default=str) + "\n")
         return 0
     out = stdout_console(args.width)
+    if len(settings) > 1:
+        for table in settings_tables(settings):
+            out.print(table)
+            out.print()
     for i, o in enumerate(overviews):
         if i:
             out.print()
@@ -70,10 +77,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _overview(run_dir: Path) -> dict[str, Any]:
-    """The overview dict of one run, its reader closed afterwards."""
+def _read(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The overview and the settings of one run, its reader closed afterwards.
+
+    Raises UnreadableRun, naming the run, when its store cannot be read.
+    """
+    from torchscope.commands._stores import reading
+    from torchscope.render.run_table import run_settings
     from torchscope.render.run_text import run_overview
     from torchscope.store.reader import RunReader
 
-    with RunReader(run_dir) as reader:
-        return run_overview(reader)
+    with reading(run_dir), RunReader(run_dir) as reader:
+        return run_overview(reader), run_settings(reader)

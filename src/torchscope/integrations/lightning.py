@@ -9,6 +9,7 @@ import pytorch_lightning as pl
 import torch
 
 from torchscope.monitor import Monitor
+from torchscope.store.checks import printable_name
 
 __all__ = ["TorchscopeCallback"]
 
@@ -88,14 +89,19 @@ class TorchscopeCallback(pl.Callback):
 def _tensors(
     metrics: Mapping[str, Any], *, only: str | None = None, exclude: str | None = None
 ) -> dict[str, torch.Tensor | float]:
-    """Scalar metrics, keyed without their ``val_``/``val/`` prefix when ``only`` is given."""
+    """Scalar metrics, keyed without their ``val_``/``val/`` prefix when ``only`` is given.
+
+    Names are made printable (``store.checks.printable_name``): a metric named with a
+    control character is recorded under its escaped name instead of stopping the fit.
+    """
     out: dict[str, torch.Tensor | float] = {}
     for name, value in metrics.items():
         is_split = name.startswith((f"{only or exclude}_", f"{only or exclude}/"))
         if (only and not is_split) or (exclude and is_split):
             continue
+        key = printable_name(name[len(only) + 1 :] if only else name)
         if isinstance(value, torch.Tensor) and value.numel() == 1:
-            out[name[len(only) + 1 :] if only else name] = value
+            out[key] = value
         elif isinstance(value, int | float):
-            out[name[len(only) + 1 :] if only else name] = float(value)
+            out[key] = float(value)
     return out

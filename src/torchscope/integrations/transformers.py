@@ -7,6 +7,7 @@ from typing import Any
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from torchscope.monitor import Monitor
+from torchscope.store.checks import printable_name
 
 __all__ = ["TorchscopeTrainerCallback"]
 
@@ -54,12 +55,17 @@ class TorchscopeTrainerCallback(TrainerCallback):
         if self.monitor is None or not logs:
             return
         # The monitor records its own total ``grad_norm`` (the same pre-clipping value).
+        # Names are made printable: an odd one is recorded escaped instead of stopping training.
         train = {
-            k: float(v)
+            printable_name(k): float(v)
             for k, v in logs.items()
             if _number(v) and not k.startswith("eval_") and k != "grad_norm"
         }
-        val = {k[5:]: float(v) for k, v in logs.items() if _number(v) and k.startswith("eval_")}
+        val = {
+            printable_name(k[5:]): float(v)
+            for k, v in logs.items()
+            if _number(v) and k.startswith("eval_")
+        }
         if train:
             self.monitor.log_dict(state.global_step, train)
         if val:

@@ -19,13 +19,14 @@ __all__ = [
     "Edge",
     "GraphIO",
     "ModelGraph",
+    "ModuleCall",
     "ModuleNode",
     "OpNode",
     "ParamInfo",
     "TensorMeta",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: per-call records (``calls``, ``OpNode.call``)
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,29 @@ class OpNode:
     activation_bytes: int = 0
     aten: list[str] = field(default_factory=list)
     uncounted: list[str] = field(default_factory=list)
+    call: int = -1
 
     @property
     def flops(self) -> int:
         return 2 * self.macs
+
+
+@dataclass
+class ModuleCall:
+    """One call of a module during the forward pass, as the call stack saw it.
+
+    ``number`` counts the calls of ``module`` from 1; ``parent`` is the index (in
+    ``ModelGraph.calls``) of the call that was running when this one began, -1 for none.
+    An op's ``call`` is the index of the innermost call it ran in. A module called twice
+    (one ``pool`` after two encoder stages) has two records: the drawing gives each its
+    own node, so the picture shows the computation as it ran.
+    """
+
+    module: str
+    number: int
+    parent: int
+    inputs: list[TensorMeta] = field(default_factory=list)
+    outputs: list[TensorMeta] = field(default_factory=list)
 
 
 @dataclass
@@ -180,6 +200,7 @@ class ModelGraph:
     inputs: list[GraphIO] = field(default_factory=list)
     outputs: list[GraphIO] = field(default_factory=list)
     params: list[ParamInfo] = field(default_factory=list)
+    calls: list[ModuleCall] = field(default_factory=list)
     uncounted_ops: dict[str, int] = field(default_factory=dict)
     saved_activation_bytes: int = 0
     output_bytes: int = 0
@@ -219,58 +240,19 @@ class ModelGraph:
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelGraph:
-        version = d.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise ValueError(
-                f"ModelGraph schema version {version!r} is not supported "
-                f"(this torchscope reads version {SCHEMA_VERSION})"
-            )
-        tm = TensorMeta.from_dict
-        modules = [
-            ModuleNode(
-                **{
-                    **m,
-                    "input_shapes": [tm(t) for t in m["input_shapes"]],
-                    "output_shapes": [tm(t) for t in m["output_shapes"]],
-                }
-            )
-            for m in d["modules"]
-        ]
-        ops = [
-            OpNode(
-                **{
-                    **o,
-                    "inputs": [tm(t) for t in o["inputs"]],
-                    "outputs": [tm(t) for t in o["outputs"]],
-                }
-            )
-            for o in d["ops"]
-        ]
-        failure = d.get("failure")
-        return cls(
-            model_type=d["model_type"],
-            device=d["device"],
-            modules=modules,
-            ops=ops,
-            edges=[Edge(e["src"], e["dst"], tm(e["tensor"])) for e in d["edges"]],
-            inputs=[GraphIO(i["name"], tm(i["tensor"])) for i in d["inputs"]],
-            outputs=[GraphIO(o["name"], tm(o["tensor"])) for o in d["outputs"]],
-            params=[ParamInfo(**{**p, "shape": tuple(p["shape"])}) for p in d["params"]],
-            uncounted_ops=dict(d["uncounted_ops"]),
-            saved_activation_bytes=d["saved_activation_bytes"],
-            output_bytes=d["output_bytes"],
-            peak_activation_bytes=d["peak_activation_bytes"],
-            training=d["training"],
-            failure=(
-                CaptureFailure(
-                    **{**failure, "input_shapes": [tm(t) for t in failure["input_shapes"]]}
-                )
-                if failure
-                else None
-            ),
-        )
+    def from_dict(cls, d: Any) -> ModelGraph:
+        """The graph a ``to_dict`` wrote, checked against the schema first.
+
+        Raises ``GraphFormatError`` (a ``ValueError``) naming the first thing wrong: a
+        missing key, a value of the wrong type, an edge to a node the graph lacks.
+        """
+        from torchscope.model.graph_json import graph_from_dict
+
+        return graph_from_dict(d)
 
     @classmethod
     def from_json(cls, text: str) -> ModelGraph:
-        return cls.from_dict(json.loads(text))
+        """The graph in a JSON text written by ``to_json`` (validated as ``from_dict``)."""
+        from torchscope.model.graph_json import graph_from_json
+
+        return graph_from_json(text)

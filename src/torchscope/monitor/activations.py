@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from torchscope.monitor.distributed import reduce_max
+from torchscope.monitor.distributed import reduce_max, reduce_stats, reduce_sum
 from torchscope.monitor.stats import histogram_counts
 
 __all__ = ["ACT_MAX_COLUMNS", "ACT_SUM_COLUMNS", "ActivationSampler", "decode_activations"]
@@ -107,6 +108,29 @@ class ActivationSampler:
         """Return the (module, units) layout of the alive vector and reset it."""
         sizes, self.alive_sizes = self.alive_sizes, []
         return sizes
+
+    def take_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
+        """The step's device tensors (reduced across ranks) and their layout; None if empty.
+
+        What ``activation_job`` decodes on the host: ``rows``, ``alive`` and, on histogram
+        steps, ``hist`` and ``limits``.
+        """
+        names, rows, alive = self.collect()
+        if not names:
+            return None
+        rows = reduce_stats(rows, ACT_SUM_COLUMNS, ACT_MAX_COLUMNS)
+        tensors = {"rows": rows, "alive": reduce_max(alive)}
+        layout: dict[str, Any] = {
+            "names": names,
+            "alive": self.take_alive_sizes(),
+            "saturating": set(self.saturating),
+        }
+        hists, self.histograms = self.histograms, []
+        if hists:
+            layout["hist_names"] = [name for name, _, _ in hists]
+            tensors["hist"] = reduce_sum(torch.stack([c for _, c, _ in hists]))
+            tensors["limits"] = torch.stack([lim for _, _, lim in hists])
+        return tensors, layout
 
 
 def decode_activations(

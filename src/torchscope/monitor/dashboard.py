@@ -126,11 +126,12 @@ class FirstBatchGraph:
         if self.done or self.inputs is None:
             return
         self.done = True
-        from torchscope._api import summary, trace
+        from torchscope.analysis.summary import summarize
+        from torchscope.capture.trace import trace
 
         args, kwargs = self.inputs
         self.inputs = None
         with torch.random.fork_rng(devices=[]):
             graph = trace(meta_copy(_traceable(self.model)), *args, device="meta", **kwargs)
         set_meta("graph", graph.to_dict())
-        set_meta("summary", summary(graph).to_dict())
+        set_meta("summary", summarize(graph).to_dict())

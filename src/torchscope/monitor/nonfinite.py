@@ -27,6 +27,7 @@ __all__ = [
     "FINITE_PRESERVING",
     "NOT_FOUND",
     "NonfiniteTracker",
+    "forward_note",
     "needs_forward_check",
     "resolve_first",
 ]
@@ -130,3 +131,19 @@ def resolve_first(
         return None
     step, _, module, phase, tensor = min(found)
     return {"module": module, "phase": phase, "tensor": tensor, "step": step}
+
+
+def forward_note(compiled: bool, nonfinite_every: int) -> str:
+    """Why a forward failure names the model, not a module: its outputs were not checked.
+
+    Example:
+        >>> forward_note(True, 10).endswith("(module outputs are not checked in a compiled model)")
+        True
+    """
+    how = (
+        "(module outputs are not checked in a compiled model)"
+        if compiled
+        else f"(each module every {nonfinite_every} steps); "
+        "Monitor(nonfinite_every=1) names the module"
+    )
+    return f"only the model output is checked at this step {how}"

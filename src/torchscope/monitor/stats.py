@@ -88,7 +88,7 @@ class WeightSnapshot:
         >>> w = [torch.tensor([3.0, 4.0])]
         >>> snap = WeightSnapshot()
         >>> snap.take(w)
-        >>> w[0].add_(torch.tensor([0.0, 1.0]))
+        >>> _ = w[0].add_(torch.tensor([0.0, 1.0]))
         >>> snap.update_sumsq(w).tolist()
         [1.0]
     """

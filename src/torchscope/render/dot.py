@@ -1,7 +1,9 @@
 """A VisibleGraph as Graphviz DOT text, and DOT rendered to SVG/PNG/PDF by the system ``dot``.
 
-The DOT is written by hand: HTML-like labels (escaped), one nested ``subgraph cluster_…``
-per expanded module, and rolled runs marked with a ×N badge.
+The DOT is written by hand: HTML-like labels, one nested ``subgraph cluster_…`` per
+expanded call, and rolled runs marked with a ×N badge, their figures labelled per copy
+and in total. Every id is quoted and every text escaped and bounded in length, whatever
+its source (a graph file can carry any string).
 """
 
 from __future__ import annotations
@@ -10,20 +12,18 @@ import shutil
 import subprocess
 from html import escape
 
-from torchscope.analysis.visible_graph import (
-    ColorScale,
-    ViewCluster,
-    ViewEdge,
-    ViewNode,
-    VisibleGraph,
-)
+from torchscope.analysis.color_scale import ColorScale
+from torchscope.analysis.visible_graph import ViewCluster, ViewEdge, ViewNode, VisibleGraph
 from torchscope.errors import GraphvizNotFound
 from torchscope.model.graph import TensorMeta
+from torchscope.render.color_ramp import PALETTE, value_color
+from torchscope.render.safe_text import shorten_middle, visible
 from torchscope.render.units import fmt_bytes, fmt_si
 
 __all__ = [
     "DOT_FORMATS",
     "PALETTE",
+    "figures",
     "find_dot",
     "graph_to_dot",
     "render_dot",
@@ -31,19 +31,12 @@ __all__ = [
 ]
 
 DOT_FORMATS = ("svg", "png", "pdf")
-
-# ColorBrewer YlGnBu, light to dark: readable black text on the first six.
-PALETTE = (
-    "#ffffd9", "#edf8b1", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#253494",
-    "#081d58",
-)  # fmt: skip
 _FONT = "Helvetica,Arial,sans-serif"
 _INK = "#1f2937"
 _MUTED = "#64748b"
 _BADGE = "#d9480f"
 _MODULE_FILL = "#e8eef8"
 _OP_FILL = "#ffffff"
-_NEUTRAL_FILL = "#f8fafc"
 _INPUT_FILL = "#dcfce7"
 _OUTPUT_FILL = "#e0f2fe"
 _CLUSTER_FILLS = ("#f8fafc", "#f1f5f9", "#e9eef4")
@@ -74,17 +67,6 @@ def render_dot(dot: str, fmt: str) -> bytes:
     if done.returncode != 0:
         raise RuntimeError(f"Graphviz failed: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout
-
-
-def value_color(scale: ColorScale, value: float) -> tuple[str, str]:
-    """Fill and text colour for ``value`` on ``scale``: a PALETTE entry, dark text on light.
-
-    Zero on a log scale (a module without parameters) keeps the neutral fill.
-    """
-    if scale.log and value <= 0:
-        return _NEUTRAL_FILL, _INK
-    index = round(scale.position(value) * (len(PALETTE) - 1))
-    return PALETTE[index], ("#ffffff" if index >= 5 else _INK)
 
 
 def graph_to_dot(view: VisibleGraph, direction: str = "TB", title: str | None = None) -> str:
@@ -136,33 +118,71 @@ def _write_scope(
     for node in members.get(scope, []):
         lines.append(pad + _node_line(node, view.color))
     for cluster in children.get(scope, []):
-        lines.append(f"{pad}subgraph {cluster.id} {{")
+        lines.append(f'{pad}subgraph "{_quote(cluster.id)}" {{')
         lines.append(pad + "  " + _cluster_attributes(cluster, indent))
         _write_scope(lines, cluster.id, children, members, view, indent + 1)
         lines.append(pad + "}")
 
 
+_NAME_LIMIT = 80  # Graphviz refuses strings over 16,384 characters; a node stays readable
+
+
+def _text(value: str, limit: int = _NAME_LIMIT) -> str:
+    """Foreign text for an HTML-like label: controls made visible (Graphviz's XML parser
+    refuses them), bounded by shortening the middle, escaped."""
+    return escape(shorten_middle(visible(value), limit))
+
+
 def _title(view: VisibleGraph, title: str | None) -> str:
-    head = escape(title or view.model_type)
+    head = _text(title or view.model_type, 120)
     facts = (
         f"{fmt_si(view.total_params)} params · {fmt_si(view.total_macs)} MACs · depth {view.depth}"
     )
     return f'<B>{head}</B><BR/><FONT POINT-SIZE="10" COLOR="{_MUTED}">{escape(facts)}</FONT>'
 
 
+def figures(params: int, macs: int, repeat: int, calls: int = 1) -> list[str]:
+    """The figure lines of a node or box: per copy and in total for a rolled run.
+
+    >>> figures(272, 512, 5)
+    ['each: 272 params · 512 MACs', 'all 5: 1.36 K params · 2.56 K MACs']
+    >>> figures(272, 0, 1, calls=2)
+    ['272 params, shared by 2 calls']
+    """
+
+    def line(p: int, m: int) -> str:
+        shared = f", shared by {calls} calls" if calls > 1 and p else ""
+        parts = [f"{fmt_si(p)} params{shared}"] if p else []
+        return " · ".join(parts + ([f"{fmt_si(m)} MACs"] if m else []))
+
+    one = line(params, macs)
+    if repeat <= 1 or not one:
+        return [one] if one else []
+    return [f"each: {one}", f"all {repeat}: {line(params * repeat, macs * repeat)}"]
+
+
+def _small_rows(texts: list[str], muted: str, span: int) -> list[str]:
+    return [
+        f'<TR><TD COLSPAN="{span}" ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="{muted}">'
+        f"{_text(text, 100)}</FONT></TD></TR>"
+        for text in texts
+    ]
+
+
 def _cluster_attributes(cluster: ViewCluster, indent: int) -> str:
     rolled = cluster.repeat > 1
     fill = _ROLLED_FILL if rolled else _CLUSTER_FILLS[(indent - 1) % len(_CLUSTER_FILLS)]
     border = "#f08c00" if rolled else "#cbd5e1"
-    each = " each" if rolled else ""
-    facts = f"{fmt_si(cluster.params)} params · {fmt_si(cluster.macs)} MACs{each}"
-    label = (
-        '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2"><TR>'
-        f'<TD ALIGN="LEFT"><B>{escape(cluster.label)}</B>  '
-        f'<FONT COLOR="{_MUTED}">{escape(cluster.type)}</FONT></TD>'
-        + (_badge(cluster.repeat) if rolled else "")
-        + f'</TR><TR><TD COLSPAN="{3 if rolled else 1}" ALIGN="LEFT">'
-        f'<FONT POINT-SIZE="9" COLOR="{_MUTED}">{escape(facts)}</FONT></TD></TR></TABLE>'
+    facts = figures(cluster.params, cluster.macs, cluster.repeat, cluster.calls)
+    varies = [f"varies: {v}" for v in cluster.varies]
+    label = _table(
+        [
+            f'<TR><TD ALIGN="LEFT"><B>{_text(cluster.label)}</B>  '
+            f'<FONT COLOR="{_MUTED}">{_text(cluster.type)}</FONT></TD>'
+            + (_badge(cluster.repeat) if rolled else "")
+            + "</TR>",
+            *_small_rows(facts + varies, _MUTED, 3 if rolled else 1),
+        ]
     )
     width = 2 if rolled else 1
     return (
@@ -198,40 +218,38 @@ def _node_line(node: ViewNode, scale: ColorScale | None) -> str:
         extra += ', shape=box, style="filled", color="#94a3b8"'
     if ink != _INK:
         extra += f', fontcolor="{ink}"'
-    return f'{node.id} [label=<{label}>, fillcolor="{fill}"{extra}];'
+    return f'"{_quote(node.id)}" [label=<{label}>, fillcolor="{fill}"{extra}];'
+
+
+def _muted(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
+    """Small text's colour: grey on the plain fill, darker or lighter on a value's colour."""
+    if ink != _INK:
+        return "#e2e8f0"
+    return "#334155" if scale is not None and node.value is not None else _MUTED
 
 
 def _module_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
-    muted = _MUTED if ink == _INK else "#e2e8f0"
-    facts = [f"{fmt_si(node.params)} params"] if node.params else []
-    if node.macs:
-        facts.append(f"{fmt_si(node.macs)} MACs")
-    if node.calls > 1:
-        facts.append(f"{node.calls} calls")
-    if scale is not None and scale.name == "value" and node.value is not None:
-        facts.append(f"value {_fmt_value(scale, node.value)}")
+    muted = _muted(node, ink, scale)
     head = (
-        f'<TD ALIGN="LEFT"><B>{escape(node.label)}</B>  '
-        f'<FONT COLOR="{muted}">{escape(node.type)}</FONT></TD>'
+        f'<TD ALIGN="LEFT"><B>{_text(node.label)}</B>  '
+        f'<FONT COLOR="{muted}">{_text(node.type)}</FONT></TD>'
         + (_badge(node.repeat) if node.repeat > 1 else "")
     )
-    span = 3 if node.repeat > 1 else 1
-    rows = [f"<TR>{head}</TR>"]
-    small = [" · ".join(facts)] if facts else []
+    small = [node.settings] if node.settings else []
+    small += figures(node.params, node.macs, node.repeat, node.calls)
+    if scale is not None and scale.name == "value" and node.value is not None:
+        small.append(f"value {_fmt_value(scale, node.value)}")
     if node.shapes:
         small.append("→ " + _shapes(node.shapes))
-    rows += [
-        f'<TR><TD COLSPAN="{span}" ALIGN="LEFT"><FONT POINT-SIZE="9" COLOR="{muted}">'
-        f"{escape(text)}</FONT></TD></TR>"
-        for text in small
-    ]
-    return _table(rows)
+    small += [f"varies: {v}" for v in node.varies]
+    span = 3 if node.repeat > 1 else 1
+    return _table([f"<TR>{head}</TR>", *_small_rows(small, muted, span)])
 
 
 def _op_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
-    rows = [f"<TR><TD>{escape(node.label)}</TD></TR>"]
+    rows = [f"<TR><TD>{_text(node.label)}</TD></TR>"]
     if node.macs:
-        muted = _MUTED if ink == _INK else "#e2e8f0"
+        muted = _muted(node, ink, scale)
         rows.append(
             f'<TR><TD><FONT POINT-SIZE="8" COLOR="{muted}">{escape(fmt_si(node.macs))} MACs'
             "</FONT></TD></TR>"
@@ -240,13 +258,14 @@ def _op_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
 
 
 def _io_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
-    name = node.label + (f"  ×{node.repeat}" if node.repeat > 1 else "")
+    name = shorten_middle(visible(node.label), _NAME_LIMIT)
+    name += f"  ×{node.repeat}" if node.repeat > 1 else ""
     tensor = node.shapes[0]
-    text = f"{_shape(tensor.shape)} {tensor.dtype}"
+    text = f"{_shape(tensor.shape)} {shorten_middle(visible(tensor.dtype), 40)}"
     return _table(
         [
             f"<TR><TD><B>{escape(name)}</B></TD></TR>",
-            f'<TR><TD><FONT POINT-SIZE="9" COLOR="{_MUTED}">{escape(text)}</FONT></TD></TR>',
+            f'<TR><TD><FONT POINT-SIZE="9" COLOR="{_MUTED}">{_text(text, 100)}</FONT></TD></TR>',
         ]
     )
 
@@ -259,11 +278,11 @@ def _table(rows: list[str]) -> str:
 
 def _edge_line(edge: ViewEdge) -> str:
     label = _shapes(edge.tensors)
-    return f'  {edge.src} -> {edge.dst} [label="{_quote(" " + label + " ")}"];'
+    return f'  "{_quote(edge.src)}" -> "{_quote(edge.dst)}" [label="{_quote(" " + label + " ")}"];'
 
 
 def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(d) for d in shape) if shape else "scalar"
+    return shorten_middle("×".join(str(d) for d in shape), 60) if shape else "scalar"
 
 
 def _shapes(tensors: list[TensorMeta]) -> str:
@@ -293,7 +312,7 @@ def _legend(scale: ColorScale, rolled: bool) -> str:
     return (
         '  legend [shape=plain, style="", label=<<TABLE BORDER="1" COLOR="#cbd5e1" '
         'CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">'
-        f'<TR><TD COLSPAN="{n}" ALIGN="LEFT"><B>{escape(scale.name)}</B> '
+        f'<TR><TD COLSPAN="{n}" ALIGN="LEFT"><B>{_text(scale.name)}</B> '
         f'<FONT COLOR="{_MUTED}" POINT-SIZE="9">({kind})</FONT></TD></TR>'
         f"<TR>{cells}</TR>"
         f'<TR><TD COLSPAN="{n // 2}" ALIGN="LEFT"><FONT POINT-SIZE="9">'

@@ -1,4 +1,9 @@
-"""GraphView: a drawn model graph that saves itself as DOT, SVG, PNG, PDF, HTML or JSON."""
+"""GraphView: a drawn model graph that saves itself as DOT, SVG, PNG, PDF, HTML or JSON.
+
+It displays itself through the display seam like every result (terminal: a tree of boxes
+and nodes; notebook: the SVG, or the viewer without Graphviz); ``str()`` and ``repr()``
+stay one line, since the tree of a large model runs to thousands of lines.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,23 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from torchscope._display import Displayable
 from torchscope.analysis.visible_graph import VisibleGraph
 from torchscope.model.graph import ModelGraph
+from torchscope.render.safe_text import shorten_middle, visible
 from torchscope.render.units import fmt_si
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.text import Text
     from rich.tree import Tree
 
-__all__ = ["SAVE_FORMATS", "GraphView", "view_tree"]
+__all__ = ["SAVE_FORMATS", "GraphView", "notebook_html", "view_tree"]
 
 SAVE_FORMATS = ("dot", "gv", "svg", "png", "pdf", "html", "json")
 
 
 @dataclass
-class GraphView:
+class GraphView(Displayable):
     """A model's structure as drawn: ``.save("model.svg")``, ``.to_dot()``, inline in Jupyter.
 
     ``graph`` is everything captured; ``view`` is what the drawing shows (clusters,
@@ -91,71 +98,86 @@ class GraphView:
         return json.dumps(self.to_dict(), indent=indent)
 
     def _repr_svg_(self) -> str | None:
+        """The SVG for a notebook; None (never an error) when Graphviz cannot draw it."""
         from torchscope.errors import GraphvizNotFound
 
         try:
             return self.render("svg").decode()
-        except GraphvizNotFound:
+        except (GraphvizNotFound, RuntimeError):
             return None
 
-    def _repr_html_(self) -> str:
-        """The static SVG in a scrolling box, or the interactive viewer without Graphviz."""
-        svg = self._repr_svg_()
-        if svg is not None:
-            body = svg[svg.find("<svg") :]
-            return f'<div style="max-height:900px;overflow:auto">{body}</div>'
-        try:
-            page = self.to_html()
-        except ImportError:
-            from torchscope.errors import GraphvizNotFound
-
-            return f"<pre>{escape(str(GraphvizNotFound()))}</pre>"
-        return (
-            f'<iframe srcdoc="{escape(page, quote=True)}" style="width:100%;height:700px;'
-            'border:1px solid #cbd5e1" sandbox="allow-scripts"></iframe>'
-        )
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield view_tree(self.view)
+    def __repr__(self) -> str:
+        return str(self)
 
     def __str__(self) -> str:
         v = self.view
-        rolled = [f"{c.label} ×{c.repeat}" for c in v.clusters if c.repeat > 1]
-        rolled += [f"{n.label} ×{n.repeat}" for n in v.nodes if n.kind == "module" and n.repeat > 1]
+        rolled = [f"{_bounded(c.label)} ×{c.repeat}" for c in v.clusters if c.repeat > 1]
+        rolled += [
+            f"{_bounded(n.label)} ×{n.repeat}"
+            for n in v.nodes
+            if n.kind == "module" and n.repeat > 1
+        ]
         extra = f", rolled: {', '.join(rolled)}" if rolled else ""
-        return (
-            f"GraphView({v.model_type}, depth {v.depth}: {len(v.nodes)} nodes, "
+        return visible(
+            f"GraphView({_bounded(v.model_type)}, depth {v.depth}: {len(v.nodes)} nodes, "
             f"{len(v.clusters)} boxes, {len(v.edges)} edges{extra})"
         )
 
 
+def notebook_html(graph: GraphView) -> str:
+    """The static SVG in a scrolling box, or the interactive viewer without Graphviz."""
+    svg = graph._repr_svg_()
+    if svg is not None:
+        body = svg[svg.find("<svg") :]
+        return f'<div style="max-height:900px;overflow:auto">{body}</div>'
+    try:
+        page = graph.to_html()
+    except ImportError:
+        from torchscope.errors import GraphvizNotFound
+
+        return f"<pre>{escape(str(GraphvizNotFound()))}</pre>"
+    return (
+        f'<iframe srcdoc="{escape(page, quote=True)}" style="width:100%;height:700px;'
+        'border:1px solid #cbd5e1" sandbox="allow-scripts"></iframe>'
+    )
+
+
 def view_tree(view: VisibleGraph) -> Tree:
-    """A rich Tree of the drawing: boxes (clusters) with their nodes, repeats marked."""
+    """A rich Tree of the drawing: boxes (clusters) with their nodes, repeats marked; every
+    name shown as text (never markup, no control sequences)."""
     from rich.tree import Tree
 
     root = Tree(
-        f"[bold]{_escape_markup(view.model_type)}[/] · {fmt_si(view.total_params)} params · "
-        f"{fmt_si(view.total_macs)} MACs · depth {view.depth}"
+        _entry(view.model_type, "bold", "")
+        + f" · {fmt_si(view.total_params)} params · {fmt_si(view.total_macs)} MACs"
+        + f" · depth {view.depth}"
     )
     branches: dict[str | None, Tree] = {None: root}
     for cluster in view.clusters:  # parents are listed before their children
-        badge = f" [bold red]×{cluster.repeat}[/]" if cluster.repeat > 1 else ""
-        label, kind = _escape_markup(cluster.label), _escape_markup(cluster.type)
-        branches[cluster.id] = branches[cluster.parent].add(
-            f"[bold]{label}[/] [dim]{kind}[/]{badge}"
-        )
+        entry = _entry(cluster.label, "bold", cluster.type, cluster.repeat)
+        branches[cluster.id] = branches[cluster.parent].add(entry)
     for node in view.nodes:
         if node.kind in ("module", "op"):
-            badge = f" [bold red]×{node.repeat}[/]" if node.repeat > 1 else ""
             kind = node.type if node.kind == "module" else "op"
-            branches[node.cluster].add(
-                f"{_escape_markup(node.label)} [dim]{_escape_markup(kind)}[/]{badge}"
-            )
+            branches[node.cluster].add(_entry(node.label, "", kind, node.repeat))
     return root
 
 
-def _escape_markup(text: str) -> str:
-    """Text safe to put inside rich markup."""
-    from rich.markup import escape as rich_escape
+def _entry(label: str, style: str, kind: str, repeat: int = 1) -> Text:
+    """``label kind ×N`` as rich Text: the label styled, the kind dim, the badge red."""
+    from rich.text import Text
 
-    return rich_escape(text)
+    text = Text(_bounded(label), style=style)
+    if kind:
+        text.append(" " + _bounded(kind), style="dim")
+    if repeat > 1:
+        text.append(f" ×{repeat}", style="bold red")
+    return text
+
+
+_NAME_LIMIT = 80  # a name from a graph file may be any length: a tree line stays readable
+
+
+def _bounded(name: str) -> str:
+    """A name as one visible line of at most ``_NAME_LIMIT`` cells, cut in the middle."""
+    return shorten_middle(visible(name), _NAME_LIMIT)

@@ -1,19 +1,22 @@
 """ParamReport and ParamDiff as rich renderables: tables of tensors, totals, health flags,
-spectral metrics, importance rankings and changes."""
+spectral metrics, importance rankings and changes.
+
+Every tensor, module and source name is shown through ``safe_text`` (never markup, no
+control sequences), and names too long for their column are shortened in the middle.
+"""
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from torchscope.model.dtypes import dtype_bytes
+from torchscope.render.safe_text import safe_text, shorten_names, visible
 from torchscope.render.units import fmt_bytes, fmt_count
 
 if TYPE_CHECKING:
@@ -23,10 +26,12 @@ if TYPE_CHECKING:
     from torchscope.analysis.param_stats import GroupStats, TensorStats
     from torchscope.analysis.spectral import SpectralReport
 
-__all__ = ["diff_renderables", "report_renderables", "to_text"]
+__all__ = ["diff_renderables", "report_renderables"]
 
 MAX_ROWS = 60  # longer tables show the first rows and say how many more there are
 _MIN_NAME = 30  # narrow terminals drop optional columns until names get this many characters
+_NOTES = {"Flags", "Flag"}  # words, not numbers: wrapped at _NOTE_WIDTH to leave names room
+_NOTE_WIDTH = 12
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 _DTYPE_SHORT = {"float32": "f32", "float16": "f16", "bfloat16": "bf16", "float64": "f64"}
 
@@ -55,10 +60,14 @@ def _table(
     width: int,
     optional: Sequence[str] = (),
 ) -> Table:
-    """A table whose number columns are never squeezed: the first column gives way, and on
-    narrow terminals the ``optional`` columns are dropped (in order) to leave it room."""
+    """A table whose number columns are never squeezed: the first column (names, from
+    outside) gives way, shortened in the middle, and on narrow terminals the ``optional``
+    columns are dropped (in order) to leave it room. Flag columns wrap their words."""
     keep = list(range(len(columns)))
     fits = {i: max([len(columns[i]), *(len(str(r[i + 1])) for r in rows)]) for i in keep}
+    for i in keep:
+        if columns[i] in _NOTES:
+            fits[i] = min(fits[i], _NOTE_WIDTH)
 
     def room() -> int:
         return width - sum(fits[i] for i in keep) - 3 * len(keep) - 2
@@ -67,13 +76,21 @@ def _table(
         if room() >= _MIN_NAME:
             break
         keep.remove(columns.index(name))
+    width_of_names = max(12, room())
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column(first, no_wrap=True, overflow="ellipsis", max_width=max(12, room()))
+    table.add_column(first, no_wrap=True, overflow="ellipsis", max_width=width_of_names)
     for i in keep:
-        justify = "left" if not columns[i] else "right"  # an unnamed column holds bars
-        table.add_column(columns[i], justify=justify, no_wrap=True, min_width=fits[i])  # type: ignore[arg-type]
-    for row in rows:
-        table.add_row(row[0], *(row[i + 1] for i in keep))
+        text = not columns[i] or columns[i] in _NOTES  # an unnamed column holds bars
+        table.add_column(
+            columns[i],
+            justify="left" if text else "right",
+            no_wrap=columns[i] not in _NOTES,
+            min_width=fits[i],
+            max_width=fits[i] if columns[i] in _NOTES else None,
+        )
+    names = shorten_names([visible(row[0]) for row in rows], width_of_names)
+    for name, row in zip(names, rows):
+        table.add_row(Text(name), *(row[i + 1] for i in keep))
     return table
 
 
@@ -105,7 +122,7 @@ def tensor_table(report: ParamReport, width: int, limit: int | None = MAX_ROWS) 
     rows = [
         [
             t.name,
-            _shape(t),
+            safe_text(_shape(t)),
             num(t.mean, 3),
             num(t.std, 3),
             num(t.min, 3),
@@ -152,7 +169,8 @@ def _totals(report: ParamReport) -> Table:
     for s in report.tensors:
         nbytes[s.dtype] = nbytes.get(s.dtype, 0) + s.numel * dtype_bytes(s.dtype)
     dtypes = ", ".join(f"{k} {fmt_bytes(v)}" for k, v in sorted(nbytes.items()))
-    grid.add_row("Values", f"{fmt_count(t.numel)} in {t.tensors} tensors ({dtypes or '-'})")
+    values = f"{fmt_count(t.numel)} in {t.tensors} tensors ({dtypes or '-'})"
+    grid.add_row("Values", safe_text(values))  # dtype names come from the checkpoint
     grid.add_row("Mean ± std", f"{num(t.mean)} ± {num(t.std)}   range [{num(t.min)}, {num(t.max)}]")
     grid.add_row("|w|, L2", f"mean |w| {num(t.mean_abs)}, L2 norm {num(t.l2_norm)}")
     near = report.settings.get("near_zero", 0.001)
@@ -170,12 +188,9 @@ def _totals(report: ParamReport) -> Table:
     if t.units:
         grid.add_row("Dead units", f"{t.dead_units} of {fmt_count(t.units)} rows all zero")
     if report.skipped:
-        grid.add_row(
-            "Skipped",
-            f"{len(report.skipped)} tensors: "
-            + ", ".join(f"{k} ({v})" for k, v in list(report.skipped.items())[:4])
-            + (" …" if len(report.skipped) > 4 else ""),
-        )
+        skipped = ", ".join(f"{k} ({v})" for k, v in list(report.skipped.items())[:4])
+        more = " …" if len(report.skipped) > 4 else ""
+        grid.add_row("Skipped", safe_text(f"{len(report.skipped)} tensors: {skipped}{more}"))
     return grid
 
 
@@ -188,7 +203,7 @@ def _flags(report: ParamReport) -> Iterator[Any]:
         yield Text(f"Health: {len(shown)} problem(s)", style="bold")
     for f in shown[:MAX_ROWS]:
         line = Text(f"  {f.severity}: ", style=_SEVERITY_STYLE[f.severity])
-        line.append(f"{f.tensor}: {f.check}: {f.message}")
+        line.append(visible(f"{f.tensor}: {f.check}: {f.message}"))
         yield line
     yield from _more(max(0, len(shown) - MAX_ROWS), "problems")
     if info:
@@ -205,6 +220,7 @@ def spectral_table(
     rows = []
     for x in shown:
         flag = x.warning if x.status == "ok" else "fit failed"
+        flag = ", ".join(filter(None, [flag, "< 50 evals" if x.fit_warning else ""]))
         style = "yellow" if flag else ""
         rows.append(
             [
@@ -240,9 +256,13 @@ def spectral_table(
     yield Text(
         f"Spectral: mean alpha {num(s['alpha'], 3)}, mean α-weighted {num(s['alpha_weighted'], 3)}"
         f" over {s['layers']} layers; {s['under_trained']} above 6 (under-trained), "
-        f"{s['over_trained']} below 2 (over-trained); {len(spectral.skipped)} skipped; "
-        f"{spectral.seconds:.2f} s"
+        f"{s['over_trained']} below 2 (over-trained); {s['unreliable']} fitted on < 50 "
+        f"eigenvalues (unreliable); {spectral.seconds:.2f} s"
     )
+    if spectral.skipped:
+        names = ", ".join(f"{k} ({v})" for k, v in list(spectral.skipped.items())[:4])
+        more = f" and {len(spectral.skipped) - 4} more" if len(spectral.skipped) > 4 else ""
+        yield Text(f"Skipped (spectral): {names}{more}")
 
 
 def importance_table(importance: Importance, width: int, top: int = 10) -> Iterator[Any]:
@@ -256,18 +276,21 @@ def importance_table(importance: Importance, width: int, top: int = 10) -> Itera
             f"{100 * r.share:.1f}%",
             Text("█" * max(1, round(20 * r.share)) if r.share > 0 else "", style="cyan"),
             num(r.score),
+            num(r.per_value, 3),
             fmt_count(r.numel),
         ]
         for r in importance.layers[:top]
     ]
-    yield _table(title, ["Share", "", "Score", "Values"], rows, width, optional=("Values",))
+    columns = ["Share", "", "Score", "Per value", "Values"]
+    yield _table(title, columns, rows, width, optional=("Values", "Per value"))
+    yield Text(f"  Score {what} grows with a layer's size; Per value (Score / Values) does not.")
 
 
 def report_renderables(
     report: ParamReport, width: int = 120, view: str = "tensors", limit: int | None = MAX_ROWS
 ) -> Iterator[Any]:
     """Title, the tensor (or module) table, totals, health, spectral and importance."""
-    yield Text(f"Parameters of {report.source}", style="bold")
+    yield safe_text(f"Parameters of {report.source}", style="bold")
     table = module_table if view == "modules" else tensor_table
     yield from table(report, width, limit)
     yield Text("")
@@ -288,16 +311,21 @@ def report_renderables(
 def diff_renderables(d: ParamDiff, width: int = 120, limit: int | None = MAX_ROWS) -> Iterator[Any]:
     """Title and totals, what was added/removed/reshaped, then tensors by largest change."""
     verdict = "identical" if d.identical else f"relative change ‖b−a‖/‖a‖ = {num(d.rel_change)}"
-    yield Text(f"{d.a} → {d.b}: {verdict}", style="bold")
+    yield safe_text(f"{d.a} → {d.b}: {verdict}", style="bold")
+    for side, prefix in zip("AB", d.prefixes, strict=True):
+        if prefix:
+            yield safe_text(f"names of {side} compared without their prefix {prefix!r}")
     yield Text(
         f"{len(d.changes)} tensors compared, {len(d.added)} added, {len(d.removed)} "
-        f"removed, {len(d.reshaped)} reshaped"
+        f"removed, {len(d.reshaped)} reshaped, {len(d.retyped)} retyped"
     )
     for label, names in (("added", d.added), ("removed", d.removed)):
         for name, shape in list(names.items())[:10]:
-            yield Text(f"  {label}: {name} {list(shape)}", style="yellow")
+            yield safe_text(f"  {label}: {name} {list(shape)}", style="yellow")
     for name, (sa, sb) in list(d.reshaped.items())[:10]:
-        yield Text(f"  reshaped: {name} {list(sa)} → {list(sb)}", style="yellow")
+        yield safe_text(f"  reshaped: {name} {list(sa)} → {list(sb)}", style="yellow")
+    for name, (ta, tb) in list(d.retyped.items())[:10]:
+        yield safe_text(f"  retyped: {name} {ta} → {tb}", style="yellow")
     ordered = sorted(d.changes, key=lambda c: -c.rel_change if not math.isnan(c.rel_change) else 0)
     shown, hidden = _limited(ordered, limit)
     rows = [
@@ -314,19 +342,3 @@ def diff_renderables(d: ParamDiff, width: int = 120, limit: int | None = MAX_ROW
     columns = ["Shape", "‖a‖", "‖b−a‖/‖a‖", "Cosine", "Max |Δ|"]
     yield _table("Tensor (most changed first)", columns, rows, width, optional=("‖a‖",))
     yield from _more(hidden, "tensors")
-
-
-def to_text(value: Any, width: int = 120) -> str:
-    """A ParamReport or ParamDiff as plain text (no colour) at a fixed width."""
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
-    console.print(Group(*_renderables(value, width)))
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
-
-
-def _renderables(value: Any, width: int) -> Iterator[Any]:
-    from torchscope.analysis.param_diff import ParamDiff
-
-    if isinstance(value, ParamDiff):
-        return diff_renderables(value, width)
-    return report_renderables(value, width)

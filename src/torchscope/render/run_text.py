@@ -2,7 +2,9 @@
 
 ``run_overview`` gathers what a run's store holds (metadata, scalars, layer statistics,
 histograms, confusion matrices, events) into one JSON-able dict; the renderers draw
-that dict, so ``torchscope runs``, ``--json``, a terminal and a notebook all agree.
+that dict, so ``torchscope runs``, ``--json``, a terminal and a notebook all agree. Every
+string from the store is outside text: shown through ``safe_text``/``html_text`` (never
+markup, no control sequences), names too long for their column cut in the middle.
 
 Example:
     >>> from rich import print
@@ -12,24 +14,25 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import math
 from collections.abc import Iterator
-from html import escape
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich import box
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from torchscope._display import TEXT_WIDTH
+from torchscope.render.safe_text import html_text, safe_text, shorten_names, visible
 from torchscope.render.units import fmt_bytes, fmt_count, fmt_si
 from torchscope.store.reader import RunReader
 
-__all__ = ["overview_renderables", "overview_to_html", "overview_to_text", "run_overview"]
+__all__ = ["overview_renderables", "overview_to_html", "run_overview"]
 
 _NUMERIC = {"points", "first", "last", "min", "max", "layers", "tensors", "step", "classes"}
 _NUMERIC |= {"accuracy", "macro F1"}
@@ -294,10 +297,17 @@ def _alerts(o: dict[str, Any]) -> list[str]:
 # -- rich ------------------------------------------------------------------------------------
 
 _RICH_LOOK = {"": "", "last": "bold green", "bad": "bold red"}
+# Names (one line each, cut in the middle when too long) and free text (wraps).
+_NAMES = {"split", "name", "kind", "key"}
+_WRAPS = {"value", "statistics", "snapshots", "details"}
+_MIN_NAME = 8
 
 
-def overview_renderables(run: RunReader | dict[str, Any]) -> Iterator[RenderableType]:
-    """Rich renderables of a run's overview: header, then one table per section.
+def overview_renderables(
+    run: RunReader | dict[str, Any], width: int = TEXT_WIDTH
+) -> Iterator[RenderableType]:
+    """Rich renderables of a run's overview: header, then one table per section, ``width``
+    characters wide at most.
 
     Every string from the store is wrapped in ``Text``, so ``[…]`` in a name is not markup.
 
@@ -306,39 +316,51 @@ def overview_renderables(run: RunReader | dict[str, Any]) -> Iterator[Renderable
         >>> for r in overview_renderables(RunReader("runs/exp1")): print(r)  # doctest: +SKIP
     """
     o = run if isinstance(run, dict) else run_overview(run)
-    yield Text.assemble(("Run ", "bold"), (o["name"], "bold cyan"))
+    yield Text.assemble(("Run ", "bold"), (visible(o["name"]), "bold cyan"))
     head = Table.grid(padding=(0, 2))
     head.add_column(style="dim")
     head.add_column()
     for label, text in _info_items(o):
-        head.add_row(label, Text(text))
+        head.add_row(label, safe_text(text))
     for alert in _alerts(o):
-        head.add_row(Text("NON-FINITE", "bold red"), Text(alert, "bold red"))
+        head.add_row(Text("NON-FINITE", "bold red"), safe_text(alert, "bold red"))
     yield head
     for title, columns, rows in _sections(o):
-        table = Table(
-            title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-            show_edge=False,
-        )  # fmt: skip
-        for name in columns:
-            table.add_column(name, justify="right" if name in _NUMERIC else "left")
-        for row in rows:
-            table.add_row(*(Text(text, _RICH_LOOK[look]) for text, look in row))
         yield Text("")
-        yield table
+        yield _rich_table(title, columns, rows, width)
 
 
-def overview_to_text(run: RunReader | dict[str, Any], width: int = 100) -> str:
-    """The overview as plain text (no colour) at a fixed width, for logs and tests.
+def _rich_table(title: str, columns: list[str], rows: list[list[_Cell]], width: int) -> Table:
+    """A titled table in ``width``: numbers whole, free text wrapped, names cut in the middle."""
+    texts = [[visible(row[i][0]) for row in rows] for i in range(len(columns))]
+    fits = [max([len(c), *map(cell_len, column)]) for c, column in zip(columns, texts)]
+    caps = _name_caps(columns, fits, width)
+    shown = [shorten_names(col, cap) if cap else col for col, cap in zip(texts, caps)]
+    table = Table(
+        title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+        show_edge=False,
+    )  # fmt: skip
+    for name, cap in zip(columns, caps):
+        justify = "right" if name in _NUMERIC else "left"
+        table.add_column(name, justify=justify, no_wrap=name not in _WRAPS, max_width=cap)  # type: ignore[arg-type]
+    for r, row in enumerate(rows):
+        table.add_row(*(Text(column[r], _RICH_LOOK[look]) for column, (_, look) in zip(shown, row)))
+    return table
 
-    Example:
-        >>> print(overview_to_text(RunReader("runs/exp1")))  # doctest: +SKIP
-    """
-    from rich.console import Console
 
-    console = Console(width=width, record=True, color_system=None, file=io.StringIO())
-    console.print(Group(*overview_renderables(run)))
-    return console.export_text()
+def _name_caps(columns: list[str], fits: list[int], width: int) -> list[int | None]:
+    """The width of each name column (None for the others): what is left after the numbers
+    and some room for the free text, shared by lowering the widest name column first."""
+    wrap_room = [min(f, max(20, width // 4)) for c, f in zip(columns, fits) if c in _WRAPS]
+    fixed = sum(f for c, f in zip(columns, fits) if c not in _NAMES and c not in _WRAPS)
+    room = width - fixed - sum(wrap_room) - 3 * (len(columns) - 1) - 2
+    caps = {i: f for i, (c, f) in enumerate(zip(columns, fits)) if c in _NAMES}
+    while caps and sum(caps.values()) > room:
+        widest = max(caps, key=lambda i: caps[i])
+        if caps[widest] <= _MIN_NAME:
+            break
+        caps[widest] -= 1
+    return [caps.get(i) for i in range(len(columns))]
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -363,10 +385,11 @@ def overview_to_html(run: RunReader | dict[str, Any]) -> str:
     """
     o = run if isinstance(run, dict) else run_overview(run)
     head = "".join(
-        f'<tr><td class="k">{escape(k)}</td><td>{escape(v)}</td></tr>' for k, v in _info_items(o)
+        f'<tr><td class="k">{html_text(k)}</td><td>{html_text(v)}</td></tr>'
+        for k, v in _info_items(o)
     )
-    alerts = "".join(f'<p class="bad">⚠ {escape(a)}</p>' for a in _alerts(o))
-    parts = [_STYLE, '<div class="ts-run">', f"<h3>Run {escape(o['name'])}</h3>", alerts]
+    alerts = "".join(f'<p class="bad">⚠ {html_text(a)}</p>' for a in _alerts(o))
+    parts = [_STYLE, '<div class="ts-run">', f"<h3>Run {html_text(o['name'])}</h3>", alerts]
     parts += [f"<table>{head}</table>", *(_html_table(*s) for s in _sections(o)), "</div>"]
     return "".join(parts)
 
@@ -374,15 +397,15 @@ def overview_to_html(run: RunReader | dict[str, Any]) -> str:
 def _html_table(title: str, columns: list[str], rows: list[list[_Cell]]) -> str:
     """A titled table; every cell's text is escaped here."""
     align = [' class="n"' if c in _NUMERIC else "" for c in columns]
-    head = "".join(f"<th{a}>{escape(c)}</th>" for c, a in zip(columns, align))
+    head = "".join(f"<th{a}>{html_text(c)}</th>" for c, a in zip(columns, align))
     body = "".join(
         "<tr>" + "".join(f"<td{a}>{_html_cell(c)}</td>" for c, a in zip(row, align)) + "</tr>"
         for row in rows
     )
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    return f"<h4>{escape(title)}</h4>{table}"
+    return f"<h4>{html_text(title)}</h4>{table}"
 
 
 def _html_cell(cell: _Cell) -> str:
     text, look = cell
-    return f'<span class="{look}">{escape(text)}</span>' if look else escape(text)
+    return f'<span class="{look}">{html_text(text)}</span>' if look else html_text(text)

@@ -1,10 +1,11 @@
-"""A Summary as an HTML table for notebooks; every model-derived string is escaped."""
+"""A Summary as an HTML table for notebooks; every model-derived string is escaped
+(``html_text``: control characters made visible, then HTML-escaped)."""
 
 from __future__ import annotations
 
-from html import escape
 from typing import TYPE_CHECKING
 
+from torchscope.render.safe_text import html_text
 from torchscope.render.summary_text import shapes_text, short_label
 from torchscope.render.units import fmt_bytes, fmt_count, fmt_si
 
@@ -24,13 +25,13 @@ def summary_to_html(summary: Summary) -> str:
     t, m = summary.totals, summary.memory
     rows = []
     for r in summary.rows:
-        name = escape(short_label(r))
+        name = html_text(short_label(r))
         rep = f' <span class="rep">×{r.repeat}</span>' if r.repeat > 1 else ""
         pad = f"padding-left:{r.depth * 1.2:.1f}em"
         rows.append(
             f'<tr class="{"copy" if r.per_copy else ""}"><td style="{pad}">{name} '
-            f"<small>({escape(r.type)})</small>{rep}</td>"
-            f"<td>{escape(shapes_text(r.output_shapes))}</td><td>{fmt_count(r.params)}</td>"
+            f"<small>({html_text(r.type)})</small>{rep}</td>"
+            f"<td>{html_text(shapes_text(r.output_shapes))}</td><td>{fmt_count(r.params)}</td>"
             f"<td>{fmt_si(r.macs) if r.macs else '-'}</td>"
             f"<td>{fmt_bytes(r.activation_bytes) if r.activation_bytes else '-'}</td></tr>"
         )

@@ -1,23 +1,26 @@
-"""A Summary as rich renderables: the module table and the totals panel."""
+"""A Summary as rich renderables: the module table and the totals panel.
+
+Module, type and input names are shown through ``safe_text`` (never markup, no control
+sequences); a name too long for its column is shortened in the middle, keeping its tail.
+"""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from torchscope.render.safe_text import safe_text, shorten_middle, visible
 from torchscope.render.units import fmt_bytes, fmt_count, fmt_si
 
 if TYPE_CHECKING:
     from torchscope.analysis.summary import Summary, SummaryRow
     from torchscope.model.graph import TensorMeta
 
-__all__ = ["shapes_text", "short_label", "summary_renderables", "summary_to_text"]
+__all__ = ["shapes_text", "short_label", "summary_renderables"]
 
 
 def shapes_text(shapes: list[TensorMeta], limit: int = 1) -> str:
@@ -36,17 +39,25 @@ def short_label(row: SummaryRow) -> str:
     return ".".join(row.label.split(".")[-keep:])
 
 
-def _label(row: SummaryRow) -> Text:
+_MIN_NAME = 8  # a name keeps at least this many cells; past that the type gives way
+
+
+def _label(row: SummaryRow, room: int) -> Text:
+    """Indent, name, type and badges in ``room`` cells: the name is cut in the middle."""
     indent = "  " * row.depth
-    text = Text(indent + short_label(row))
-    text.append(f" ({row.type})", style="dim")
+    text = Text()
+    text.append(f" ({visible(row.type)})", style="dim")
     if row.repeat > 1:
         text.append(f" ×{row.repeat}", style="bold magenta")
+    # Which figures are a run's total and which one copy's, as the graph labels them.
+    note = {(True, False): " total", (False, True): " each", (True, True): " total, each copy"}
+    text.append(note.get((row.repeat > 1, row.per_copy), ""), style="dim")
     if row.calls > 1:
         text.append(f" ({row.calls} calls)", style="yellow")
     if row.tied:
         text.append(" tied", style="cyan")
-    return text
+    fit = max(_MIN_NAME, room - len(indent) - text.cell_len)
+    return Text(indent + shorten_middle(visible(short_label(row)), fit)) + text
 
 
 _WIDE = 110  # below this width the table drops the % and Train columns and shortens counts
@@ -59,7 +70,7 @@ def _table(summary: Summary, width: int) -> Table:
     names = ["Output shape", "Params", "%", "MACs", "Act. mem", "Train"]
     if not wide:
         del names[5], names[2]
-    fits = [max([len(n), *(len(str(cells[i])) for cells in rows)]) for i, n in enumerate(names, 1)]
+    fits = [max([len(n), *(len(str(cells[i])) for cells in rows)]) for i, n in enumerate(names)]
     # Numbers are never squeezed: only the module column gives way on narrow terminals.
     room = max(16, width - sum(fits) - 3 * len(fits) - 1)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
@@ -68,7 +79,7 @@ def _table(summary: Summary, width: int) -> Table:
         justify = "left" if name == "Output shape" else "right"
         table.add_column(name, justify=justify, no_wrap=True, min_width=fit)  # type: ignore[arg-type]
     for row, cells in zip(summary.rows, rows):
-        table.add_row(*cells, style="dim" if row.per_copy else None)
+        table.add_row(_label(row, room), *cells, style="dim" if row.per_copy else None)
     return table
 
 
@@ -77,8 +88,7 @@ def _cells(row: SummaryRow, total: int, wide: bool) -> list[Any]:
                                                else "no" if row.trainable_params == 0
                                                else "part")  # fmt: skip
     cells: list[Any] = [
-        _label(row),
-        shapes_text(row.output_shapes),
+        safe_text(shapes_text(row.output_shapes)),
         fmt_count(row.params) if wide else fmt_si(row.params),
         f"{100 * row.params / total:.1f}",
         fmt_si(row.macs) if row.macs else "-",
@@ -86,7 +96,7 @@ def _cells(row: SummaryRow, total: int, wide: bool) -> list[Any]:
         trainable,
     ]
     if not wide:
-        del cells[6], cells[3]
+        del cells[5], cells[2]
     return cells
 
 
@@ -99,16 +109,18 @@ def _totals(summary: Summary) -> Table:
         f"{i.name}: {i.tensor.dtype}{i.tensor.short()}" for i in summary.graph.inputs
     )
     mode = "train" if summary.graph.training else "eval"
-    grid.add_row("Inputs", f"{inputs or '-'}  (device {summary.graph.device}, {mode} mode)")
+    device = summary.graph.device
+    grid.add_row("Inputs", safe_text(f"{inputs or '-'}  (device {device}, {mode} mode)"))
     grid.add_row(
         "Parameters",
         f"{fmt_count(t.total_params)} total, {fmt_count(t.trainable_params)} trainable, "
         f"{fmt_count(t.frozen_params)} frozen",
     )
     by_dtype = ", ".join(f"{k} {fmt_bytes(v)}" for k, v in sorted(t.bytes_by_dtype.items()))
-    grid.add_row("Weights", f"{fmt_bytes(t.param_bytes + t.buffer_bytes)} ({by_dtype or '-'})")
+    weights = f"{fmt_bytes(t.param_bytes + t.buffer_bytes)} ({by_dtype or '-'})"
+    grid.add_row("Weights", safe_text(weights))
     for owner, aliases in t.shared_params.items():
-        grid.add_row("Shared", f"{owner} = {', '.join(aliases)} (counted once)")
+        grid.add_row("Shared", safe_text(f"{owner} = {', '.join(aliases)} (counted once)"))
     grid.add_row("MACs", f"{fmt_si(t.macs)}  (FLOPs {fmt_si(t.flops)})")
     grid.add_row(
         "Memory",
@@ -124,12 +136,16 @@ def _totals(summary: Summary) -> Table:
     )
     if t.uncounted_ops:
         ops = ", ".join(f"{k} ×{v}" for k, v in sorted(t.uncounted_ops.items()))
-        grid.add_row(Text("Uncounted", style="bold yellow"), f"no MAC formula for: {ops}")
+        grid.add_row(
+            Text("Uncounted", style="bold yellow"), safe_text(f"no MAC formula for: {ops}")
+        )
     if summary.graph.failure:
         f = summary.graph.failure
         grid.add_row(
             Text("Failed", style="bold red"),
-            f"in '{f.module}' ({f.module_type}): {f.error_type}: {f.message} (partial summary)",
+            safe_text(
+                f"in '{f.module}' ({f.module_type}): {f.error_type}: {f.message} (partial summary)"
+            ),
         )
     return grid
 
@@ -138,11 +154,3 @@ def summary_renderables(summary: Summary, width: int = 120) -> Iterator[Any]:
     yield _table(summary, width)
     yield Text("")
     yield _totals(summary)
-
-
-def summary_to_text(summary: Summary, width: int = 120) -> str:
-    """Plain text (no colour) at a fixed width, as golden files store it."""
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
-    console.print(Group(*summary_renderables(summary, width)))
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"

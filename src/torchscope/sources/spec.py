@@ -1,14 +1,20 @@
 """Build a model from a spec string, and example inputs for it.
 
-Specs: ``package.module:Name`` or ``path/to/file.py:Name`` (a class or zero-argument
-factory), and ``hf:<TransformersClass>`` (built from the class's default config, with
-overrides; no download, random or meta weights).
+Specs: ``package.module:Name`` or ``path/to/file.py:Name`` (a class or factory, called with
+``init`` keyword arguments), and ``hf:<TransformersClass>`` (built from the class's default
+config, with overrides; no download, random or meta weights; see ``sources/hf.py``).
+
+A ``package.module:Name`` or ``file.py:Name`` spec imports and runs the user's code, as
+Python would: the user names code they trust. Checkpoints never run code (``checkpoint.py``).
+Whatever that code raises while it is imported or called becomes a ``SpecError`` naming the
+spec, so a broken factory is one clear error, not a traceback.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import difflib
 import importlib
 import importlib.util
 import inspect
@@ -22,7 +28,7 @@ from torch import nn
 
 from torchscope.errors import SpecError
 
-__all__ = ["LoadedModel", "load_model", "parse_config_overrides"]
+__all__ = ["LoadedModel", "load_model", "parse_config_overrides", "parse_literal"]
 
 
 @dataclass
@@ -35,17 +41,30 @@ class LoadedModel:
 
 
 def parse_config_overrides(items: list[str]) -> dict[str, Any]:
-    """``["num_labels=1000", "tie_word_embeddings=false"]`` → typed dict."""
+    """``["num_labels=1000", "tie_word_embeddings=false"]`` → typed dict.
+
+    Example:
+        >>> parse_config_overrides(["n_layer=2", "activation=gelu", "tie=false"])
+        {'n_layer': 2, 'activation': 'gelu', 'tie': False}
+    """
     overrides: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise SpecError(f"--config expects key=value, got {item!r}")
-        overrides[key.strip()] = _parse_value(raw.strip())
+        if not sep or not key.strip().isidentifier():
+            raise SpecError(f"expected key=value with a Python name as key, got {item!r}")
+        overrides[key.strip()] = parse_literal(raw.strip())
     return overrides
 
 
-def _parse_value(raw: str) -> Any:
+def parse_literal(raw: str) -> Any:
+    """A Python literal (``2``, ``0.1``, ``(3, 3)``, ``'x'``), true/false/none, else the text.
+
+    Parsed with ``ast.literal_eval``: nothing is executed.
+
+    Example:
+        >>> parse_literal("(3, 3)"), parse_literal("True"), parse_literal("relu")
+        ((3, 3), True, 'relu')
+    """
     lowered = raw.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
@@ -53,7 +72,7 @@ def _parse_value(raw: str) -> Any:
         return None
     try:
         return ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return raw
 
 
@@ -63,18 +82,76 @@ def load_model(
     device: str | None = None,
     seq_len: int | None = None,
     batch_size: int = 1,
+    init: dict[str, Any] | None = None,
 ) -> LoadedModel:
-    """Build the model a spec names; on ``device="meta"`` no weight memory is allocated."""
+    """Build the model a spec names; on ``device="meta"`` no weight memory is allocated.
+
+    ``config`` overrides an ``hf:`` spec's config; ``init`` holds keyword arguments for a
+    ``package.module:Name`` or ``file.py:Name`` class or factory. Raises ``SpecError``.
+
+    Example:
+        >>> load_model("torch.nn:Linear", init={"in_features": 4, "out_features": 2}).model
+        Linear(in_features=4, out_features=2, bias=True)
+    """
     if spec.startswith("hf:"):
-        return _load_hf(spec[3:], config or {}, device, seq_len, batch_size)
+        from torchscope.sources.hf import load_hf
+
+        if init:
+            raise SpecError("--init applies to package.module:Name and file.py:Name specs; "
+                            "hf: specs take --config")  # fmt: skip
+        model, kwargs = load_hf(spec[3:], config or {}, device, seq_len, batch_size)
+        return LoadedModel(model, kwargs=kwargs)
     if config:
-        raise SpecError("--config applies to hf: specs only")
+        raise SpecError("--config applies to hf: specs only (--init passes constructor arguments)")
     target = _resolve_object(spec)
-    with torch.device(device) if device == "meta" else contextlib.nullcontext():
-        model = target() if callable(target) and not isinstance(target, nn.Module) else target
+    return LoadedModel(_build(spec, target, init or {}, device))
+
+
+def _build(spec: str, target: Any, init: dict[str, Any], device: str | None) -> nn.Module:
+    """Call the class or factory (unless it is already a module) and check what it gave."""
+    if isinstance(target, nn.Module):
+        if init:
+            raise SpecError(f"{spec} is a module instance; --init needs a class or factory")
+        return target
+    _check_arguments(spec, target, init)
+    try:
+        with torch.device("meta") if device == "meta" else contextlib.nullcontext():
+            model = target(**init)
+    except (Exception, SystemExit) as exc:  # the user's code: any failure is the spec's
+        raise SpecError(f"building {spec} failed: {_what(exc)}") from exc
     if not isinstance(model, nn.Module):
         raise SpecError(f"{spec} gave a {type(model).__name__}, not a torch.nn.Module")
-    return LoadedModel(model)
+    return model
+
+
+def _check_arguments(spec: str, target: Any, init: dict[str, Any]) -> None:
+    """Say which constructor arguments are missing or unknown before calling anything."""
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):  # some builtins have none: let the call tell
+        return
+    params = signature.parameters
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    named = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for key in init:
+        if key not in params and not takes_any:
+            close = difflib.get_close_matches(key, named, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise SpecError(
+                f"{spec} takes no argument {key!r}; {hint}it takes: {', '.join(named) or 'none'}"
+            )
+    missing = [
+        n
+        for n, p in params.items()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and n not in init
+    ]  # fmt: skip
+    if missing:
+        example = " ".join(f"{n}=…" for n in missing)
+        raise SpecError(
+            f"{spec} needs constructor arguments: {', '.join(missing)}; pass them with "
+            f"--init {example}"
+        )
 
 
 def _resolve_object(spec: str) -> Any:
@@ -84,24 +161,10 @@ def _resolve_object(spec: str) -> Any:
             f"cannot read model spec {spec!r}: use package.module:Name, path/to/file.py:Name "
             "or hf:TransformersClass"
         )
-    if location.endswith(".py"):
-        path = Path(location)
-        if not path.is_file():
-            raise SpecError(f"model file not found: {location}")
-        module_spec = importlib.util.spec_from_file_location(path.stem, path)
-        if module_spec is None or module_spec.loader is None:
-            raise SpecError(f"cannot import {location}")
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules.setdefault(path.stem, module)
-        module_spec.loader.exec_module(module)
-    else:
-        try:
-            module = importlib.import_module(location)
-        except ImportError as exc:
-            raise SpecError(f"cannot import module {location!r}: {exc}") from exc
+    module = _import_file(location) if location.endswith(".py") else _import_module(location)
     obj: Any = module
     for part in name.split("."):
-        if not hasattr(obj, part):
+        if not part.isidentifier() or not hasattr(obj, part):
             raise SpecError(f"{location} has no attribute {name!r}")
         obj = getattr(obj, part)
     if inspect.isclass(obj) or callable(obj):
@@ -109,70 +172,34 @@ def _resolve_object(spec: str) -> Any:
     raise SpecError(f"{spec} is neither a class nor a factory function")
 
 
-def _load_hf(
-    class_name: str, overrides: dict[str, Any], device: str | None, seq_len: int | None, batch: int
-) -> LoadedModel:
+def _import_file(location: str) -> Any:
+    """Import ``path/to/file.py`` (running its code, as ``python file.py`` would)."""
+    path = Path(location)
+    if not path.is_file():
+        raise SpecError(f"model file not found: {location}")
+    module_spec = importlib.util.spec_from_file_location(path.stem, path)
+    if module_spec is None or module_spec.loader is None:
+        raise SpecError(f"cannot import {location}")
+    module = importlib.util.module_from_spec(module_spec)
+    added = sys.modules.setdefault(path.stem, module) is module
     try:
-        import transformers
+        module_spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:
+        if added:
+            del sys.modules[path.stem]
+        raise SpecError(f"importing {location} failed: {_what(exc)}") from exc
+    return module
+
+
+def _import_module(location: str) -> Any:
+    try:
+        return importlib.import_module(location)
     except ImportError as exc:
-        raise SpecError("hf: specs need transformers: pip install 'torchscope[hf]'") from exc
-    cls = getattr(transformers, class_name, None)
-    if cls is None or not hasattr(cls, "config_class") or cls.config_class is None:
-        raise SpecError(f"transformers has no model class {class_name!r}")
-    try:
-        config = cls.config_class(**overrides)
-    except Exception as exc:
-        raise SpecError(f"cannot build {cls.config_class.__name__}({overrides}): {exc}") from exc
-    with torch.device(device) if device == "meta" else contextlib.nullcontext():
-        model = cls(config)
-    return LoadedModel(model, kwargs=hf_example_inputs(model, config, seq_len, batch))
+        raise SpecError(f"cannot import module {location!r}: {exc}") from exc
+    except (Exception, SystemExit) as exc:  # relative names, the module's own errors
+        raise SpecError(f"importing {location!r} failed: {_what(exc)}") from exc
 
 
-def hf_example_inputs(
-    model: nn.Module, config: Any, seq_len: int | None, batch: int
-) -> dict[str, Any]:
-    """Inputs a transformers model accepts, sized from its config.
-
-    Token inputs are ``seq_len`` long (default 128, or the model's maximum if shorter).
-    The main input comes first; multimodal models (CLIP, BLIP…) also get the other
-    modality when their forward takes it and their config describes it.
-    """
-    params = inspect.signature(model.forward).parameters
-    main = getattr(model, "main_input_name", "input_ids")
-    makers = {
-        "input_ids": lambda: _token_ids(config, batch, seq_len),
-        "pixel_values": lambda: _pixels(getattr(config, "vision_config", None) or config, batch),
-        "input_features": lambda: _mel_features(config, batch),
-        "input_values": lambda: torch.randn(batch, 16000),
-    }
-    if main not in makers:
-        raise SpecError(f"no example inputs for {type(model).__name__} (main input {main!r})")
-    inputs: dict[str, Any] = {main: makers[main]()}
-    if "pixel_values" in params and hasattr(config, "vision_config") and main != "pixel_values":
-        inputs["pixel_values"] = makers["pixel_values"]()
-    if "input_ids" in params and hasattr(config, "text_config") and main != "input_ids":
-        inputs["input_ids"] = makers["input_ids"]()
-    if "decoder_input_ids" in params and getattr(config, "is_encoder_decoder", False):
-        inputs["decoder_input_ids"] = _token_ids(config, batch, min(seq_len or 64, 64))
-    return inputs
-
-
-def _token_ids(config: Any, batch: int, seq_len: int | None) -> torch.Tensor:
-    text = getattr(config, "text_config", None) or config
-    vocab = int(getattr(text, "vocab_size", 1000) or 1000)
-    if seq_len is None:
-        seq_len = min(128, int(getattr(text, "max_position_embeddings", 128) or 128))
-    return torch.randint(0, vocab, (batch, seq_len))
-
-
-def _pixels(config: Any, batch: int) -> torch.Tensor:
-    channels = int(getattr(config, "num_channels", 3))
-    size = getattr(config, "image_size", 224)
-    h, w = (size, size) if isinstance(size, int) else tuple(size)
-    return torch.randn(batch, channels, h, w)
-
-
-def _mel_features(config: Any, batch: int) -> torch.Tensor:
-    mels = int(getattr(config, "num_mel_bins", 80))
-    frames = 2 * int(getattr(config, "max_source_positions", 1500))
-    return torch.randn(batch, mels, frames)
+def _what(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -10,8 +10,9 @@ Example:
 
 from __future__ import annotations
 
-from torchscope.store.reader import RunReader, find_runs
-from torchscope.store.records import Confusion, Event, Histogram, LayerMatrix, Series
+from torchscope.store.layout import find_runs
+from torchscope.store.reader import RunReader
+from torchscope.store.records import Confusion, Event, Histogram, LayerMatrix, Segment, Series
 from torchscope.store.writer import RunWriter
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "LayerMatrix",
     "RunReader",
     "RunWriter",
+    "Segment",
     "Series",
     "find_runs",
 ]

@@ -35,12 +35,14 @@ class Chunk:
     values: np.ndarray
     wall_times: np.ndarray | None
     segment: int = 0  # the writer session that wrote it (schema 2; 0 before)
+    start: int = 0  # position of the first point here in the stored chunk (a grown chunk)
 
 
 @dataclass(frozen=True)
 class ChunkBatch:
     """Consecutive chunks (in id order) as joined columns; chunk ``i`` is
-    ``steps[offsets[i]:offsets[i + 1]]`` (and likewise values and wall times)."""
+    ``steps[offsets[i]:offsets[i + 1]]`` (and likewise values and wall times), and starts
+    at point ``starts[i]`` of the stored chunk (0 unless its first points were dropped)."""
 
     ids: np.ndarray
     series: np.ndarray
@@ -49,6 +51,7 @@ class ChunkBatch:
     steps: np.ndarray
     values: np.ndarray
     wall_times: np.ndarray | None
+    starts: np.ndarray
 
     @staticmethod
     def decode(rows: Sequence[tuple[Any, ...]], *, wall_times: bool) -> ChunkBatch:
@@ -77,6 +80,7 @@ class ChunkBatch:
             wall_times=(
                 np.frombuffer(b"".join(r[6] for r in good), VALUE_DTYPE) if wall_times else None
             ),
+            starts=np.zeros(len(good), np.int64),
         )
 
     @staticmethod
@@ -99,7 +103,40 @@ class ChunkBatch:
                 if all(w is not None for w in walls)
                 else None
             ),
+            starts=np.concatenate([b.starts for b in batches]),
         )
+
+    def drop_first(self, k: int) -> ChunkBatch:
+        """This batch without the first ``k`` points of its first chunk (already read)."""
+        k = max(0, min(int(k), int(self.offsets[1] - self.offsets[0]))) if len(self) else 0
+        if not k:
+            return self
+        walls = None if self.wall_times is None else self.wall_times[k:]
+        offsets = self.offsets - k
+        offsets[0] = 0
+        starts = self.starts.copy()
+        starts[0] += k
+        return ChunkBatch(self.ids, self.series, self.segments, offsets, self.steps[k:],
+                          self.values[k:], walls, starts)  # fmt: skip
+
+    def keep_points(self, chunk: int, n: int) -> ChunkBatch:
+        """This batch with chunk ``chunk`` cut to its first ``n`` stored points (a chunk that
+        grew after a reader noted its size: the reader keeps exactly what it noted)."""
+        hit = np.flatnonzero(self.ids == chunk)
+        if not len(hit):
+            return self
+        i = int(hit[0])
+        have = int(self.offsets[i + 1] - self.offsets[i])
+        extra = max(0, int(self.starts[i]) + have - n)
+        if not extra:
+            return self
+        end = int(self.offsets[i + 1])
+        keep = np.r_[0 : end - extra, end : len(self.steps)]
+        offsets = self.offsets.copy()
+        offsets[i + 1 :] -= extra
+        walls = None if self.wall_times is None else self.wall_times[keep]
+        return ChunkBatch(self.ids, self.series, self.segments, offsets, self.steps[keep],
+                          self.values[keep], walls, self.starts)  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -111,9 +148,9 @@ class ChunkBatch:
     def chunk(self, i: int) -> Chunk:
         a, b = int(self.offsets[i]), int(self.offsets[i + 1])
         walls = None if self.wall_times is None else self.wall_times[a:b]
-        seg = int(self.segments[i])
+        seg, start = int(self.segments[i]), int(self.starts[i])
         return Chunk(int(self.ids[i]), int(self.series[i]), self.steps[a:b], self.values[a:b],
-                     walls, seg)  # fmt: skip
+                     walls, seg, start)  # fmt: skip
 
     def point_series(self) -> np.ndarray:
         """The series id of every point."""

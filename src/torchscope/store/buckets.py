@@ -281,15 +281,15 @@ def ema_uneven(
     gaps = np.maximum((x - prev) / max(spacing, 1e-300), 1.0)
     w = np.exp(gaps * np.log(weight)) if weight > 0 else np.zeros(len(x))
     finite = np.isfinite(y)
-    w = np.where(finite, w, 0.0)
-    # after a non-finite value (or at a restart) nothing of the earlier state survives
+    # How much of the running average survives a point: none at a non-finite value, none
+    # after one and none at a restart (the average starts afresh, as at the first point).
     cut = np.concatenate([[False], ~finite[:-1]])
     if restart is not None and len(restart):
         cut[restart] = True
-    w = np.where(cut, 0.0, w)
+    keep = np.where(finite & ~cut, w, 0.0)
     gain = np.where(finite, 1.0 - w, 0.0)
-    acc = linear_scan(w, gain * np.where(finite, y, 0.0), state.acc)
-    norm = linear_scan(w, gain, state.norm)
+    acc = linear_scan(keep, gain * np.where(finite, y, 0.0), state.acc)
+    norm = linear_scan(keep, gain, state.norm)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(finite & (norm > 0), acc / np.where(norm > 0, norm, 1.0), np.nan)
     return out, EmaState(float(acc[-1]), float(norm[-1]), float(x[-1]))

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from torchscope.store.batches import Chunk, ChunkBatch
+from torchscope.store.batches import ChunkBatch
+from torchscope.store.follow import Tail, read_after
 from torchscope.store.schema import (
     LAYER_FAMILY_PREFIX,
     RUN_FILENAME,
@@ -84,6 +85,7 @@ class SeriesDigest:
     max: float | None = None
     nonfinite: int = 0
     decreasing: bool = False  # a step went down: a resumed run, kept as a second segment
+    tail: Tail = field(default_factory=Tail)  # where reading this series stopped
 
     def add(self, s: np.ndarray, v: np.ndarray) -> None:
         """Points of this series (steps, values) written after those already counted."""
@@ -115,11 +117,12 @@ class RunDigest:
     series: dict[int, SeriesDigest] = field(default_factory=dict)
     cursor: int = 0  # id of the newest chunk read
     latest_step: int | None = None  # last step of the newest scalar chunk (write order)
+    latest_chunk: int = 0
     last_write: float | None = None
     first_write: float | None = None
     events: int = 0
     has_graph: bool = False
-    versions: tuple[int, ...] = (0, 0, 0, 0, 0)
+    versions: tuple[int, ...] = (0, 0, 0, 0, 0, -1)
 
     @property
     def closed(self) -> bool:
@@ -174,14 +177,19 @@ class LiveRun:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits (SQLite's own)."""
+        return int(self.query("PRAGMA data_version")[0][0])
+
     def versions(self) -> tuple[int, ...]:
-        """Newest row id of chunks, histograms, confusion, events and meta: what changed."""
+        """Newest row id of chunks, histograms, confusion, events and meta, and the data
+        version (a chunk can also grow in place): what changed."""
         row = self.query(
             "SELECT (SELECT max(id) FROM chunks), (SELECT max(id) FROM histograms), "
             "(SELECT max(id) FROM confusion), (SELECT max(id) FROM events), "
             "(SELECT max(id) FROM meta)"
         )[0]
-        return tuple(int(v or 0) for v in row)
+        return (*(int(v or 0) for v in row), self.data_version())
 
     def series_keys(self) -> dict[int, SeriesKey]:
         """Every series of the run by id (new series are read once, when they appear).
@@ -252,41 +260,6 @@ class LiveRun:
             if len(rows) < batch:
                 return
 
-    def rows_after(
-        self, cursor: int, *, max_points: int = 20_000, scalars_only: bool = True
-    ) -> tuple[int, list[Chunk], list[int]]:
-        """Chunks newer than ``cursor``: (new cursor, chunks, series too large to send).
-
-        At most ``max_points`` points are returned; a chunk larger than that on its own is
-        not sent but named in the third list (the page re-reads that series decimated).
-        """
-        keys = self.series_keys()
-        new_cursor, too_large, total = cursor, [], 0
-        out: list[Chunk] = []
-        rows = self.query(
-            "SELECT id, series, n FROM chunks WHERE id > ? ORDER BY id LIMIT 10000", (cursor,)
-        )
-        wanted: list[int] = []
-        for cid, sid, n in rows:
-            key = keys.get(int(sid))
-            if key is None or (scalars_only and not key.is_scalar):
-                new_cursor = int(cid)
-                continue
-            if n > max_points:
-                too_large.append(int(sid))
-                new_cursor = int(cid)
-                continue
-            if total + n > max_points and wanted:
-                break
-            wanted.append(int(cid))
-            total += int(n)
-            new_cursor = int(cid)
-        if wanted:
-            marks = ",".join("?" * len(wanted))
-            for batch in self.batches(f"id IN ({marks})", tuple(wanted)):
-                out += [batch.chunk(i) for i in range(len(batch))]
-        return new_cursor, out, sorted(set(too_large))
-
     # -- digest -------------------------------------------------------------------------
 
     def digest(self, previous: RunDigest | None = None) -> RunDigest:
@@ -305,18 +278,50 @@ class LiveRun:
             name = d.meta.get("run_name")
             d.name = name if isinstance(name, str) and name else self.path.parent.name
             d.has_graph = bool(self.query("SELECT 1 FROM meta WHERE key = 'graph' LIMIT 1"))
-        if versions[0] != d.cursor:
-            self._digest_chunks(d, keys, versions[0])
+        self._digest_chunks(d, keys, versions[0])
         d.events = int(self.query("SELECT count(*) FROM events")[0][0])
         d.last_write = _max_opt(d.last_write, self._newest_wall_time())
         d.versions = versions
         return d
 
     def _digest_chunks(self, d: RunDigest, keys: dict[int, SeriesKey], newest: int) -> None:
-        """Scalar chunks are read (values for min/max/last); layer chunks by their columns."""
-        for sid, lo, hi, n in self.query(
-            "SELECT series, min(first_step), max(last_step), sum(n) FROM chunks "
-            "WHERE id > ? AND id <= ? GROUP BY series",
+        """Scalar series: their new points (from each series' tail, so a chunk that grew in
+        place is read from where it was left). Layer series: counted from chunk columns."""
+        self._digest_layers(d, keys, newest)
+        latest = (d.latest_chunk, d.latest_step)
+        for key in keys.values():
+            if not key.is_scalar:
+                continue
+            sd = d.series.setdefault(key.id, SeriesDigest(key))
+            batch, sd.tail = read_after(self, key.id, sd.tail)
+            if batch is not None and batch.points:
+                sd.add(batch.steps, batch.values)
+                if sd.tail.chunk >= latest[0]:  # written last (a grown chunk: same id)
+                    latest = (sd.tail.chunk, int(batch.steps[-1]))
+        d.latest_chunk, d.latest_step = latest
+        if d.first_write is None:
+            first = self.query("SELECT substr(wall_times, 1, 8) FROM chunks ORDER BY id LIMIT 1")
+            d.first_write = _wall(first[0][0]) if first else None
+        d.cursor = newest
+
+    def _digest_layers(self, d: RunDigest, keys: dict[int, SeriesKey], newest: int) -> None:
+        """Points and step range of layer series: new chunks, and last chunks grown since."""
+        grown = [sd for sd in d.series.values() if not sd.key.is_scalar and sd.tail.chunk]
+        for part in range(0, len(grown), 500):
+            chunk_of = {sd.tail.chunk: sd for sd in grown[part : part + 500]}
+            marks = ",".join("?" * len(chunk_of))
+            for cid, n, hi in self.query(
+                f"SELECT id, n, last_step FROM chunks WHERE id IN ({marks})", tuple(chunk_of)
+            ):
+                sd = chunk_of[int(cid)]
+                sd.points += int(n) - (sd.tail.n or 0)
+                sd.last_step = max(sd.last_step or int(hi), int(hi))
+                sd.tail = Tail(int(cid), int(n))
+        for sid, lo, hi, n, last, last_n in self.query(
+            "SELECT g.series, g.lo, g.hi, g.n, g.last, c.n FROM (SELECT series, "
+            "min(first_step) AS lo, max(last_step) AS hi, sum(n) AS n, max(id) AS last "
+            "FROM chunks WHERE id > ? AND id <= ? GROUP BY series) AS g "
+            "JOIN chunks AS c ON c.id = g.last",
             (d.cursor, newest),
         ):
             key = keys.get(int(sid))
@@ -327,23 +332,7 @@ class LiveRun:
             sd.first_step = int(lo) if sd.first_step is None else min(sd.first_step, int(lo))
             sd.last_step = int(hi) if sd.last_step is None else max(sd.last_step, int(hi))
             sd.latest_step = sd.last_step
-        scalar_ids = [k.id for k in keys.values() if k.is_scalar]
-        if scalar_ids:
-            marks = ",".join("?" * len(scalar_ids))
-            where = f"id > ? AND id <= ? AND series IN ({marks})"
-            params = (d.cursor, newest, *scalar_ids)
-            for batch in self.batches(where, params, wall_times=False):
-                owner = batch.point_series()
-                for sid in np.unique(batch.series).tolist():
-                    mine = owner == sid
-                    sd = d.series.setdefault(sid, SeriesDigest(keys[sid]))
-                    sd.add(batch.steps[mine], batch.values[mine])
-                if batch.points:
-                    d.latest_step = int(batch.steps[-1])
-        if d.first_write is None:
-            first = self.query("SELECT substr(wall_times, 1, 8) FROM chunks ORDER BY id LIMIT 1")
-            d.first_write = _wall(first[0][0]) if first else None
-        d.cursor = newest
+            sd.tail = Tail(int(last), int(last_n))
 
     def _newest_wall_time(self) -> float | None:
         rows = self.query(

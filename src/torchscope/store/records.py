@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Confusion", "Event", "Histogram", "LayerMatrix", "Series"]
+__all__ = ["Confusion", "Event", "Histogram", "LayerMatrix", "Segment", "Series"]
 
 
 def _floats(a: np.ndarray | None) -> list[float | None] | None:
@@ -26,6 +26,10 @@ class Series:
     given and fewer buckets than points): each row is one bucket of a step range, with
     ``steps`` its first step, ``last_steps`` its last, ``values`` the mean, ``mins``/``maxs``
     the extremes and ``counts`` the number of points. Empty buckets are left out.
+
+    ``segments`` (raw reads) holds each point's segment: 0 for points of the run's first
+    launch, 1 for its first resume… A resumed run that logs steps again keeps both points
+    (in step order, earlier writes first); the segment tells them apart.
     """
 
     name: str
@@ -37,6 +41,7 @@ class Series:
     maxs: np.ndarray | None = None
     last_steps: np.ndarray | None = None
     counts: np.ndarray | None = None
+    segments: np.ndarray | None = None
 
     @property
     def decimated(self) -> bool:
@@ -59,6 +64,8 @@ class Series:
             "steps": self.steps.tolist(),
             "values": _floats(self.values),
         }
+        if self.segments is not None:
+            d["segments"] = self.segments.tolist()
         if self.decimated:
             d |= {
                 "last_steps": self.last_steps.tolist() if self.last_steps is not None else None,
@@ -105,6 +112,7 @@ class Histogram:
     name: str
     edges: np.ndarray
     counts: np.ndarray
+    segment: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +121,7 @@ class Histogram:
             "name": self.name,
             "edges": _floats(self.edges),
             "counts": _floats(self.counts),
+            "segment": self.segment,
         }
 
 
@@ -124,6 +133,7 @@ class Confusion:
     split: str
     matrix: np.ndarray
     labels: list[str] = field(default_factory=list)
+    segment: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +141,7 @@ class Confusion:
             "split": self.split,
             "matrix": self.matrix.tolist(),
             "labels": list(self.labels),
+            "segment": self.segment,
         }
 
 
@@ -142,6 +153,7 @@ class Event:
     kind: str
     payload: dict[str, Any]
     wall_time: float
+    segment: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -149,4 +161,29 @@ class Event:
             "kind": self.kind,
             "payload": self.payload,
             "wall_time": self.wall_time,
+            "segment": self.segment,
+        }
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One launch of a run: 0 is the first, each ``resume=True`` adds one.
+
+    ``first_step``/``last_step``/``points`` cover its scalar and layer series (None and 0
+    when it logged none).
+    """
+
+    index: int
+    started: float
+    first_step: int | None
+    last_step: int | None
+    points: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "started": self.started,
+            "first_step": self.first_step,
+            "last_step": self.last_step,
+            "points": self.points,
         }

@@ -36,6 +36,7 @@ from torchscope.store.buckets import (
     raw_rows,
     segment_starts,
 )
+from torchscope.store.follow import Tail
 from torchscope.store.live import LiveRun, SeriesKey
 from torchscope.store.schema import LAYER_FAMILY_PREFIX
 
@@ -76,7 +77,7 @@ class SeriesWindow:
     raw: bool  # no more points than pixels: every point is its own row
     segments: list[Segment]
     unordered: bool  # more than MAX_SEGMENTS segments: the last one is x-sorted
-    cursor: int  # newest chunk id included: live rows after it extend this window
+    cursor: Tail  # where this read of the series ended: live points after it extend it
     ema: EmaState | None
     spacing: float
 
@@ -163,13 +164,17 @@ def series_window(
     if axis not in AXES:
         raise ValueError(f"axis must be one of {AXES}, not {axis!r}")
     ranged = lo is not None and hi is not None
+    # Where the series ends now; its last chunk may grow while it is read: cut to this.
+    last = run.query(
+        "SELECT id, n FROM chunks WHERE series = ? ORDER BY id DESC LIMIT 1", (key.id,)
+    )
+    cursor = Tail(int(last[0][0]), int(last[0][1])) if last else Tail()
     extent = (lo, hi) if ranged else series_extent(run, [key], axis, origin)
-    cursor = run.versions()[0]
-    if extent is None:
+    if extent is None or not last:
         return SeriesWindow(key, None, None, 0, True, [], False, cursor, None, 1.0)
     lo_, hi_ = float(extent[0]), float(extent[1])  # type: ignore[arg-type]
     where = "series = ? AND id <= ?"
-    params: tuple[Any, ...] = (key.id, cursor)
+    params: tuple[Any, ...] = (key.id, cursor.chunk)
     if axis == "step" and ranged and smooth <= 0:  # the history is needed for smoothing only
         where += " AND last_step >= ? AND first_step <= ?"
         params += (int(np.floor(lo_)), int(np.ceil(hi_)))
@@ -178,7 +183,7 @@ def series_window(
     scan = _Scan(lo_, hi_, width, smooth, _spacing(run, key), ranged, raw)
     pending: list[ChunkBatch] = []
     for batch in run.batches(where, params, wall_times=axis != "step"):
-        pending.append(batch)
+        pending.append(batch.keep_points(cursor.chunk, cursor.n or 0))
         if sum(b.points for b in pending) >= _BATCH_POINTS:
             _scan_batch(scan, ChunkBatch.join(pending), axis, origin)
             pending = []

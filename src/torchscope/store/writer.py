@@ -1,16 +1,20 @@
 """RunWriter: append-only logging of one run into a SQLite file, from a background thread.
 
-The logging calls only put plain Python values on a queue, so the training loop never
-waits for the disk. A thread wakes every ``flush_interval`` seconds (and on ``flush()`` /
-``close()``), drains the queue and commits it as one transaction. A process killed at any
-moment leaves a file holding everything up to the last commit.
+The logging calls check what they are given (``store.checks``) and put plain Python values
+on a queue, so the training loop never waits for the disk and an item the store cannot
+keep is refused at the call. A thread wakes every ``flush_interval`` seconds (and on
+``flush()`` / ``close()``), drains the queue and commits it as one transaction. A process
+killed at any moment leaves a file holding everything up to the last commit.
+
+A writer on a directory that already holds a run starts a new run beside it (see
+``store.layout``) unless ``resume=True``, which continues that run as a new *segment*.
 """
 
 from __future__ import annotations
 
 import atexit
 import json
-import math
+import logging
 import os
 import queue
 import sqlite3
@@ -18,7 +22,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -26,20 +30,24 @@ from typing import Any
 
 import numpy as np
 
-from torchscope.store.schema import (
-    LAYER_FAMILY_PREFIX,
-    RUN_FILENAME,
-    SCALAR_FAMILY,
-    STEP_DTYPE,
-    VALUE_DTYPE,
-    connect_writer,
+from torchscope.errors import LogValueError
+from torchscope.store.batch import Chunks, Item, SeriesKey, Transaction, describe, write_batch
+from torchscope.store.checks import (
+    STEP_MAX,
+    STEP_MIN,
+    check_name,
+    check_note,
+    check_number,
+    check_step,
 )
+from torchscope.store.layout import claim_run_dir
+from torchscope.store.schema import RUN_FILENAME, connect_writer
 
-__all__ = ["RunWriter"]
+__all__ = ["DEFAULT_FLUSH_INTERVAL", "RunWriter"]
 
-# One queued item: (table, payload). Payload layouts are private to this module.
-_Item = tuple[str, tuple[Any, ...]]
-_SeriesKey = tuple[str, str, str]  # (family, scope, name)
+_log = logging.getLogger("torchscope.store")
+
+DEFAULT_FLUSH_INTERVAL = 0.2  # seconds; benchmarks/RESULTS.md "commit interval" for why
 
 
 @dataclass
@@ -53,8 +61,23 @@ class _Barrier:
 class RunWriter:
     """Append-only writer for one run: a SQLite file (WAL) written by a background thread.
 
+    Args:
+        logdir: the run directory. If it already holds a run, a new run is started beside
+            it (``logdir-2``, ``logdir-3``…; a one-line notice on the ``torchscope.store``
+            logger says where) unless ``resume`` is true.
+        flush_interval: seconds between commits (a killed process loses at most this much).
+        name: the run's name (default: its directory's name); ``run_name`` is the same.
+        tags: short labels to find and group runs by.
+        note: free text about the run.
+        resume: continue the run in ``logdir`` as a new segment: its points are kept beside
+            the earlier ones and marked with the segment number, never mixed up.
+
+    Every logging call checks its step, names and values (``store.checks`` lists what is
+    accepted) and raises ``LogValueError`` at the call for an item the store cannot keep;
+    nothing else is lost.
+
     Example:
-        >>> with RunWriter("runs/exp1") as w:  # doctest: +SKIP
+        >>> with RunWriter("runs/exp1", name="baseline", tags=["lr-sweep"]) as w:  # doctest: +SKIP
         ...     w.log_scalars(0, {"loss": 2.3, "lr": 1e-3})
         ...     w.log_scalars(0, {"loss": 2.4}, split="val")
     """
@@ -63,22 +86,31 @@ class RunWriter:
         self,
         logdir: str | Path,
         *,
-        flush_interval: float = 1.0,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        name: str | None = None,
+        tags: Iterable[str] = (),
+        note: str | None = None,
+        resume: bool = False,
         run_name: str | None = None,
     ) -> None:
-        if flush_interval <= 0:
+        if not flush_interval > 0:
             raise ValueError("flush_interval must be positive")
-        self.logdir = Path(logdir)
-        self.logdir.mkdir(parents=True, exist_ok=True)
+        name = name if name is not None else run_name
+        meta = _run_meta(name, tags, note)  # checked before anything is created on disk
+        self.logdir = _claim(Path(logdir), resume)
         self.path = self.logdir / RUN_FILENAME
         self.flush_interval = float(flush_interval)
         self.errors: list[BaseException] = []
-        self._conn = connect_writer(self.path)
-        self._series_ids: dict[_SeriesKey, int] = {
+        started = time.time()
+        self._conn, self.segment = _connect(self.path, started, resume)
+        utf8 = self._conn.execute("PRAGMA encoding").fetchone()[0] == "UTF-8"
+        self._chunks = Chunks(self.segment, grow=utf8)  # see store/batch.py for why
+        self._series_ids: dict[SeriesKey, int] = {
             (f, s, n): i
             for i, f, s, n in self._conn.execute("SELECT id, family, scope, name FROM series")
         }
-        self._queue: queue.SimpleQueue[_Item | _Barrier] = queue.SimpleQueue()
+        self._names_ok: set[str] = set()
+        self._queue: queue.SimpleQueue[Item | _Barrier] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._closed = False
         self._pid = os.getpid()
@@ -86,10 +118,13 @@ class RunWriter:
         self._thread = threading.Thread(target=self._run, name="torchscope-store", daemon=True)
         self._thread.start()
         atexit.register(_close_at_exit, weakref.ref(self))
-        self.set_meta("run_name", run_name or self.logdir.resolve().name)
-        self.set_meta("started", time.time())
+        if self.segment == 0:
+            meta = {"run_name": self.logdir.resolve().name, "tags": [], **meta}
+            meta["started"] = started
+        for key, value in meta.items():
+            self.set_meta(key, value)
 
-    # -- logging calls: cheap, never touch the disk ------------------------------------------
+    # -- logging calls: cheap, checked, never touch the disk ----------------------------------
 
     def log_scalars(
         self,
@@ -100,25 +135,45 @@ class RunWriter:
         wall_time: float | None = None,
     ) -> None:
         """Queue named scalars for one step, e.g. ``{"loss": 0.7, "lr": 1e-3}``."""
-        t = time.time() if wall_time is None else wall_time
-        for name, v in values.items():
-            if not hasattr(v, "__float__"):
-                raise TypeError(f"scalar {name!r} is a {type(v).__name__}, not a number")
-        self._put("scalars", (step, split, t, dict(values)))
+        if type(step) is not int or not STEP_MIN <= step <= STEP_MAX:  # the common case first
+            step = check_step(step)
+        self._name(split, "split")
+        t = time.time() if wall_time is None else _wall_time(wall_time)
+        checked = dict(values)
+        known = self._names_ok
+        for name, v in checked.items():
+            if name not in known:
+                self._name(name, "scalar name")
+            if type(v) is not float:
+                checked[name] = check_number(v, f"scalar {name!r}")
+        self._put("scalars", (step, split, t, checked))
 
     def log_layer_stats(
         self, step: int, kind: str, stats: Mapping[str, Mapping[str, float]]
     ) -> None:
         """Queue per-layer statistics: ``{layer: {stat: value}}`` of one kind (e.g. "grad")."""
-        self._put("layers", (step, kind, time.time(), {k: dict(v) for k, v in stats.items()}))
+        step = check_step(step)
+        self._name(kind, "layer statistic kind")
+        checked = {
+            self._name(layer, "layer name"): {
+                self._name(stat, "statistic name"): check_number(v, f"{kind} {stat!r} of {layer!r}")
+                for stat, v in layer_stats.items()
+            }
+            for layer, layer_stats in stats.items()
+        }
+        self._put("layers", (step, kind, time.time(), checked))
 
     def log_histogram(
         self, step: int, kind: str, name: str, edges: Sequence[float], counts: Sequence[float]
     ) -> None:
         """Queue one histogram: ``len(edges) == len(counts) + 1``."""
-        if len(edges) != len(counts) + 1:
-            raise ValueError(f"histogram {name!r}: {len(edges)} edges for {len(counts)} counts")
-        self._put("histogram", (step, kind, name, list(edges), list(counts), time.time()))
+        step = check_step(step)
+        self._name(kind, "histogram kind")
+        self._name(name, "histogram name")
+        e, c = _vector(edges, f"edges of {name!r}"), _vector(counts, f"counts of {name!r}")
+        if len(e) != len(c) + 1:
+            raise LogValueError(f"histogram {name!r}: {len(e)} edges for {len(c)} counts")
+        self._put("histogram", (step, kind, name, e, c, time.time()))
 
     def log_confusion(
         self,
@@ -128,17 +183,35 @@ class RunWriter:
         labels: Sequence[str] | None = None,
     ) -> None:
         """Queue a confusion matrix (rows: true class, columns: predicted class)."""
-        rows = [list(r) for r in matrix]
-        labels_json = None if labels is None else json.dumps([str(x) for x in labels])
-        self._put("confusion", (step, split, rows, labels_json, time.time()))
+        step = check_step(step)
+        self._name(split, "confusion split")
+        rows = _count_matrix(matrix, split)
+        labels_json = None
+        if labels is not None:
+            if isinstance(labels, str):
+                raise LogValueError(f"confusion {split!r}: labels must be a list, not a str")
+            labels = list(labels)
+            if len(labels) != len(rows):
+                raise LogValueError(
+                    f"confusion {split!r}: {len(labels)} labels for {len(rows)} classes"
+                )
+            labels_json = json.dumps([self._name(x, "class label") for x in labels])
+        self._put("confusion", (step, split, json.dumps(rows), labels_json, time.time()))
 
     def log_event(self, step: int, kind: str, payload: Mapping[str, Any]) -> None:
         """Queue an event, e.g. ``kind="nonfinite"`` with the module and phase in ``payload``."""
-        self._put("event", (step, kind, json.dumps(dict(payload), default=str), time.time()))
+        step = check_step(step)
+        self._name(kind, "event kind")
+        if not isinstance(payload, Mapping):
+            raise LogValueError(
+                f"event {kind!r}: payload is a {type(payload).__name__}, not a dict"
+            )
+        self._put("event", (step, kind, _json(dict(payload), kind, default=str), time.time()))
 
     def set_meta(self, key: str, value: Any) -> None:
         """Record a JSON-able value under ``key``; a later value for the same key wins."""
-        self._put("meta", (key, json.dumps(value), time.time()))
+        self._name(key, "metadata key")
+        self._put("meta", (key, _json(value, key), time.time()))
 
     def flush(self) -> None:
         """Block until everything queued so far is committed."""
@@ -173,6 +246,14 @@ class RunWriter:
     def __repr__(self) -> str:
         return f"RunWriter({str(self.path)!r})"
 
+    def _name(self, name: Any, what: str) -> str:
+        if type(name) is str and name in self._names_ok:  # names repeat: check each once
+            return name
+        check_name(name, what)
+        if len(self._names_ok) < 100_000:
+            self._names_ok.add(name)
+        return name
+
     def _put(self, table: str, payload: tuple[Any, ...]) -> None:
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
@@ -193,7 +274,7 @@ class RunWriter:
         while not stop:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
-            items: list[_Item] = []
+            items: list[Item] = []
             barriers: list[_Barrier] = []
             while True:
                 try:
@@ -210,19 +291,32 @@ class RunWriter:
                 stop = stop or b.stop
                 b.done.set()
 
-    def _commit(self, items: list[_Item]) -> None:
-        try:
-            with _transaction(self._conn):
-                _write_items(self._conn, items, self._series_id)
-        except Exception as exc:  # a failing write must not kill the training loop
-            self.errors.append(exc)
-            warnings.warn(
-                f"torchscope could not write {len(items)} items to {self.path}: {exc}",
-                RuntimeWarning,
-                stacklevel=1,
-            )
+    def _commit(self, items: list[Item]) -> None:
+        """Commit a batch; if it fails, commit its items one by one, losing only bad ones."""
+        if self._try_commit(items) is None:
+            return
+        for item in items:
+            exc = self._try_commit([item])
+            if exc is not None:  # a failing write must not kill the training loop
+                self.errors.append(exc)
+                warnings.warn(
+                    f"torchscope could not write {describe(item)} to {self.path}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=1,
+                )
 
-    def _series_id(self, key: _SeriesKey) -> int:
+    def _try_commit(self, items: list[Item]) -> Exception | None:
+        known, growing = dict(self._series_ids), dict(self._chunks.open)
+        try:
+            with Transaction(self._conn):
+                write_batch(self._conn, items, self._series_id, self._chunks)
+        except Exception as exc:
+            # rows made or grown in the rolled-back transaction are as they were before it
+            self._series_ids, self._chunks.open = known, growing
+            return exc
+        return None
+
+    def _series_id(self, key: SeriesKey) -> int:
         sid = self._series_ids.get(key)
         if sid is None:
             cur = self._conn.execute(
@@ -239,111 +333,84 @@ def _close_at_exit(ref: weakref.ReferenceType[RunWriter]) -> None:
         writer.close()
 
 
-class _transaction:
-    """``BEGIN``…``COMMIT`` (``ROLLBACK`` on error) on an autocommit connection."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN")
-
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
-
-
-class _Column:
-    """Points of one series gathered from a batch, as three parallel lists."""
-
-    __slots__ = ("steps", "values", "wall_times")
-
-    def __init__(self) -> None:
-        self.steps: list[int] = []
-        self.values: list[Any] = []
-        self.wall_times: list[float] = []
-
-    def add(self, step: int, value: Any, wall_time: float) -> None:
-        self.steps.append(step)
-        self.values.append(value)
-        self.wall_times.append(wall_time)
-
-    def row(self, series: int) -> tuple[Any, ...]:
-        steps = np.array(self.steps, dtype=STEP_DTYPE)
-        try:
-            values = np.array(self.values, dtype=VALUE_DTYPE)
-        except (TypeError, ValueError):
-            values = np.zeros(0)
-        if values.shape != steps.shape:  # a value that is not one number: convert one by one
-            values = np.array([_to_float(v) for v in self.values], dtype=VALUE_DTYPE)
-        walls = np.array(self.wall_times, dtype=VALUE_DTYPE)
-        return (series, int(steps.min()), int(steps.max()), len(steps),
-                steps.tobytes(), values.tobytes(), walls.tobytes())  # fmt: skip
+def _claim(requested: Path, resume: bool) -> Path:
+    """The run directory to write (``requested``, or one beside it), saying if it moved."""
+    logdir = claim_run_dir(requested, resume=resume)
+    if logdir != requested:
+        _log.warning(
+            "torchscope: %s already holds a run; this run is written to %s "
+            "(resume=True continues that run instead)",
+            requested, logdir,
+        )  # fmt: skip
+    return logdir
 
 
-def _write_items(
-    conn: sqlite3.Connection, items: list[_Item], series_id: Callable[[_SeriesKey], int]
-) -> None:
-    """Insert one drained batch: numeric points grouped into one chunk per series."""
-    columns: dict[_SeriesKey, _Column] = {}
-
-    def column(key: _SeriesKey) -> _Column:
-        c = columns.get(key)
-        if c is None:
-            c = columns[key] = _Column()
-        return c
-
-    for table, p in items:
-        if table == "scalars":
-            step, split, t, values = p
-            for name, v in values.items():
-                column((SCALAR_FAMILY, split, name)).add(step, v, t)
-        elif table == "layers":
-            step, kind, t, stats = p
-            family = LAYER_FAMILY_PREFIX + kind
-            for layer, layer_stats in stats.items():
-                for stat, v in layer_stats.items():
-                    column((family, layer, stat)).add(step, v, t)
-        else:
-            _write_row(conn, table, p)
-    conn.executemany(
-        "INSERT INTO chunks (series, first_step, last_step, n, steps, vals, wall_times) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [c.row(series_id(key)) for key, c in columns.items()],
-    )
-
-
-def _write_row(conn: sqlite3.Connection, table: str, p: tuple[Any, ...]) -> None:
-    if table == "histogram":
-        step, kind, name, edges, counts, t = p
-        conn.execute(
-            "INSERT INTO histograms (step, kind, name, edges, counts, wall_time) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (int(step), kind, name, _f64(edges), _f64(counts), t),
-        )
-    elif table == "confusion":
-        step, split, rows, labels_json, t = p
-        matrix = json.dumps([[int(x) for x in r] for r in rows])
-        conn.execute(
-            "INSERT INTO confusion (step, split, matrix, labels, wall_time) VALUES (?, ?, ?, ?, ?)",
-            (int(step), split, matrix, labels_json, t),
-        )
-    elif table == "event":
-        step, kind, payload, t = p
-        conn.execute(
-            "INSERT INTO events (step, kind, payload, wall_time) VALUES (?, ?, ?, ?)",
-            (int(step), kind, payload, t),
-        )
-    elif table == "meta":
-        conn.execute("INSERT INTO meta (key, value, wall_time) VALUES (?, ?, ?)", p)
-
-
-def _to_float(v: Any) -> float:
-    """A logged number as a float; a value that is not a number is stored as NaN."""
+def _connect(path: Path, started: float, resume: bool) -> tuple[sqlite3.Connection, int]:
+    """``connect_writer``; a new run's claimed (empty) file is removed if that fails."""
     try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
+        return connect_writer(path, started=started)
+    except BaseException:
+        if not resume and path.is_file() and path.stat().st_size == 0:
+            path.unlink()
+        raise
 
 
-def _f64(values: Sequence[float]) -> bytes:
-    return np.asarray(values, dtype="<f8").tobytes()
+def _run_meta(name: str | None, tags: Iterable[str], note: str | None) -> dict[str, Any]:
+    """The run's name, tags and note, checked, as the metadata to record."""
+    meta: dict[str, Any] = {}
+    if name is not None:
+        meta["run_name"] = check_name(name, "run name")
+    if isinstance(tags, str):
+        raise LogValueError(f"tags must be a list of names, not the str {tags!r}")
+    tag_list = [check_name(t, "tag") for t in tags]
+    if tag_list:
+        meta["tags"] = list(dict.fromkeys(tag_list))
+    if note is not None:
+        meta["note"] = check_note(note)
+    return meta
+
+
+def _wall_time(t: Any) -> float:
+    value = check_number(t, "wall_time")
+    if not isinstance(value, float):
+        value = float(value)
+    if not np.isfinite(value):
+        raise LogValueError(f"wall_time {value} is not a finite number of seconds")
+    return value
+
+
+def _vector(values: Any, what: str) -> np.ndarray:
+    """A 1-D float64 array of real numbers, or ``LogValueError``."""
+    try:
+        a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise LogValueError(f"{what} are not real numbers: {exc}") from None
+    if a.ndim != 1:
+        raise LogValueError(f"{what} have shape {a.shape}, not one dimension")
+    return a
+
+
+def _count_matrix(matrix: Any, split: str) -> list[list[int]]:
+    """A square matrix of non-negative whole counts as nested ints, or ``LogValueError``."""
+    try:
+        m = np.asarray(matrix)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise LogValueError(f"confusion {split!r}: not a matrix of counts: {exc}") from None
+    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] == 0:
+        raise LogValueError(f"confusion {split!r}: shape {m.shape}, not a square matrix")
+    if m.dtype.kind == "f":  # whole floats are counts (3.0 is 3); anything else is refused
+        if not (np.isfinite(m).all() and (m == np.round(m)).all() and (m < 2.0**63).all()):
+            raise LogValueError(f"confusion {split!r}: counts must be whole 64-bit numbers")
+    elif m.dtype.kind not in "iub":
+        raise LogValueError(f"confusion {split!r}: counts of type {m.dtype}, not numbers")
+    rows = [[int(x) for x in row] for row in m.tolist()]
+    if any(x < 0 or x >= 2**63 for row in rows for x in row):
+        raise LogValueError(f"confusion {split!r}: counts must be in 0 … 2**63-1")
+    return rows
+
+
+def _json(value: Any, what: str, default: Any = None) -> str:
+    try:
+        return json.dumps(value, default=default)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise LogValueError(f"{what!r}: value is not JSON serializable: {exc}") from None

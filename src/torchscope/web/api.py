@@ -22,7 +22,14 @@ from torchscope.store.schema import SCALAR_FAMILY
 from torchscope.store.windows import AXES, layer_window, series_extent, series_window
 from torchscope.web.catalog import Catalog, RunEntry
 from torchscope.web.params import LIMITS, BadRequest, integer, number, run_ids, text
-from torchscope.web.payloads import floats, layer_payload, plain, run_payload, window_payload
+from torchscope.web.payloads import (
+    RAMP,
+    floats,
+    layer_payload,
+    plain,
+    run_payload,
+    window_payload,
+)
 
 __all__ = ["ROUTES", "entry_of", "guarded", "json_response"]
 
@@ -235,7 +242,10 @@ def health(request: Request) -> Response:
 @guarded
 def histograms(request: Request) -> Response:
     """Percentile bands (0, 7, 16, 31, 50, 69, 84, 93, 100) of one tensor over steps."""
-    from torchscope.render.run_plots import DISTRIBUTION_PERCENTILES, histogram_percentiles
+    from torchscope.render.run_distributions import (
+        DISTRIBUTION_PERCENTILES,
+        histogram_percentiles,
+    )
 
     q = request.query_params
     _, run = entry_of(request)
@@ -303,6 +313,7 @@ def confusion(request: Request) -> Response:
             "matrix": matrix.tolist(),
             "labels": labels,
             "metrics": plain(m.to_dict()),
+            "colors": RAMP,
         }
     )
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from torchscope.web.api import entry_of, guarded, json_response
+from torchscope.web.payloads import RAMP
 
 __all__ = ["model"]
 
@@ -28,7 +29,7 @@ def _model_data(run_id: str, meta_version: int, graph_json: str) -> dict[str, An
 
     graph = ModelGraph.from_dict(json.loads(graph_json))
     summary = summarize(graph, depth=3).to_dict()
-    return {"summary": summary, "viewer": viewer_data(graph, depth=1)}
+    return {"summary": summary, "viewer": viewer_data(graph, depth=1), **RAMP}
 
 
 @guarded

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from torchscope.render.color_ramp import DARK_FROM, PALETTE
 from torchscope.store.buckets import BucketRows
 from torchscope.store.live import RunDigest, SeriesDigest
 from torchscope.store.windows import LayerWindow, SeriesWindow
@@ -20,6 +21,7 @@ from torchscope.web.catalog import RunEntry
 
 __all__ = [
     "NONFINITE_CODES",
+    "RAMP",
     "best_direction",
     "chunk_rows",
     "floats",
@@ -31,6 +33,8 @@ __all__ = [
 ]
 
 NONFINITE_CODES = {"nan": 1, "inf": 2, "-inf": 3}  # 0: finite
+# The one colour ramp for values (render/color_ramp.py), sent with what the page colours.
+RAMP: dict[str, Any] = {"ramp": list(PALETTE), "dark": DARK_FROM}
 _CONFIG_KEYS = 64
 _CONFIG_TEXT = 200
 
@@ -84,7 +88,8 @@ def window_payload(w: SeriesWindow, run_id: str, origin: float | None) -> dict[s
         "shown": w.shown,
         "raw": w.raw,
         "unordered": w.unordered,
-        "cursor": w.cursor,
+        "sid": w.key.id,
+        "cursor": [w.cursor.chunk, w.cursor.n or 0],
         "origin": origin,
         "spacing": w.spacing,
         "ema": None if w.ema is None else vars(w.ema),
@@ -107,6 +112,7 @@ def layer_payload(w: LayerWindow) -> dict[str, Any]:
         "max": [floats(r) for r in w.maxs],
         "min": [floats(r) for r in w.mins],
         "last": [floats(r) for r in w.last],
+        **RAMP,
         "nonfinite": [
             [int(i), int(j), int(w.nonfinite[i, j])] for i, j in np.argwhere(w.nonfinite)
         ],
@@ -122,6 +128,8 @@ def chunk_rows(chunks: list[Any], keys: dict[int, Any]) -> list[dict[str, Any]]:
         out.append(
             {
                 "c": c.id,
+                "from": c.start,
+                "sid": c.series,
                 "seg": c.segment,
                 "split": key.scope,
                 "metric": key.name,

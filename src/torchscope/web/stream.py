@@ -1,14 +1,14 @@
 """The event stream (Server-Sent Events): one per browser tab, only what is new.
 
-A page subscribes to its selected runs with a cursor each (the newest chunk id it has
-drawn). Every ``POLL_S`` the stream asks each subscribed store for chunks after its
-cursor — one indexed query, nothing when nothing was written — and sends them as
-``rows`` events; the cursor moves on, so no point is ever sent twice. Once a second it
-sends a ``runs`` event with the list rows of runs whose digest or status changed (new
-runs included), so the runs list stays live for every run, selected or not.
-
-Each event's id holds the cursors, so a reconnecting EventSource (``Last-Event-ID``)
-resumes exactly where it stopped. The number of open streams is bounded.
+A page subscribes to its selected runs: for each series it draws, the tail where its
+chart data ended (``store/follow.py``), and for the rest of a run a chunk id after which
+everything is new. Every ``POLL_S`` the stream asks each subscribed store what follows —
+one ``PRAGMA data_version`` when nothing was written — and sends it as ``rows`` events;
+the tails move on, so no point is sent twice within a stream, and each row says where in
+its stored chunk it starts, so a page that reconnects drops what it already has. Once a
+second a ``runs`` event carries the list rows of runs whose digest or status changed (new
+runs included), so the runs list stays live for every run, selected or not. The number
+of open streams is bounded.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from torchscope.store.follow import Follower, Tail
 from torchscope.web.api import json_response
 from torchscope.web.catalog import Catalog
-from torchscope.web.params import LIMITS, BadRequest, run_ids
+from torchscope.web.params import BadRequest, run_ids
 from torchscope.web.payloads import chunk_rows, run_payload
 
 __all__ = ["POLL_S", "StreamSlots", "stream"]
@@ -75,42 +76,41 @@ class _Stream(StreamingResponse):
             self._slots.give()
 
 
-def _subscriptions(request: Request) -> dict[str, int]:
-    """``runs=id:cursor,…`` of the URL, moved on by a reconnect's ``Last-Event-ID``."""
-    subs: dict[str, int] = {}
+def _subscriptions(request: Request) -> dict[str, tuple[int, dict[int, Tail]]]:
+    """``runs=id:after,…`` and ``tails=id~series~chunk~n,…`` of the URL, per run."""
+    subs: dict[str, tuple[int, dict[int, Tail]]] = {}
     for item in run_ids(request.query_params):
-        rid, _, cursor = item.partition(":")
-        subs[rid] = int(cursor) if cursor.isdigit() else 0
-    last = request.headers.get("last-event-id", "")
-    for item in last.split(",")[: LIMITS["runs"]]:
-        rid, _, cursor = item.partition(":")
-        if rid in subs and cursor.isdigit():
-            subs[rid] = max(subs[rid], int(cursor))
+        rid, _, after = item.partition(":")
+        subs[rid] = (int(after) if after.isdigit() else 0, {})
+    tails = request.query_params.get("tails", "")
+    if len(tails) > 64 * 1024:
+        raise BadRequest("too many series to follow")
+    for item in tails.split(","):
+        parts = item.split("~")
+        if len(parts) == 4 and parts[0] in subs and all(x.isdigit() for x in parts[1:]):
+            subs[parts[0]][1][int(parts[1])] = Tail(int(parts[2]), int(parts[3]))
     return subs
 
 
-def _event(name: str, data: Any, subs: dict[str, int]) -> str:
-    ident = ",".join(f"{rid}:{c}" for rid, c in subs.items())
+def _event(name: str, data: Any) -> str:
     body = json.dumps(data, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
-    return f"event: {name}\nid: {ident}\ndata: {body}\n\n"
+    return f"event: {name}\ndata: {body}\n\n"
 
 
-def _poll_rows(catalog: Catalog, subs: dict[str, int]) -> list[dict[str, Any]]:
-    """New rows of every subscribed run (runs whose store vanished are skipped)."""
+def _poll_rows(catalog: Catalog, followers: dict[str, Follower]) -> list[dict[str, Any]]:
+    """New points of every subscribed run (runs whose store vanished are skipped)."""
     out = []
-    for rid, cursor in list(subs.items()):
+    for rid, follower in followers.items():
         try:
-            run = catalog.open(rid)
-            new_cursor, chunks, too_large = run.rows_after(cursor, max_points=MAX_ROWS)
-        except Exception:  # unknown id, a damaged or removed store: nothing to send
+            follower.run = catalog.open(rid)  # the same store, maybe reopened
+            chunks, too_large = follower.poll(MAX_ROWS)
+        except Exception:  # a damaged or removed store: nothing to send
             continue
-        if new_cursor == cursor:
+        if not chunks and not too_large:
             continue
-        subs[rid] = new_cursor
-        keys = run.series_keys()
+        keys = follower.run.series_keys()
         resync = [{"split": keys[s].scope, "metric": keys[s].name} for s in too_large]
-        out.append({"run": rid, "cursor": new_cursor, "rows": chunk_rows(chunks, keys),
-                    "resync": resync})  # fmt: skip
+        out.append({"run": rid, "rows": chunk_rows(chunks, keys), "resync": resync})
     return out
 
 
@@ -128,8 +128,16 @@ def _changed_runs(
     return out
 
 
-async def _events(request: Request, subs: dict[str, int]) -> AsyncIterator[str]:
+async def _events(
+    request: Request, subs: dict[str, tuple[int, dict[int, Tail]]]
+) -> AsyncIterator[str]:
     catalog: Catalog = request.app.state.catalog
+    followers = {}
+    for rid, (after, tails) in subs.items():
+        try:
+            followers[rid] = Follower(catalog.open(rid), after, tails)
+        except Exception:  # a store that cannot be opened: not followed
+            continue
     stale_after: float = request.app.state.stale_after
     sent: dict[str, tuple[Any, ...]] = {}
     if request.query_params.get("known") == str(catalog.generation):
@@ -138,14 +146,14 @@ async def _events(request: Request, subs: dict[str, int]) -> AsyncIterator[str]:
     yield "retry: 1000\n\n"
     last_runs = last_ping = time.monotonic()
     while True:
-        for item in await anyio.to_thread.run_sync(_poll_rows, catalog, subs):
-            yield _event("rows", item, subs)
+        for item in await anyio.to_thread.run_sync(_poll_rows, catalog, followers):
+            yield _event("rows", item)
         now = time.monotonic()
         if now - last_runs >= RUNS_EVERY_S:
             last_runs = now
             changed = await anyio.to_thread.run_sync(_changed_runs, catalog, sent, stale_after)
             if changed:
-                yield _event("runs", changed, subs)
+                yield _event("runs", changed)
         if now - last_ping >= PING_S:
             last_ping = now
             yield ": ping\n\n"
@@ -153,7 +161,7 @@ async def _events(request: Request, subs: dict[str, int]) -> AsyncIterator[str]:
 
 
 async def stream(request: Request) -> Response:
-    """``GET /api/stream?runs=id:cursor,…``: the tab's one Server-Sent-Events stream."""
+    """``GET /api/stream?runs=id:after,…&tails=…``: the tab's one Server-Sent-Events stream."""
     try:
         subs = _subscriptions(request)
     except BadRequest as exc:

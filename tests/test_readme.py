@@ -1,0 +1,48 @@
+"""The README's code runs as written (its Monitor snippet once used an undefined name)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from torchscope.store.reader import RunReader
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _python_block(containing: str) -> str:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    (block,) = [b for b in blocks if containing in b]
+    return block
+
+
+def test_monitor_snippet_accumulates_a_confusion_matrix_over_each_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torchscope
+
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    x, y = torch.randn(96, 8), torch.randint(0, 3, (96,))
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    names = {
+        "torch": torch,
+        "torchscope": torchscope,
+        "model": model,
+        "optimizer": torch.optim.SGD(model.parameters(), lr=0.1),
+        "loss_fn": nn.CrossEntropyLoss(),
+        "train_loader": [(x[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16)],
+        "val_loader": [(x[i : i + 10], y[i : i + 10]) for i in range(64, 96, 10)],  # 32 samples
+    }
+    exec(_python_block("torchscope.Monitor("), names)  # every name it uses is defined above
+
+    run = RunReader(tmp_path / "runs" / "exp1")
+    assert len(run.scalars("loss")) == 3 * 4  # 3 epochs of 4 batches
+    for epoch_end in (4, 8, 12):  # one matrix per epoch, over the whole validation set
+        confusion = run.confusion("val", step=epoch_end)
+        assert confusion is not None and int(confusion.matrix.sum()) == 32
+    run.close()
