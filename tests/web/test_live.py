@@ -80,9 +80,7 @@ def test_a_follower_gets_only_new_points_even_in_a_chunk_that_grew(tmp_path: Pat
     w.log_scalars(6, {"loss": 6.0}, split="val")  # a new series
     w.close()
     chunks, _ = follower.poll()
-    assert [(c.steps.tolist(), run.series_keys()[c.series].scope) for c in chunks] == [
-        ([6], "val")
-    ]
+    assert [(c.steps.tolist(), run.series_keys()[c.series].scope) for c in chunks] == [([6], "val")]
 
 
 def test_a_follower_starts_from_a_tail_and_is_bounded(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from torchscope.store.live import LiveRun, RunDigest, discover_runs
 
@@ -40,6 +41,7 @@ class RunEntry:
     signature: tuple[int, ...] = ()
     checked_at: float = -1e9
     error: str | None = None
+    payload: tuple[Any, dict[str, Any]] | None = None  # the list row, until the run changes
 
     @property
     def folder(self) -> str:

@@ -208,7 +208,24 @@ def _short(value: Any) -> Any:
 
 
 def run_payload(entry: RunEntry, now: float, stale_after: float) -> dict[str, Any]:
-    """One row of ``GET /api/runs``: the contract's id, name, status, last_step and more."""
+    """One row of ``GET /api/runs``: the contract's id, name, status, last_step and more.
+
+    What depends only on the stored data is kept with the entry until the run changes
+    (a thousand runs are listed in a few milliseconds); status and age follow the clock.
+    """
+    d: RunDigest = entry.digest
+    key = (d.versions, entry.error, d.name)
+    if entry.payload is None or entry.payload[0] != key:
+        entry.payload = (key, _stored_part(entry))
+    end = d.last_write
+    return {
+        **entry.payload[1],
+        "status": "unreadable" if entry.error else d.status(now, stale_after),
+        "age": (now - end) if end is not None else None,
+    }
+
+
+def _stored_part(entry: RunEntry) -> dict[str, Any]:
     d: RunDigest = entry.digest
     meta = d.meta
     config = meta.get("config")
@@ -220,7 +237,6 @@ def run_payload(entry: RunEntry, now: float, stale_after: float) -> dict[str, An
     return {
         "id": entry.id,
         "name": d.name,
-        "status": "unreadable" if entry.error else d.status(now, stale_after),
         "last_step": d.latest_step if d.latest_step is not None else d.last_step,
         "max_step": d.last_step,
         "first_step": d.first_step,
@@ -228,7 +244,6 @@ def run_payload(entry: RunEntry, now: float, stale_after: float) -> dict[str, An
         "start_time": start,
         "last_write": end,
         "duration": (end - start) if start is not None and end is not None else None,
-        "age": (now - end) if end is not None else None,
         "folder": entry.folder,
         "tags": [str(t)[:_CONFIG_TEXT] for t in tags[:32]] if isinstance(tags, list) else [],
         "note": _short(meta.get("note")) if isinstance(meta.get("note"), str) else None,
