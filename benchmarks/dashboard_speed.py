@@ -361,6 +361,36 @@ def _tb_new_point(
     return seen.get("t", float("nan")) - t0
 
 
+def _memory_probe(n: int) -> None:
+    """In its own process: the server's own memory reading an n-point series six times."""
+    from torchscope.store.live import LiveRun
+    from torchscope.store.windows import series_window
+
+    def anon() -> float:
+        return int(re.findall(r"RssAnon:\s+(\d+)", Path("/proc/self/status").read_text())[0]) / 1024
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _bulk_run(Path(tmp) / "r", "r", _values(n, 0))
+        before = anon()
+        run = LiveRun(Path(tmp) / "r" / "run.sqlite")
+        key = run.find_series("scalar", "train", "loss")
+        assert key is not None
+        for _ in range(3):
+            series_window(run, key, width=600)
+            series_window(run, key, width=600, lo=n * 0.4, hi=n * 0.5)
+        print(json.dumps({"points": n, "before_mb": before, "after_mb": anon()}))
+
+
+def memory_by_size(sizes: tuple[int, ...] = (1_000_000, 4_000_000, 16_000_000)) -> list[dict]:
+    """The server-side read path's own memory for series of growing length."""
+    out = []
+    for n in sizes:
+        cmd = [sys.executable, __file__, "--memory-probe", str(n)]
+        out.append(json.loads(subprocess.run(cmd, capture_output=True, text=True,
+                                             check=True).stdout))  # fmt: skip
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=10)
@@ -370,7 +400,11 @@ def main() -> None:
     ap.add_argument("--no-tensorboard", action="store_true")
     ap.add_argument("--tb-live-timeout", type=float, default=120.0)
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--memory-probe", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_probe:
+        _memory_probe(args.memory_probe)
+        return
     from playwright.sync_api import sync_playwright
 
     results: dict[str, Any] = {
@@ -399,6 +433,7 @@ def main() -> None:
         zoom(browser, small.url, args.points // 10, repeats=2)
         results["rss_mb_tenth_points"] = small.rss_mb()
         small.stop()
+        results["memory_by_size"] = memory_by_size()
         many_runs(root / "many", args.many)
         many = torchscope_server(root / "many")
         results["many_runs"] = first_paint(browser, many.url)
@@ -447,6 +482,11 @@ def _print_summary(r: dict[str, Any], args: argparse.Namespace) -> None:
         f"{full['file']:.0f} / {full['peak']:.0f} at full size, {tenth['anon']:.0f} / "
         f"{tenth['file']:.0f} / {tenth['peak']:.0f} with a tenth of the points"
     )
+    for row in r["memory_by_size"]:
+        print(
+            f"  reading {row['points']:,} points: own memory {row['before_mb']:.0f} → "
+            f"{row['after_mb']:.0f} MB"
+        )
     m = r["many_runs"]
     print(f"{m['rows']} runs listed: median {med(m['ready_ms']):.0f} ms")
     for label in ("default_writer", "commit_0.2s"):
