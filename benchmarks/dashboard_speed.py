@@ -54,15 +54,15 @@ def _values(n: int, seed: int) -> np.ndarray:
 
 def _bulk_run(run_dir: Path, name: str, values: np.ndarray, chunk: int = 100_000) -> None:
     """A closed torchscope run holding ``loss`` at every step (chunks inserted directly)."""
-    with RunWriter(run_dir, run_name=name) as w:
-        w.set_meta("wall_time_s", 1.0)
+    with RunWriter(run_dir, run_name=name):
+        pass
     conn = sqlite3.connect(run_dir / "run.sqlite", isolation_level=None)
     conn.execute("BEGIN")
     sid = conn.execute(
         "INSERT INTO series (family, scope, name) VALUES ('scalar', 'train', 'loss')"
     ).lastrowid
     steps = np.arange(len(values), dtype="<i8")
-    walls = time.time() + np.arange(len(values), dtype="<f8") * 1e-3
+    walls = time.time() + (np.arange(len(values), dtype="<f8") - len(values)) * 1e-3
     for a in range(0, len(values), chunk):
         s, v, t = steps[a : a + chunk], values[a : a + chunk], walls[a : a + chunk]
         conn.execute(

@@ -30,10 +30,10 @@ def write_bulk(
 ) -> Path:
     """A run holding ``{(split, metric): (steps, values)}`` in chunks of ``chunk`` points."""
     with RunWriter(run_dir, run_name=name) as w:
-        if close:
-            w.set_meta("wall_time_s", 1.0)
+        pass
     conn = sqlite3.connect(w.path, isolation_level=None)
-    t0 = time.time() if wall_start is None else wall_start
+    longest = max((len(s) for s, _ in values.values()), default=0)
+    t0 = time.time() - longest * 1e-3 if wall_start is None else wall_start  # ends by now
     try:
         conn.execute("BEGIN")
         for (split, metric), (steps, vals) in values.items():
@@ -53,6 +53,11 @@ def write_bulk(
                     (sid, int(s.min()), int(s.max()), len(s), s.tobytes(), v.tobytes(),
                      t.tobytes()),
                 )  # fmt: skip
+        if close:  # what a closing Monitor records, after its last point
+            conn.execute(
+                "INSERT INTO meta (key, value, wall_time) VALUES ('wall_time_s', '1.0', ?)",
+                (time.time(),),
+            )
         conn.execute("COMMIT")
     finally:
         conn.close()

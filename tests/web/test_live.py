@@ -188,3 +188,23 @@ def test_a_store_in_rollback_journal_mode_is_read(tmp_path: Path) -> None:
     conn.close()
     run = LiveRun(tmp_path / "a" / "run.sqlite")
     assert series_window(run, _loss(run)).points == 500
+
+
+def test_a_run_written_after_its_close_marker_is_open_again(tmp_path: Path) -> None:
+    """A resumed run writes after the close its first session recorded: live, not finished."""
+    import sqlite3
+
+    write_bulk(tmp_path / "r", {("train", "loss"): (np.arange(3), np.zeros(3))})
+    run = LiveRun(tmp_path / "r" / "run.sqlite")
+    d = run.digest()
+    assert d.closed and d.status(time.time(), 60.0) == "finished"
+    conn = sqlite3.connect(tmp_path / "r" / "run.sqlite", isolation_level=None)
+    later = time.time() + 5
+    conn.execute(
+        "INSERT INTO chunks (series, first_step, last_step, n, steps, vals, wall_times) "
+        "VALUES (1, 3, 3, 1, ?, ?, ?)",
+        (np.array([3], "<i8").tobytes(), np.zeros(1).tobytes(), np.array([later]).tobytes()),
+    )
+    conn.close()
+    d = run.digest(d)
+    assert not d.closed and d.status(later, 60.0) == "live"

@@ -122,11 +122,15 @@ class RunDigest:
     first_write: float | None = None
     events: int = 0
     has_graph: bool = False
+    closed_at: float | None = None  # wall time of the newest close marker
     versions: tuple[int, ...] = (0, 0, 0, 0, 0, -1)
 
     @property
     def closed(self) -> bool:
-        return any(k in self.meta for k in CLOSE_KEYS)
+        """Closed by its writer and not written since (a resumed run is open again)."""
+        if self.closed_at is None:
+            return False
+        return self.last_write is None or self.closed_at >= self.last_write - 1e-3
 
     @property
     def last_step(self) -> int | None:
@@ -278,6 +282,11 @@ class LiveRun:
             name = d.meta.get("run_name")
             d.name = name if isinstance(name, str) and name else self.path.parent.name
             d.has_graph = bool(self.query("SELECT 1 FROM meta WHERE key = 'graph' LIMIT 1"))
+            marks = ",".join("?" * len(CLOSE_KEYS))
+            (closed_at,) = self.query(
+                f"SELECT max(wall_time) FROM meta WHERE key IN ({marks})", CLOSE_KEYS
+            )[0]
+            d.closed_at = float(closed_at) if isinstance(closed_at, (int, float)) else None
         self._digest_chunks(d, keys, versions[0])
         d.events = int(self.query("SELECT count(*) FROM events")[0][0])
         d.last_write = _max_opt(d.last_write, self._newest_wall_time())
