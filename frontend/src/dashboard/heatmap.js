@@ -60,6 +60,7 @@ export class Heatmap {
   // The graph viewer's ramp (the one colour scale for values), the step it would pick.
   colourOf(v) {
     const [a, b] = this.range;
+    if (!(b > a)) return colorFor(this.legendRamp, 0).fill; // one value throughout: the light end
     return colorFor(this.legendRamp, colorPosition(v, a, b, this.log)).fill;
   }
 
