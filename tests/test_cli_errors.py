@@ -264,6 +264,13 @@ CORPUS: list[list[str]] = [
     ["runs", "{run}", "--bogus"],
     ["runs", ""],
     ["diff", "", "{mlp_safetensors}"],
+    # serve
+    ["serve", "{tmp}/nowhere"],
+    ["serve", ""],
+    ["serve", "{run}", "--port", "70000"],
+    ["serve", "{run}", "--port", "abc"],
+    ["serve", "{run}", "--stale-after", "0"],
+    ["serve", "{run}", "--bogus"],
     # demo
     ["demo", "--steps", "0"],
     ["demo", "--steps", "-1"],

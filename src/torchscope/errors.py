@@ -23,6 +23,7 @@ __all__ = [
     "LogValueError",
     "NothingToCompare",
     "OutputPathError",
+    "PortInUse",
     "SpecError",
     "StoreError",
     "TorchscopeError",
@@ -109,6 +110,10 @@ class OutputPathError(TorchscopeError, ValueError):
         super().__init__(f"refusing to write {path}: it lies outside the output folder {root}")
         self.path = str(path)
         self.root = str(root)
+
+
+class PortInUse(TorchscopeError, OSError):
+    """The dashboard's port is taken; the message says which and what to do."""
 
 
 class ViewerBundleMissing(TorchscopeError, FileNotFoundError):

@@ -12,7 +12,7 @@ import pkgutil
 
 __all__ = ["ORDER", "command_names"]
 
-ORDER = ["demo", "summary", "graph", "params", "diff", "runs", "plot"]
+ORDER = ["demo", "summary", "graph", "params", "diff", "runs", "plot", "serve"]
 
 
 def command_names() -> list[str]:

@@ -6,7 +6,7 @@ import argparse
 import webbrowser
 from pathlib import Path
 
-from torchscope.commands._common import error_console
+from torchscope.commands._args import bounded_float, bounded_int, path_arg
 
 NAME = "serve"
 HELP = "live dashboard in the browser: every run under LOGDIR, updated as it trains"
@@ -32,10 +32,16 @@ __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "logdirs", nargs="*", metavar="LOGDIR", help="folders holding runs (default: ./runs)"
+        "logdirs",
+        nargs="*",
+        type=path_arg,
+        metavar="LOGDIR",
+        help="folders holding runs (default: ./runs)",
     )
     parser.add_argument(
-        "--port", type=int, help="port to listen on (default 6007, or the next free one)"
+        "--port",
+        type=bounded_int(0, 65535),
+        help="port to listen on (default 6007, or the next free one; 0: any free port)",
     )
     parser.add_argument(
         "--host",
@@ -52,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--open", action="store_true", help="open the page in a browser")
     parser.add_argument(
         "--stale-after",
-        type=float,
+        type=bounded_float(1.0, 1e9),
         default=120.0,
         metavar="SECONDS",
         help="an unclosed run not written for this long is shown as crashed (default 120)",
@@ -60,20 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.markup import escape
-
     from torchscope.web.app import DashboardConfig
-    from torchscope.web.server import PortInUse, serve_forever
+    from torchscope.web.server import serve_forever
 
-    errors = error_console()
     logdirs = [Path(d) for d in (args.logdirs or ["runs"])]
     missing = [str(d) for d in logdirs if not d.exists()]
-    if missing and len(missing) == len(logdirs) and args.logdirs:
-        errors.print(f"[bold red]error:[/] no such directory: {escape(', '.join(missing))}")
-        return 2
-    if args.port is not None and not 0 <= args.port <= 65535:
-        errors.print("[bold red]error:[/] --port must be between 0 and 65535")
-        return 2
+    if args.logdirs and len(missing) == len(logdirs):
+        raise FileNotFoundError(f"no such directory: {', '.join(missing)}")
     config = DashboardConfig(
         logdirs, host=args.host, port=args.port, allow_hosts=args.allow_host,
         stale_after=args.stale_after,
@@ -87,11 +86,5 @@ def run(args: argparse.Namespace) -> int:
         if args.open:
             webbrowser.open(url)
 
-    try:
-        serve_forever(config, on_ready=ready)
-    except PortInUse as exc:
-        errors.print(f"[bold red]error:[/] {escape(str(exc))}")
-        return 2
-    except KeyboardInterrupt:
-        pass
+    serve_forever(config, on_ready=ready)  # errors (a port in use) end in cli.main's one line
     return 0

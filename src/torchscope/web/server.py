@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from torchscope.errors import PortInUse
 from torchscope.web.app import DashboardConfig, create_app
 from torchscope.web.security import is_loopback, new_token
 
@@ -28,10 +29,6 @@ __all__ = [
 
 DEFAULT_PORT = 6007
 _PORT_TRIES = 20
-
-
-class PortInUse(OSError):
-    """The port asked for is taken (the message says which and what to do)."""
 
 
 @dataclass
