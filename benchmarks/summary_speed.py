@@ -24,6 +24,7 @@ a CPU forward's speed does not depend on the random init. Run it on an otherwise
 Run (about 2 minutes on an idle 2-core CPU machine):
 
     .venv/bin/python benchmarks/summary_speed.py
+    .venv/bin/python benchmarks/summary_speed.py --in-process   # issue 14: same-process ratio
     .venv/bin/python benchmarks/summary_speed.py --models gpt2 resnet50 --json out.json
 """
 
@@ -569,11 +570,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
     parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="issue 14's capture-speed figures instead: torchscope.summary / torchinfo.summary "
+        "of the 70B-shaped Llama in one process, the whole command, and -X importtime "
+        "(benchmarks/summary_inprocess.py)",
+    )
+    parser.add_argument(
         "--worker", nargs=3, metavar=("TOOL", "MODEL", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
     if args.worker:
         return _worker_main(*args.worker)
+    if args.in_process:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from summary_inprocess import main as in_process_main
+
+        extra = ["--rounds", str(max(args.repeat, 3))]
+        return in_process_main(extra + (["--json", str(args.json)] if args.json else []))
 
     load = os.getloadavg()[0]
     print(f"1-minute load average before the run: {load:.2f} on {os.cpu_count()} CPUs")

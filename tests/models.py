@@ -123,6 +123,21 @@ class TinyAttention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(b, t, d))
 
 
+class DemoMLP(nn.Sequential):
+    """The first demo's MLP (Flatten → Linear(784, 256) → ReLU → Dropout → Linear(256, 10)),
+    kept for the summary golden files demo_80.txt and demo_120.txt (the demo now trains
+    torchscope.examples.SimpleNet)."""
+
+    def __init__(self, hidden: int = 256, classes: int = 10) -> None:
+        super().__init__(
+            nn.Flatten(),
+            nn.Linear(28 * 28, hidden),
+            nn.ReLU(),
+            nn.Dropout(0.1),
+            nn.Linear(hidden, classes),
+        )
+
+
 class TinyUNet(nn.Module):
     """A two-level UNet whose one ``pool`` is called after ``enc1`` and after ``enc2``."""
 

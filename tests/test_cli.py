@@ -10,31 +10,6 @@ import pytest
 from torchscope.cli import main
 
 
-def test_demo_prints_the_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--summary-only"]) == 0
-    out = capsys.readouterr().out
-    assert "DemoMLP" in out and "203,530" in out and "203.26 K" in out
-
-
-def test_demo_writes_graph_run_and_parameter_files(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from torchscope.store.reader import RunReader
-
-    assert main(["demo", "-o", str(tmp_path), "--steps", "60"]) == 0
-    out = capsys.readouterr().out
-    assert "parameters after training" in out
-    assert out.rstrip().endswith(f"torchscope serve {tmp_path / 'run'}")
-    names = {p.name for p in tmp_path.rglob("*") if p.is_file()}
-    assert {"graph.html", "run_learning_curves.png", "run_confusion_val.png"} <= names
-    assert "DemoMLP" in (tmp_path / "graph.html").read_text()
-    run = RunReader(tmp_path / "run")
-    loss = run.scalars("loss")
-    assert len(loss) == 60 and loss.values[-1] < loss.values[0]
-    confusion = run.confusion("val")
-    assert confusion is not None and int(confusion.matrix.sum()) == 512
-
-
 def test_summary_json_for_an_hf_spec(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("transformers")
     code = main(["summary", "hf:GPT2LMHeadModel", "--config", "n_layer=2", "--seq-len", "16",

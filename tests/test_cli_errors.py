@@ -264,6 +264,15 @@ CORPUS: list[list[str]] = [
     ["runs", "{run}", "--bogus"],
     ["runs", ""],
     ["diff", "", "{mlp_safetensors}"],
+    # profile
+    ["profile"],
+    ["profile", *MLP_IN, "--bogus"],
+    ["profile", *MLP_IN, "--repeat", "0"],
+    ["profile", *MLP_IN, "--warmup", "abc"],
+    ["profile", *MLP_IN, "--peak-tflops", "-1"],
+    ["profile", *MLP_IN, "-o", "{notes_txt}"],
+    ["profile", *MLP_IN, "--device", "meta"],
+    ["profile", *MLP_IN, "--graph", ""],
     # serve
     ["serve", "{tmp}/nowhere"],
     ["serve", ""],
@@ -272,12 +281,31 @@ CORPUS: list[list[str]] = [
     ["serve", "{run}", "--stale-after", "0"],
     ["serve", "{run}", "--bogus"],
     # demo
-    ["demo", "--steps", "0"],
-    ["demo", "--steps", "-1"],
-    ["demo", "--steps", "abc"],
-    ["demo", "--steps", "1000000000000"],
+    ["demo", "--epochs", "0"],
+    ["demo", "--epochs", "-1"],
+    ["demo", "--epochs", "abc"],
+    ["demo", "--epochs", "1000000000000"],
+    ["demo", "--steps", "10"],
     ["demo", "--width", "0"],
     ["demo", "--summary-only", "--width", "x"],
+    # report
+    ["report"],
+    ["report", "{tmp}/nowhere.safetensors"],
+    ["report", "--run", "{tmp}/nowhere"],
+    ["report", "--run", "{junkrun}"],
+    ["report", "--run", "{run}", "-o", "{tmp}/report.txt"],
+    ["report", "--run", "{run}", "-o", ""],
+    [
+        "report",
+        "{mlp_safetensors}",
+        "--checkpoint",
+        "{mlp_safetensors}",
+        "--checkpoint",
+        "{mlp_safetensors}",
+    ],
+    ["report", "tests.models:MLP", "--input-size", "abc"],
+    ["report", "no_such_module_xyz:Net"],
+    ["report", "--run", "{run}", "--bogus"],
 ]
 
 

@@ -10,10 +10,20 @@ from typing import TYPE_CHECKING, Any
 from torchscope._version import __version__
 
 if TYPE_CHECKING:
-    from torchscope._api import diff, draw, evaluate, inspect_params, summary, trace
+    from torchscope._api import (
+        diff,
+        draw,
+        evaluate,
+        inspect_params,
+        profile,
+        report,
+        summary,
+        trace,
+    )
     from torchscope.analysis.evaluation import Evaluation
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
+    from torchscope.analysis.profile import Profile
     from torchscope.analysis.summary import Summary
     from torchscope.errors import (
         CheckpointError,
@@ -29,6 +39,7 @@ if TYPE_CHECKING:
     from torchscope.model.graph import ModelGraph
     from torchscope.monitor.monitor import Monitor
     from torchscope.render.graph_view import GraphView
+    from torchscope.render.report import Report
     from torchscope.store.reader import RunReader
     from torchscope.store.writer import RunWriter
     from torchscope.web import serve
@@ -40,13 +51,17 @@ _LAZY = {
     "draw": "torchscope._api",
     "inspect_params": "torchscope._api",
     "diff": "torchscope._api",
+    "report": "torchscope._api",
     "evaluate": "torchscope._api",
     "Evaluation": "torchscope.analysis.evaluation",
+    "profile": "torchscope._api",
+    "Profile": "torchscope.analysis.profile",
     "serve": "torchscope.web",
     "Monitor": "torchscope.monitor.monitor",
     "ModelGraph": "torchscope.model.graph",
     "Summary": "torchscope.analysis.summary",
     "GraphView": "torchscope.render.graph_view",
+    "Report": "torchscope.render.report",
     "ParamReport": "torchscope.analysis.param_report",
     "ParamDiff": "torchscope.analysis.param_diff",
     "RunWriter": "torchscope.store.writer",
@@ -74,6 +89,8 @@ __all__ = [
     "NothingToCompare",
     "ParamDiff",
     "ParamReport",
+    "Profile",
+    "Report",
     "RunReader",
     "RunWriter",
     "SpecError",
@@ -86,6 +103,8 @@ __all__ = [
     "draw",
     "evaluate",
     "inspect_params",
+    "profile",
+    "report",
     "serve",
     "summary",
     "trace",

@@ -17,12 +17,23 @@ if TYPE_CHECKING:
     from torchscope.analysis.importance import LossFn
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
+    from torchscope.analysis.profile import Profile
     from torchscope.analysis.summary import Summary
     from torchscope.monitor.monitor import Monitor
     from torchscope.render.graph_view import GraphView
+    from torchscope.render.report import Report
     from torchscope.store.writer import RunWriter
 
-__all__ = ["diff", "draw", "evaluate", "inspect_params", "summary", "trace"]
+__all__ = [
+    "diff",
+    "draw",
+    "evaluate",
+    "inspect_params",
+    "profile",
+    "report",
+    "summary",
+    "trace",
+]
 
 # Defaults of inspect_params, repeated from analysis.param_stats so importing this stays light.
 _HIST_BINS = 64
@@ -116,6 +127,62 @@ def draw(
         graph = trace(model_or_graph, *inputs, **trace_kwargs)
     view = visible_graph(graph, depth, roll=roll, hide_trivial=hide_trivial, color_by=color_by)
     return GraphView(graph, view, direction=direction, color_by=color_by, title=title)
+
+
+def profile(
+    model: Any,
+    *inputs: Any,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+    backward: bool = True,
+    warmup: int = 3,
+    repeat: int = 10,
+    depth: int = 3,
+    peak_tflops: float | None = None,
+    input_size: Any = None,
+    **kwargs: Any,
+) -> Profile:
+    """Profile real training steps (forward and, with ``backward``, backward) per module.
+
+    One captured forward gives MACs and tensor sizes; ``warmup`` plain steps give the
+    unprofiled time; ``repeat`` steps under ``torch.profiler`` give medians and spreads of
+    each module's time and memory. The model is left as it was (gradients, buffers, RNG).
+
+    Args:
+        model: an ``nn.Module`` (a ``torch.compile`` wrapper is profiled as one region).
+        *inputs, **kwargs: the forward's inputs, as ``trace`` takes them (or ``input_size``).
+        device, dtype: run on copies of the weights there / in that dtype.
+        depth: deepest module level of the table (``Profile.modules`` has every module).
+        peak_tflops: the device's peak for MFU, when it is not in the built-in table.
+
+    Example:
+        >>> import torch, torchscope
+        >>> net = torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU())
+        >>> p = torchscope.profile(net, input_size=(8, 64), warmup=1, repeat=2)
+        >>> p.module("0").macs, p.module("0").calls
+        (32768, 1)
+    """
+    import time
+
+    from torchscope.analysis.profile import build_profile
+    from torchscope.capture.profile import is_compiled, measure, placed_inputs, preserved
+
+    started = time.perf_counter()
+    inner = model._orig_mod if is_compiled(model) and hasattr(model, "_orig_mod") else model
+    # random inputs draw no numbers from the caller's RNG; a traced forward in train mode
+    # would move BatchNorm statistics
+    with preserved(model):
+        run_device, cast, args, kw = placed_inputs(model, inputs, kwargs, input_size, device, dtype)
+        graph = trace(inner, *args, device=run_device, dtype=cast, **kw)
+    traced = time.perf_counter()
+    measured = measure(
+        model, args, kw, device=run_device, dtype=cast,
+        backward=backward, warmup=warmup, repeat=repeat,
+    )  # fmt: skip
+    measured_at = time.perf_counter()
+    result = build_profile(graph, measured, depth=depth, peak_tflops=peak_tflops)
+    result.analysis_s = (traced - started) + (time.perf_counter() - measured_at)
+    return result
 
 
 def inspect_params(
@@ -214,6 +281,169 @@ def diff(
         device=device,
         progress=progress,
     )
+
+
+def report(
+    model: Any = None,
+    inputs: Any = None,
+    *,
+    run: str | Path | None = None,
+    evaluation: Any = None,
+    checkpoint: str | Path | Sequence[str | Path] | None = None,
+    title: str | None = None,
+    input_size: Any = None,
+    config: dict[str, Any] | None = None,
+    spectral: bool = True,
+    device: str | None = None,
+    dtype: str | None = None,
+    progress: bool = False,
+) -> Report:
+    """One self-contained HTML report of a model, its weights, its run and its evaluation.
+
+    Any subset of the inputs gives the sections it can. Args:
+        model: an ``nn.Module``, a spec (``hf:GPT2LMHeadModel``, ``pkg.mod:Name``) or a
+            ``ModelGraph``; traced with ``inputs`` (a tensor, a tuple of positional inputs
+            or a dict of keyword inputs) or ``input_size`` for the architecture; ``hf:``
+            specs bring their own example inputs. Its weights give the parameter section.
+        run: a run directory written by a Monitor: curves, layer heatmaps, distributions,
+            health, configuration; and the architecture when no model is given and the
+            Monitor stored its summary.
+        evaluation: an ``Evaluation`` from ``torchscope.evaluate``, or the path of its
+            saved JSON (``Evaluation.to_json``/``save``).
+        checkpoint: a checkpoint whose weights the parameter section describes instead of
+            the model's; two checkpoints ``(a, b)`` add their diff (statistics of ``b``).
+        spectral: fit the spectral alpha of every weight matrix (seconds for GPT-2).
+
+    Example:
+        >>> import torch, torchscope
+        >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU())
+        >>> r = torchscope.report(net, inputs=torch.randn(1, 4), title="tiny")
+        >>> r.section_ids()[:3], r.to_html().startswith("<!DOCTYPE html>")
+        (['summary', 'architecture', 'parameters'], True)
+    """
+    from torchscope.analysis.summary import summarize
+    from torchscope.render.report import Report
+
+    checkpoints = _checkpoints(checkpoint)
+    if model is None and run is None and evaluation is None and not checkpoints:
+        raise ValueError("nothing to report: give a model, a checkpoint, a run or an evaluation")
+    sources: dict[str, str] = {}
+    notes: list[str] = []
+    module, graph = _report_model(model, inputs, input_size, config, device, dtype, sources)
+    if graph is None and run is not None:
+        graph = _stored_graph(Path(run), notes)
+    if module is not None and graph is None:
+        notes.append("No architecture: the model needs example inputs (inputs= or input_size=).")
+    weights = checkpoints[-1] if checkpoints else module
+    for label, path in zip(("checkpoint", "compared with"), checkpoints[::-1]):
+        sources[label] = str(path)
+    if run is not None:
+        sources["run"] = str(run)
+    return Report(
+        title=title or _report_title(graph, module, checkpoints, run),
+        summary=summarize(graph) if graph is not None else None,
+        graph=draw(graph) if graph is not None else None,
+        params=inspect_params(weights, spectral=spectral, progress=progress)
+        if weights is not None
+        else None,
+        diff=diff(checkpoints[0], checkpoints[1], progress=progress)
+        if len(checkpoints) == 2
+        else None,
+        run=Path(run) if run is not None else None,
+        evaluation=_evaluation_of(evaluation),
+        sources=sources,
+        notes=notes,
+    )
+
+
+def _evaluation_of(evaluation: Any) -> Evaluation | None:
+    """An Evaluation as given, or read back from its JSON file."""
+    import json
+
+    from torchscope.analysis.evaluation import Evaluation
+
+    if evaluation is None or isinstance(evaluation, Evaluation):
+        return evaluation
+    if isinstance(evaluation, str | Path):
+        path = Path(evaluation)
+        data = json.loads((path / "evaluation.json" if path.is_dir() else path).read_text())
+        return Evaluation.from_dict(data)
+    raise TypeError(f"evaluation= takes an Evaluation or a JSON path, not {type(evaluation)}")
+
+
+def _checkpoints(checkpoint: Any) -> list[str | Path]:
+    if checkpoint is None:
+        return []
+    single = isinstance(checkpoint, str | bytes) or hasattr(checkpoint, "__fspath__")
+    items = [checkpoint] if single else list(checkpoint)
+    if not 1 <= len(items) <= 2:
+        raise ValueError(f"checkpoint= takes one path or two (to compare), not {len(items)}")
+    return items
+
+
+def _report_model(
+    model: Any,
+    inputs: Any,
+    input_size: Any,
+    config: dict[str, Any] | None,
+    device: str | None,
+    dtype: str | None,
+    sources: dict[str, str],
+) -> tuple[nn.Module | None, ModelGraph | None]:
+    """The module (built from a spec if need be) and its traced graph, when inputs exist."""
+    import torch
+
+    if model is None:
+        return None, None
+    if isinstance(model, ModelGraph):
+        sources["model"] = model.model_type
+        return None, model
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = {}
+    if isinstance(model, str):
+        from torchscope.sources.spec import load_model
+
+        loaded = load_model(model, config or {})
+        sources["model"] = model
+        module, args, kwargs = loaded.model, loaded.args, dict(loaded.kwargs)
+    else:
+        module = model
+        sources["model"] = type(model).__name__
+    if isinstance(inputs, dict):
+        args, kwargs = (), dict(inputs)
+    elif isinstance(inputs, torch.Tensor):
+        args, kwargs = (inputs,), {}
+    elif inputs is not None:
+        args, kwargs = tuple(inputs), {}
+    if not (args or kwargs or input_size is not None):
+        return module, None
+    graph = trace(module, *args, input_size=input_size, device=device, dtype=dtype, **kwargs)
+    return module, graph
+
+
+def _stored_graph(run: Path, notes: list[str]) -> ModelGraph | None:
+    """The ModelGraph a Monitor stored with the run (``example_input=``), if any."""
+    from torchscope.store.reader import RunReader
+
+    with RunReader(run) as reader:
+        stored = reader.meta_value("graph")
+    if not isinstance(stored, dict):
+        return None
+    try:
+        return ModelGraph.from_dict(stored)
+    except (KeyError, TypeError, ValueError) as exc:
+        notes.append(f"The model graph stored with the run could not be read ({exc}).")
+        return None
+
+
+def _report_title(graph: ModelGraph | None, module: Any, checkpoints: list[Any], run: Any) -> str:
+    if graph is not None:
+        return graph.model_type
+    if module is not None:
+        return type(module).__name__
+    if checkpoints:
+        return Path(checkpoints[-1]).name
+    return Path(run).name if run is not None else "torchscope report"
 
 
 def _model_of(source: Any, config: dict[str, Any] | None) -> nn.Module | None:

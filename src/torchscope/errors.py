@@ -21,6 +21,7 @@ __all__ = [
     "GraphvizNotFound",
     "InputError",
     "LogValueError",
+    "MissingDependency",
     "NothingToCompare",
     "OutputPathError",
     "PortInUse",
@@ -110,6 +111,10 @@ class OutputPathError(TorchscopeError, ValueError):
         super().__init__(f"refusing to write {path}: it lies outside the output folder {root}")
         self.path = str(path)
         self.root = str(root)
+
+
+class MissingDependency(TorchscopeError, ImportError):
+    """An optional package a feature needs is not installed; the message says how to add it."""
 
 
 class PortInUse(TorchscopeError, OSError):

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 import torchscope
-from tests.models import BrokenMiddle, Stack, TiedLM
+from tests.models import BrokenMiddle, DemoMLP, Stack, TiedLM
 from tests.render.golden import check_golden, summary_invariant, table_rows
 from torchscope._display import plain_text
 from torchscope.analysis.summary import summarize
-from torchscope.examples import DEMO_INPUT_SIZE, DemoMLP
+from torchscope.examples import DEMO_INPUT_SIZE
 
 
 @pytest.mark.parametrize("width", [80, 120])

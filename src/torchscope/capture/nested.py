@@ -44,7 +44,29 @@ def _collect(obj: Any, found: list[torch.Tensor], depth: int) -> None:
         for item in obj.values():
             _collect(item, found, depth + 1)
     elif not isinstance(obj, _ATOMS) and depth <= _MAX_DEPTH:
-        found.extend(t for _, t in _walk(obj, "", depth, set()))
+        _tensors_of(obj, found, depth, set())
+
+
+def _tensors_of(obj: Any, found: list[torch.Tensor], depth: int, seen: set[int]) -> None:
+    """``_walk`` without the names: the same tensors in the same order, for the hot path."""
+    if isinstance(obj, torch.Tensor):
+        found.append(obj)
+        return
+    if isinstance(obj, _ATOMS) or depth > _MAX_DEPTH or id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, Mapping):
+        values: Any = obj.values()
+    elif isinstance(obj, (tuple, list)):
+        values = obj
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        values = [getattr(obj, f.name, None) for f in dataclasses.fields(obj)]
+    elif _is_plain_object(obj):
+        values = [v for k, v in vars(obj).items() if not k.startswith("__")]
+    else:
+        return
+    for value in values:
+        _tensors_of(value, found, depth + 1, seen)
 
 
 def _join(prefix: str, key: str, index: bool = False) -> str:

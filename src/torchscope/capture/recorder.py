@@ -26,6 +26,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from torchscope.capture.attention import fused_attention_on_meta, is_meta_attention
 from torchscope.capture.flops import aten_macs, has_formula, is_compute_op
+from torchscope.capture.meta_cache import MetaOutputCache
 from torchscope.capture.nested import named_tensors, tensors_in
 from torchscope.model.dtypes import dtype_name
 from torchscope.model.graph import Edge, GraphIO, ModuleCall, ModuleNode, OpNode, TensorMeta
@@ -36,7 +37,26 @@ __all__ = ["Recorder"]
 _DTYPE_NAMES: dict[torch.dtype, str] = {}
 
 
+# TensorMeta is frozen: one per (shape, dtype) is shared (the capture of an 80-layer model
+# makes 26k of them, mostly repeats)
+_METAS: dict[tuple[Any, torch.dtype], TensorMeta] = {}
+_METAS_LIMIT = 1 << 16
+
+
 def tensor_meta(t: torch.Tensor) -> TensorMeta:
+    key = (t.shape, t.dtype)
+    try:
+        meta = _METAS.get(key)
+    except TypeError:  # symbolic sizes do not hash
+        return _new_meta(t)
+    if meta is None:
+        meta = _new_meta(t)
+        if len(_METAS) < _METAS_LIMIT:
+            _METAS[key] = meta
+    return meta
+
+
+def _new_meta(t: torch.Tensor) -> TensorMeta:
     dtype = t.dtype
     name = _DTYPE_NAMES.get(dtype)
     if name is None:
@@ -51,6 +71,34 @@ _PUBLIC_MODULE = {
     "torch._C._fft": "torch.fft",
     "torch._C._special": "torch.special",
 }
+
+
+_OP_NAMES: dict[Any, tuple[str, str]] = {}
+_PLAIN_RESULTS = (int, float, bool, str, torch.Size, torch.dtype, torch.device)
+_DECOMPOSES: dict[Any, bool] = {}
+
+
+def _decomposes(func: Any) -> bool:
+    """Whether an aten overload has a CompositeImplicitAutograd kernel ``decompose`` runs.
+
+    Asked once per overload: most have none, and trying costs a mode push and pop per call.
+    """
+    known = _DECOMPOSES.get(func)
+    if known is None:
+        key = torch._C.DispatchKey.CompositeImplicitAutograd  # as OpOverload.decompose asks
+        has_kernel = torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), key)
+        known = _DECOMPOSES[func] = key in func.py_kernels or has_kernel
+    return known
+
+
+def _cached_op_name(func: Any) -> tuple[str, str]:
+    try:
+        found = _OP_NAMES.get(func)
+    except TypeError:  # an unhashable callable
+        return _op_name(func)
+    if found is None:
+        found = _OP_NAMES[func] = _op_name(func)
+    return found
 
 
 def _op_name(func: Any) -> tuple[str, str]:
@@ -68,6 +116,34 @@ def _op_name(func: Any) -> tuple[str, str]:
     return name, f"{module}.{qualname}" if module else qualname
 
 
+class PendingOp:
+    """A torch-level call in progress; its OpNode is made only once it is needed.
+
+    Most calls (``.shape``, ``.size()``, ``.dim()``) run no aten op and return no tensor:
+    they never become nodes, so they cost no OpNode.
+    """
+
+    __slots__ = ("call", "func", "module", "node")
+
+    def __init__(self, func: Any, module: str, call: int) -> None:
+        self.func = func
+        self.module = module
+        self.call = call
+        self.node: OpNode | None = None
+
+    @property
+    def name(self) -> str:
+        return _cached_op_name(self.func)[0]
+
+    def materialize(self, op_id: int) -> OpNode:
+        """The call's OpNode, made on first use with the id it will have in ``ops``."""
+        if self.node is None:
+            name, target = _cached_op_name(self.func)
+            self.node = OpNode(id=op_id, name=name, target=target, module=self.module,
+                               call=self.call)  # fmt: skip
+        return self.node
+
+
 class Recorder:
     """Mutable state of one capture; produces the dynamic half of a ModelGraph."""
 
@@ -79,7 +155,7 @@ class Recorder:
         self.call_stack: list[int] = []  # indices into calls, in step with stack
         self.ops: list[OpNode] = []
         self.edges: list[Edge] = []
-        self.current: OpNode | None = None
+        self.current: PendingOp | None = None
         self.last_inputs: dict[str, list[TensorMeta]] = {}
         self.uncounted: Counter[str] = Counter()
         self.failed_op = ""
@@ -170,25 +246,33 @@ class Recorder:
 
     # ----- torch-function level
 
-    def begin_op(self, func: Any) -> OpNode:
-        name, target = _op_name(func)
-        op = OpNode(
-            id=len(self.ops),
-            name=name,
-            target=target,
-            module=self.stack[-1] if self.stack else "",
-            call=self.call_stack[-1] if self.call_stack else -1,
+    def begin_op(self, func: Any) -> PendingOp:
+        pending = PendingOp(
+            func,
+            self.stack[-1] if self.stack else "",
+            self.call_stack[-1] if self.call_stack else -1,
         )
-        self.current = op
-        return op
+        self.current = pending
+        return pending
 
-    def end_op(self, op: OpNode, func: Any, args: Any, kwargs: Any, out: Any) -> None:
+    def end_op(self, pending: PendingOp, func: Any, args: Any, kwargs: Any, out: Any) -> None:
         self.current = None
-        outs = tensors_in(out)
-        if not outs and op.name in ("__setitem__", "copy_") and isinstance(args[0], torch.Tensor):
+        # most calls return one tensor or a plain value (``.shape``, ``.dim()``)
+        if isinstance(out, torch.Tensor):
+            outs = [out]
+        elif out is None or isinstance(out, _PLAIN_RESULTS):
+            outs = []
+        else:
+            outs = tensors_in(out)
+        if (
+            not outs
+            and pending.name in ("__setitem__", "copy_")
+            and isinstance(args[0], torch.Tensor)
+        ):
             outs = [args[0]]
-        if not outs and not op.aten:
+        if not outs and pending.node is None:
             return  # .shape, .size(), .dim(): no data flow worth a node
+        op = pending.materialize(len(self.ops))
         node_id = f"op{op.id}"
         for t in tensors_in((args, kwargs)):
             name = self.param_ids.get(id(t))
@@ -208,12 +292,14 @@ class Recorder:
     # ----- aten level
 
     def on_aten(self, func: Any, args: Any, kwargs: Any, out: Any) -> None:
-        op = self.current
-        if op is None:  # aten work outside any torch-level call: give it a node of its own
-            op = self.begin_op(func)
+        pending = self.current
+        if pending is None:  # aten work outside any torch-level call: give it a node of its own
+            op = self.begin_op(func).materialize(len(self.ops))
             op.name = op.target = str(func._overloadpacket)
             self.current = None
             self.ops.append(op)
+        else:
+            op = pending.materialize(len(self.ops))
         packet_name = func._overloadpacket.__name__
         op.aten.append(packet_name)
         macs = aten_macs(func, args, kwargs, out)
@@ -293,16 +379,17 @@ class AtenLevel(TorchDispatchMode):
     def __init__(self, recorder: Recorder) -> None:
         super().__init__()
         self.rec = recorder
+        self.meta = MetaOutputCache()
 
     def __torch_dispatch__(
         self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
     ) -> Any:
         kwargs = kwargs or {}
-        if not has_formula(func._overloadpacket):
+        if _decomposes(func) and not has_formula(func._overloadpacket):
             with self:
                 decomposed = func.decompose(*args, **kwargs)
             if decomposed is not NotImplemented:
                 return decomposed
-        out = func(*args, **kwargs)
+        out = self.meta.run(func, args, kwargs)
         self.rec.on_aten(func, args, kwargs, out)
         return out

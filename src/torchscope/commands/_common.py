@@ -62,9 +62,11 @@ def status(text: str) -> Any:
     return error_console().status(Text(text))
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """SPEC and the options that build a model and its example inputs."""
-    parser.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+def add_model_arguments(
+    parser: argparse.ArgumentParser, *, spec_help: str = SPEC_HELP, optional: bool = False
+) -> None:
+    """SPEC (optional if asked) and the options that build a model and its example inputs."""
+    parser.add_argument("spec", metavar="SPEC", nargs="?" if optional else None, help=spec_help)
     parser.add_argument(
         "--init",
         type=key_value,
@@ -148,10 +150,13 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_model_and_inputs(args: argparse.Namespace) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+def load_model_and_inputs(
+    args: argparse.Namespace, *, need_inputs: bool = True
+) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
     """Build the model named by ``args.spec`` and the inputs for ``trace``/``summary``.
 
-    Raises SpecError (bad spec) or InputError (no or bad inputs) with a user-facing message.
+    Raises SpecError (bad spec) or InputError (bad inputs, or none when ``need_inputs``)
+    with a user-facing message; without ``need_inputs`` a model with none gets ``()``.
     """
     from torchscope.errors import InputError
     from torchscope.sources.spec import load_model
@@ -174,6 +179,8 @@ def load_model_and_inputs(args: argparse.Namespace) -> tuple[Any, tuple[Any, ...
         return model, _positional_inputs(args, model), trace_options
     if loaded.args or loaded.kwargs:
         return model, loaded.args, {**trace_options, **loaded.kwargs}
+    if not need_inputs:
+        return model, (), trace_options
     raise InputError(
         "this model needs example inputs: pass --input-size, e.g. --input-size 1,3,224,224 "
         "(and --input-dtype int64 --input-range 0,VOCAB for token ids)"

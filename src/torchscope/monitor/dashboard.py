@@ -121,10 +121,11 @@ class FirstBatchGraph:
             self._handle.remove()
             self._handle = None
 
-    def write(self, set_meta: Callable[[str, Any], None]) -> None:
-        """Trace the model on meta with the captured shapes and store graph and summary."""
+    def write(self, set_meta: Callable[[str, Any], None]) -> dict[str, Any] | None:
+        """Trace the model on meta with the captured shapes, store graph and summary, and
+        return the graph's dict (None if there was nothing to trace)."""
         if self.done or self.inputs is None:
-            return
+            return None
         self.done = True
         from torchscope.analysis.summary import summarize
         from torchscope.capture.trace import trace
@@ -133,5 +134,7 @@ class FirstBatchGraph:
         self.inputs = None
         with torch.random.fork_rng(devices=[]):
             graph = trace(meta_copy(_traceable(self.model)), *args, device="meta", **kwargs)
-        set_meta("graph", graph.to_dict())
+        graph_dict = graph.to_dict()
+        set_meta("graph", graph_dict)
         set_meta("summary", summarize(graph).to_dict())
+        return graph_dict

@@ -36,6 +36,7 @@ from torchscope.monitor.nonfinite import NonfiniteTracker, forward_note
 from torchscope.monitor.param_stats import ParamStats
 from torchscope.monitor.run_meta import model_summary, open_writer, param_device, start_meta
 from torchscope.monitor.scalars import ScalarBuffer
+from torchscope.monitor.step_profile import StepProfile
 from torchscope.store.checks import check_step, printable_name
 
 __all__ = ["Monitor"]
@@ -75,6 +76,9 @@ class Monitor:
         start_step: the label of the first optimizer step (1 for frameworks that count
             steps taken, like Lightning's and transformers' ``global_step``).
         clock: the monotonic clock timing the scalar flushes (tests pass a fake one).
+        profile_at: profile this step (from the model's forward to the optimizer's step)
+            with ``torch.profiler`` and store it as run metadata ``"profile"``: the
+            ``Profile.to_dict()`` of that step plus its ``"step"`` (rank 0 only).
 
     Steps, names and values are checked at the call: ``log`` raises ``LogValueError``
     (a ``ValueError``) for a step that is not a 64-bit integer, a name that is not
@@ -125,6 +129,7 @@ class Monitor:
         start_step: int = 0,
         clock: Callable[[], float] = time.monotonic,
         run_name: str | None = None,
+        profile_at: int | None = None,
         model_graph: bool = True,
     ) -> None:
         self.model, self.optimizer = model, _unwrap(optimizer)
@@ -167,11 +172,19 @@ class Monitor:
         if self._hooks.compiled:
             warn_compiled()
         self._install_hooks()
+        self._graph: dict[str, Any] | None = None  # the summary's, when example_input is given
         self._write_meta(config, example_input)
-        self._graph = None  # the first batch's shapes, for the model graph (monitor/dashboard.py)
+        self._profile = (
+            StepProfile(model, profile_at, str(param_device(model)))
+            if profile_at is not None and self._writer is not None
+            else None
+        )
+        self._arm_profile()
+        # the first batch's shapes, for the model graph (monitor/dashboard.py)
+        self._first_batch: FirstBatchGraph | None = None
         if self._writer is not None:
             if model_graph and example_input is None and not self._hooks.compiled:
-                self._graph = FirstBatchGraph(model) if can_trace_alone(model) else None
+                self._first_batch = FirstBatchGraph(model) if can_trace_alone(model) else None
             print_serve_hint(self.run_dir)
 
     # ---- public API -------------------------------------------------------------------
@@ -259,6 +272,7 @@ class Monitor:
         if self._closed:
             return
         self._closed = True
+        self._guard("profile", lambda: self._finish_profile(self.step))
         self.flush()
         self._remove_hooks()
         self._meta("wall_time_s", time.time() - self._start)
@@ -286,8 +300,8 @@ class Monitor:
         self._hooks.update()
 
     def _remove_hooks(self) -> None:
-        if self._graph is not None:
-            self._graph.remove()
+        if self._first_batch is not None:
+            self._first_batch.remove()
         for handle in self._optimizer_hooks:
             handle.remove()
         self._optimizer_hooks = []
@@ -314,14 +328,28 @@ class Monitor:
         if self._due(self.every):
             self._params.take(histograms=self._due(self.histograms_every), snapshot=True)
 
+    def _arm_profile(self) -> None:
+        profile = self._profile
+        if profile is not None and not self._paused:
+            self._guard("profile", lambda: profile.arm(self.step))
+
+    def _finish_profile(self, step: int) -> None:
+        """Store the profile of ``step`` if it was being recorded."""
+        if self._profile is None:
+            return
+        result = self._profile.finish(self._graph)
+        if result is not None:
+            self._meta("profile", {"step": step, **result.to_dict()})
+
     def _end_step(self) -> None:
-        graph = self._graph
-        if graph is not None and (graph.saw_compile or self._hooks.traced):
-            graph.remove()  # with the other hooks, at the one recompile that removes them
-            self._graph = None
-        elif graph is not None and graph.inputs is not None:
-            self._guard("model graph", lambda: graph.write(self._meta))
+        first = self._first_batch
+        if first is not None and (first.saw_compile or self._hooks.traced):
+            first.remove()  # with the other hooks, at the one recompile that removes them
+            self._first_batch = None
+        elif first is not None and first.inputs is not None:
+            self._guard("model graph", lambda: self._store_graph(first))
         step = self.step
+        self._guard("profile", lambda: self._finish_profile(step))
         if self._due(self.every):
             if self.optimizer is None:
                 self._params.take(histograms=self._due(self.histograms_every))
@@ -335,6 +363,7 @@ class Monitor:
             self._submit_activations(step)
         self.step = step + 1
         self._hooks.update()
+        self._arm_profile()
 
     def _submit_params(self, step: int) -> None:
         taken = self._params.finish()
@@ -411,8 +440,14 @@ class Monitor:
         if example_input is not None and self._writer is not None:
             self._guard("model summary", lambda: self._write_summary(example_input))
 
+    def _store_graph(self, first: FirstBatchGraph) -> None:
+        graph = first.write(self._meta)
+        if graph is not None and self._graph is None:
+            self._graph = graph  # a later profile names modules from it too
+
     def _write_summary(self, example_input: Sequence[Any]) -> None:
         summary, graph = model_summary(self.model, example_input)
+        self._graph = graph
         self._meta("summary", summary)
         self._meta("graph", graph)
 

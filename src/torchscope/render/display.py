@@ -17,8 +17,10 @@ from torchscope._display import figures_of, html_of, renderables_of
 from torchscope.analysis.evaluation import Evaluation
 from torchscope.analysis.param_diff import ParamDiff
 from torchscope.analysis.param_report import ParamReport
+from torchscope.analysis.profile import Profile
 from torchscope.analysis.summary import Summary
 from torchscope.render.graph_view import GraphView
+from torchscope.render.report import Report
 from torchscope.store.reader import RunReader
 
 if TYPE_CHECKING:
@@ -112,6 +114,20 @@ def _graph_html(value: GraphView) -> str:
 
 
 @renderables_of.register
+def _page_renderables(value: Report, width: int) -> Iterable[Any]:
+    from torchscope.render.report import report_renderables
+
+    return report_renderables(value, width)
+
+
+@html_of.register
+def _report_page_html(value: Report) -> str:
+    from torchscope.render.report import notebook_html
+
+    return notebook_html(value)
+
+
+@renderables_of.register
 def _evaluation_renderables(value: Evaluation, width: int) -> Iterable[Any]:
     from torchscope.render.eval_text import evaluation_renderables
 
@@ -130,3 +146,24 @@ def _evaluation_figures(value: Evaluation) -> dict[str, Figure]:
     from torchscope.render.eval_plots import evaluation_figures
 
     return evaluation_figures(value)
+
+
+@renderables_of.register
+def _profile_renderables(value: Profile, width: int) -> Iterable[Any]:
+    from torchscope.render.profile_text import profile_renderables
+
+    return profile_renderables(value, width)
+
+
+@html_of.register
+def _profile_html(value: Profile) -> str:
+    from torchscope.render.profile_html import profile_to_html
+
+    return profile_to_html(value)
+
+
+@figures_of.register(Profile)  # explicit: the return hint names a lazy import
+def _profile_figures(value: Profile) -> dict[str, Figure]:
+    from torchscope.render.profile_plots import profile_figures
+
+    return profile_figures(value)
