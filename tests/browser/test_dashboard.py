@@ -40,11 +40,13 @@ class Dash:
         self.problems: list[str] = []
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
-        self.page.on(
-            "dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss())
-        )
+        self.page.on("dialog", self._dialog)
         self.page.goto(url + ("#" + hash_ if hash_ else ""))
         self.page.wait_for_selector("html[data-ready='1']", timeout=20_000)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.problems.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
 
     def _console(self, msg: Any) -> None:
         if msg.type in ("error", "warning"):

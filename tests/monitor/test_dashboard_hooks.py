@@ -63,7 +63,7 @@ def test_storing_the_graph_changes_no_number_of_training(tmp_path: Path) -> None
 def test_monitor_prints_how_to_watch_the_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _train(nn.Linear(6, 2), tmp_path / "my run", steps=1)  # type: ignore[arg-type]
+    _train(nn.Linear(6, 2), tmp_path / "my run", steps=1)
     err = capsys.readouterr().err
     assert err.count("torchscope serve") == 1
     assert f"torchscope serve '{tmp_path / 'my run'}'" in err

@@ -117,9 +117,12 @@ def test_linear_scan_equals_the_loop(n: int) -> None:
     np.testing.assert_allclose(linear_scan(a, b, 0.7), expected, rtol=1e-12, atol=1e-12)
 
 
-def _ema_loop(x: list[float], y: list[float], w: float, spacing: float, restarts: set[int]):
+def _ema_loop(
+    x: list[float], y: list[float], w: float, spacing: float, restarts: set[int]
+) -> list[float]:
     """TensorBoard's debiased EMA with a decay per x gap, starting afresh after NaN/inf."""
-    out, acc, norm, prev_x, prev_ok = [], 0.0, 0.0, None, True
+    out: list[float] = []
+    acc, norm, prev_x, prev_ok = 0.0, 0.0, None, True
     for i, (xi, yi) in enumerate(zip(x, y)):
         gap = 1.0 if prev_x is None else max((xi - prev_x) / spacing, 1.0)
         prev_x = xi

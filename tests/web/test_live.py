@@ -12,6 +12,7 @@ import pytest
 from tests.store.sample_runs import LAYERS, write_sample_run
 from tests.web.runs import write_bulk
 from torchscope.store import RunReader, RunWriter
+from torchscope.store.batches import Chunk
 from torchscope.store.follow import Follower, Tail
 from torchscope.store.live import LiveRun, discover_runs
 from torchscope.store.windows import layer_window, series_window
@@ -57,7 +58,7 @@ def test_digest_reads_only_what_is_new(tmp_path: Path) -> None:
     assert d.closed and d.status(time.time(), 60.0) == "finished"
 
 
-def _steps(chunks: list) -> list[int]:  # type: ignore[type-arg]
+def _steps(chunks: list[Chunk]) -> list[int]:
     return [s for c in chunks for s in c.steps.tolist()]
 
 
