@@ -16,14 +16,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# The viewer's frontend (frontend/, npm lock file) bundled into the package's assets.
-# Rebuilt when its sources or lock file change, or when the built bundle is missing.
+# The viewer's and the dashboard's frontend (frontend/, npm lock file) bundled into the
+# package's assets. Rebuilt when its sources or lock file change, or when a bundle is missing.
 VIEWER_JS := src/torchscope/render/assets/viewer.js
+DASHBOARD_JS := src/torchscope/web/assets/dashboard.js
 REPORT_JS := src/torchscope/render/assets/report.js
 FRONTEND_STAMP := frontend/.built
-FRONTEND_SRC := $(wildcard frontend/src/*) $(wildcard frontend/src/*/*) frontend/build.mjs frontend/package.json frontend/package-lock.json
+FRONTEND_SRC := $(wildcard frontend/src/*) $(wildcard frontend/src/*/*) frontend/build.mjs \
+	frontend/package.json frontend/package-lock.json
 frontend: $(FRONTEND_STAMP)
-	@test -f $(VIEWER_JS) -a -f $(REPORT_JS) || { rm -f $(FRONTEND_STAMP); $(MAKE) --no-print-directory $(FRONTEND_STAMP); }
+	@test -f $(VIEWER_JS) -a -f $(REPORT_JS) -a -f $(DASHBOARD_JS) || { rm -f $(FRONTEND_STAMP); $(MAKE) --no-print-directory $(FRONTEND_STAMP); }
 
 $(FRONTEND_STAMP): $(FRONTEND_SRC)
 	cd frontend && npm ci --no-audit --no-fund && npm run build
@@ -66,7 +68,7 @@ test-fast: install
 # Speed/memory benchmarks against the competitors, each printing ratios (minutes; run on a
 # quiet machine). Results go to benchmarks/RESULTS.md by hand, with machine and date.
 BENCHMARKS := summary_speed graph_static_speed viewer_speed params_streaming \
-	spectral_vs_weightwatcher store_speed monitor_overhead training_memory_gpu report_size
+	spectral_vs_weightwatcher store_speed monitor_overhead training_memory_gpu report_size dashboard_speed
 bench: install
 	@for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(PY) benchmarks/$$b.py || exit 1; done
 

@@ -273,6 +273,13 @@ CORPUS: list[list[str]] = [
     ["profile", *MLP_IN, "-o", "{notes_txt}"],
     ["profile", *MLP_IN, "--device", "meta"],
     ["profile", *MLP_IN, "--graph", ""],
+    # serve
+    ["serve", "{tmp}/nowhere"],
+    ["serve", ""],
+    ["serve", "{run}", "--port", "70000"],
+    ["serve", "{run}", "--port", "abc"],
+    ["serve", "{run}", "--stale-after", "0"],
+    ["serve", "{run}", "--bogus"],
     # demo
     ["demo", "--epochs", "0"],
     ["demo", "--epochs", "-1"],

@@ -38,6 +38,7 @@ def test_exported_names() -> None:
             "inspect_params",
             "profile",
             "report",
+            "serve",
             "summary",
             "trace",
         ]
@@ -49,7 +50,8 @@ def test_exported_names() -> None:
 def test_import_loads_no_heavy_dependencies() -> None:
     code = (
         "import sys, torchscope; "
-        "print(sorted(m for m in ('torch', 'matplotlib', 'graphviz', 'transformers', 'rich') "
+        "print(sorted(m for m in ('torch', 'matplotlib', 'graphviz', 'transformers', 'rich', "
+        "'starlette', 'uvicorn') "
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from torchscope.render.report import Report
     from torchscope.store.reader import RunReader
     from torchscope.store.writer import RunWriter
+    from torchscope.web import serve
 
 # Public name → the module that defines it, imported on first use.
 _LAZY = {
@@ -55,6 +56,7 @@ _LAZY = {
     "Evaluation": "torchscope.analysis.evaluation",
     "profile": "torchscope._api",
     "Profile": "torchscope.analysis.profile",
+    "serve": "torchscope.web",
     "Monitor": "torchscope.monitor.monitor",
     "ModelGraph": "torchscope.model.graph",
     "Summary": "torchscope.analysis.summary",
@@ -103,6 +105,7 @@ __all__ = [
     "inspect_params",
     "profile",
     "report",
+    "serve",
     "summary",
     "trace",
 ]

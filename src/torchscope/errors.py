@@ -24,6 +24,7 @@ __all__ = [
     "MissingDependency",
     "NothingToCompare",
     "OutputPathError",
+    "PortInUse",
     "SpecError",
     "StoreError",
     "TorchscopeError",
@@ -114,6 +115,10 @@ class OutputPathError(TorchscopeError, ValueError):
 
 class MissingDependency(TorchscopeError, ImportError):
     """An optional package a feature needs is not installed; the message says how to add it."""
+
+
+class PortInUse(TorchscopeError, OSError):
+    """The dashboard's port is taken; the message says which and what to do."""
 
 
 class ViewerBundleMissing(TorchscopeError, FileNotFoundError):

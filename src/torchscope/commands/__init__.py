@@ -12,7 +12,7 @@ import pkgutil
 
 __all__ = ["ORDER", "command_names"]
 
-ORDER = ["demo", "summary", "graph", "params", "diff", "runs", "plot", "profile", "report"]
+ORDER = ["demo", "summary", "graph", "params", "diff", "runs", "plot", "profile", "report", "serve"]
 
 
 def command_names() -> list[str]:

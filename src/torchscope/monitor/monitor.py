@@ -22,6 +22,7 @@ from torch import nn
 from torchscope.monitor import _jobs
 from torchscope.monitor._worker import Worker
 from torchscope.monitor.activations import ActivationSampler
+from torchscope.monitor.dashboard import FirstBatchGraph, can_trace_alone, print_serve_hint
 from torchscope.monitor.distributed import is_distributed, rank, reduce_max, reduce_sum
 from torchscope.monitor.hooks import (
     ForwardHooks,
@@ -64,6 +65,9 @@ class Monitor:
         nonfinite_every: steps between checks of every module's output; 1 checks every
             step (one more read of each activation: about 2% of a small CNN's CPU step).
         example_input: a tuple of inputs for the model summary stored as run metadata.
+        model_graph: without ``example_input``, store the model's graph (for the dashboard's
+            Model page) from the first batch's shapes, traced once on the meta device (not
+            for FSDP-sharded models, whose forward needs every rank).
         writer: an object with RunWriter's methods (default: a RunWriter on ``logdir``).
         name, tags, note: the run's name (default: its directory's), labels and free text,
             stored with it (``run_name`` is the older spelling of ``name``).
@@ -126,6 +130,7 @@ class Monitor:
         clock: Callable[[], float] = time.monotonic,
         run_name: str | None = None,
         profile_at: int | None = None,
+        model_graph: bool = True,
     ) -> None:
         self.model, self.optimizer = model, _unwrap(optimizer)
         self.every, self.activations_every = max(every, 1), max(activations_every, 1)
@@ -175,6 +180,12 @@ class Monitor:
             else None
         )
         self._arm_profile()
+        # the first batch's shapes, for the model graph (monitor/dashboard.py)
+        self._first_batch: FirstBatchGraph | None = None
+        if self._writer is not None:
+            if model_graph and example_input is None and not self._hooks.compiled:
+                self._first_batch = FirstBatchGraph(model) if can_trace_alone(model) else None
+            print_serve_hint(self.run_dir)
 
     # ---- public API -------------------------------------------------------------------
 
@@ -289,6 +300,8 @@ class Monitor:
         self._hooks.update()
 
     def _remove_hooks(self) -> None:
+        if self._first_batch is not None:
+            self._first_batch.remove()
         for handle in self._optimizer_hooks:
             handle.remove()
         self._optimizer_hooks = []
@@ -329,6 +342,12 @@ class Monitor:
             self._meta("profile", {"step": step, **result.to_dict()})
 
     def _end_step(self) -> None:
+        first = self._first_batch
+        if first is not None and (first.saw_compile or self._hooks.traced):
+            first.remove()  # with the other hooks, at the one recompile that removes them
+            self._first_batch = None
+        elif first is not None and first.inputs is not None:
+            self._guard("model graph", lambda: self._store_graph(first))
         step = self.step
         self._guard("profile", lambda: self._finish_profile(step))
         if self._due(self.every):
@@ -420,6 +439,11 @@ class Monitor:
             self._meta(key, value)
         if example_input is not None and self._writer is not None:
             self._guard("model summary", lambda: self._write_summary(example_input))
+
+    def _store_graph(self, first: FirstBatchGraph) -> None:
+        graph = first.write(self._meta)
+        if graph is not None and self._graph is None:
+            self._graph = graph  # a later profile names modules from it too
 
     def _write_summary(self, example_input: Sequence[Any]) -> None:
         summary, graph = model_summary(self.model, example_input)
