@@ -35,9 +35,8 @@ def test_digest_of_a_sample_run(tmp_path: Path) -> None:
     assert train.min == pytest.approx(sample.train_loss.min())
     assert (train.first_step, train.last_step) == (0, 499)
     assert d.last_step == 499 and d.latest_step is not None
-    assert not d.closed  # RunWriter alone records no close marker
-    assert d.status(time.time(), 60.0) == "live"
-    assert d.status(time.time() + 3600, 60.0) == "crashed"
+    assert d.closed  # RunWriter.close() records the run's end
+    assert d.status(time.time() + 3600, 60.0) == "finished"
 
 
 def test_digest_reads_only_what_is_new(tmp_path: Path) -> None:
@@ -209,3 +208,15 @@ def test_a_run_written_after_its_close_marker_is_open_again(tmp_path: Path) -> N
     conn.close()
     d = run.digest(d)
     assert not d.closed and d.status(later, 60.0) == "live"
+
+
+def test_a_run_never_closed_is_live_then_crashed(tmp_path: Path) -> None:
+    w = RunWriter(tmp_path / "r", flush_interval=0.05)
+    w.log_scalars(0, {"loss": 3.0})
+    w.flush()  # written, but no close(): what a killed process leaves
+    d = LiveRun(w.path).digest()
+    assert not d.closed
+    assert d.status(time.time(), 60.0) == "live"
+    assert d.status(time.time() + 3600, 60.0) == "crashed"
+    w.close()
+    assert LiveRun(w.path).digest().status(time.time() + 3600, 60.0) == "finished"

@@ -34,7 +34,7 @@ def test_runs_contract(tmp_path: Path, serve: Serve) -> None:
     by = {r["name"]: r for r in rows}
     assert by["alpha"]["last_step"] == 499 and by["beta"]["last_step"] == 9
     assert by["beta"]["status"] == "finished"  # closed (wall_time_s recorded)
-    assert by["alpha"]["status"] == "live"  # written just now, no close marker
+    assert by["alpha"]["status"] == "finished"  # its RunWriter was closed
     loss = next(m for m in by["alpha"]["metrics"] if m["name"] == "loss" and m["split"] == "train")
     assert loss["points"] == 500 and loss["better"] == "min" and loss["best"] == loss["min"]
     assert str(tmp_path) not in json.dumps(rows)  # paths stay on the server
@@ -191,7 +191,7 @@ def test_a_damaged_store_is_listed_and_others_still_served(tmp_path: Path, serve
     (tmp_path / "bad" / "run.sqlite").write_bytes(b"not a database at all" * 100)
     client = httpx.Client(base_url=serve(tmp_path))
     runs = _runs(client)
-    assert runs["good"]["status"] == "live"
+    assert runs["good"]["status"] == "finished"
     bad = runs["bad"]
     assert bad["status"] == "unreadable" and bad["error"]
     assert client.get("/api/run", params={"run": bad["id"]}).status_code in (404, 422)

@@ -234,6 +234,10 @@ class RunWriter:
             if os.getpid() != self._pid:  # a forked child: the thread and file are the parent's
                 self._closed = True
                 return
+            # the run's end, so that readers (the dashboard's status) can tell a finished run
+            # from a crashed one; a killed process never gets here
+            now = time.time()
+            self._put("meta", ("closed", check_json(now, "closed"), now))
             self._barrier(stop=True)
             self._thread.join()
             self._conn.close()
