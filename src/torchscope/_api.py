@@ -169,8 +169,7 @@ def profile(
 
     started = time.perf_counter()
     inner = model._orig_mod if is_compiled(model) and hasattr(model, "_orig_mod") else model
-    # random inputs draw no numbers from the caller's RNG; a traced forward in train mode
-    # would move BatchNorm statistics
+    # random inputs draw no numbers from the caller's RNG (trace keeps the model itself)
     with preserved(model):
         run_device, cast, args, kw = placed_inputs(model, inputs, kwargs, input_size, device, dtype)
         graph = trace(inner, *args, device=run_device, dtype=cast, **kw)
