@@ -65,11 +65,15 @@ test: install lint typecheck
 test-fast: install
 	$(PY) -m pytest -q -x -m "not browser and not slow"
 
-# Speed/memory benchmarks against the competitors, each printing ratios (minutes; run on a
-# quiet machine). Results go to benchmarks/RESULTS.md by hand, with machine and date.
-BENCHMARKS := summary_speed graph_static_speed viewer_speed params_streaming \
-	spectral_vs_weightwatcher store_speed monitor_overhead training_memory_gpu report_size dashboard_speed
+# Speed/memory benchmarks against the competitors, each printing ratios. Every script in
+# benchmarks/ runs with its defaults (see its --help); the GPU ones say so and exit 0
+# without a GPU. Results go to benchmarks/RESULTS.md by hand, with machine and date.
+BENCHMARKS := summary_speed summary_inprocess graph_static_speed viewer_speed \
+	params_streaming spectral_vs_weightwatcher store_speed monitor_overhead \
+	training_memory_gpu profile_gpt2 evaluate_speed report_size demo_time dashboard_speed
 bench: install
+	@echo "make bench runs $(words $(BENCHMARKS)) benchmarks one after another: it takes long"
+	@echo "(several take minutes each; run on a quiet machine, or one alone: $(PY) benchmarks/NAME.py)"
 	@for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:

@@ -6,9 +6,11 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from torchscope.analysis.profile import Profile
 from torchscope.cli import main
 from torchscope.model.graph import ModelGraph
 
@@ -72,6 +74,47 @@ def test_color_by_a_json_mapping(tmp_path: Path, capsys: pytest.CaptureFixture[s
     legend = dot[dot.index("legend [") :]
     assert ">0.2</FONT>" in legend and ">0.5</FONT>" in legend  # mean of 0…0.4, then 0.5
     assert "value 0.2</FONT>" in dot and "value 0.5</FONT>" in dot
+
+
+def test_color_by_time_profiles_the_model_first(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import torchscope._api
+
+    profiles: list[Profile] = []
+
+    def keep(*args: Any, **kwargs: Any) -> Profile:
+        profiles.append(real(*args, **kwargs))
+        return profiles[-1]
+
+    real = torchscope._api.profile
+    monkeypatch.setattr(torchscope._api, "profile", keep)
+    argv = ["graph", "tests.models:MLP", "--input-size", "4,20", "--depth", "1"]
+    assert main([*argv, "--color-by", "time"]) == 0
+    captured = capsys.readouterr()
+    assert "profiling tests.models:MLP on cpu to colour by time: 1 warm-up and 3" in captured.err
+    (profile,) = profiles
+    assert profile.repeat == 3 and profile.device == "cpu"
+    dot = captured.out
+    assert "<B>time (ms)</B>" in dot  # the legend says what the colours are, in ms
+    for name in ("fc1", "act", "fc2"):
+        ms = profile.module(name).total_ms
+        assert f"time (ms) {ms:.3g}</FONT>" in dot, name
+    out = tmp_path / "mlp.html"
+    assert main([*argv, "--color-by", "time", "-o", str(out)]) == 0
+    assert '"label":"time (ms)"' in out.read_text(encoding="utf-8").replace('\\"', '"')
+
+
+def test_color_by_time_needs_a_model_that_can_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = ["graph", *STACK, "--color-by", "time", "--device", "meta"]
+    assert main(argv) == 2
+    assert "cannot run a model on meta" in capsys.readouterr().err
+    saved = tmp_path / "stack.json"
+    assert main(["graph", *STACK, "-o", str(saved)]) == 0
+    assert main(["graph", str(saved), "--color-by", "time"]) == 2
+    assert "give a model SPEC, not a graph" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

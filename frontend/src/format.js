@@ -16,7 +16,9 @@ export function fmtSI(n, unit = "") {
   for (const [f, p] of [[1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "K"]]) {
     if (Math.abs(n) >= f) return `${(n / f).toFixed(2)} ${p}${unit}`;
   }
-  return `${Math.round(n)}${unit ? " " + unit : ""}`;
+  // below 1,000 a fraction keeps 3 significant digits (a colour scale in ms: 0.0421)
+  const small = Number.isInteger(n) ? n : Number(Number(n).toPrecision(3));
+  return `${small}${unit ? " " + unit : ""}`;
 }
 
 export function fmtBytes(n) {

@@ -47,6 +47,8 @@ class Viewer {
     this.svg.setAttribute("class", "ts-svg");
     this.canvas.append(this.svg);
     this.lastMs = 0;
+    // Until the user pans or zooms, the view follows the frame's size (see followSize).
+    this.userMoved = false;
     initialExpansion(this.tree, data);
   }
 
@@ -72,14 +74,22 @@ class Viewer {
   }
 
   // Whole graph if its text stays readable, else readable from the top: pan for the rest.
+  // The view follows the frame's size again until the user moves it.
   fit() {
     const r = this.canvas.getBoundingClientRect();
+    this.userMoved = false;
     this.applyView(fitTransform(r.width, r.height, this.size[0], this.size[1]));
+  }
+
+  // A view the user chose (wheel, drag, a node centred): a resize no longer refits it.
+  moveTo(view) {
+    this.userMoved = true;
+    this.applyView(view);
   }
 
   centerOn(node) {
     const r = this.canvas.getBoundingClientRect();
-    this.applyView(centerTransform(r.width, r.height, { x: node.ax, y: node.ay, w: node.w, h: node.h }, this.view));
+    this.moveTo(centerTransform(r.width, r.height, { x: node.ax, y: node.ay, w: node.w, h: node.h }, this.view));
   }
 
   toggle(node) {
@@ -193,11 +203,11 @@ function wirePanZoom(v) {
     e.preventDefault();
     if (e.ctrlKey || e.metaKey) {
       const r = c.getBoundingClientRect();
-      v.applyView(v.view.zoomAt([e.clientX - r.left, e.clientY - r.top], v.view.k * Math.exp(-e.deltaY * 0.0015)));
+      v.moveTo(v.view.zoomAt([e.clientX - r.left, e.clientY - r.top], v.view.k * Math.exp(-e.deltaY * 0.0015)));
     } else if (e.shiftKey) {
-      v.applyView(v.view.translateBy(-(e.deltaX || e.deltaY), 0));
+      v.moveTo(v.view.translateBy(-(e.deltaX || e.deltaY), 0));
     } else {
-      v.applyView(v.view.translateBy(-e.deltaX, -e.deltaY));
+      v.moveTo(v.view.translateBy(-e.deltaX, -e.deltaY));
     }
   }, { passive: false });
   let drag = null;
@@ -207,7 +217,7 @@ function wirePanZoom(v) {
     const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
     if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
     if (!drag.moved) return;
-    v.applyView(drag.start.translateBy(dx, dy));
+    v.moveTo(drag.start.translateBy(dx, dy));
   });
   window.addEventListener("pointerup", (e) => {
     const d = drag;
@@ -221,6 +231,21 @@ function wirePanZoom(v) {
     if (node.children && node !== v.tree.root && onHeader) v.toggle(node);
     v.select(node);
   });
+}
+
+// A frame may start with no size (a sandboxed notebook frame, a report's frame loaded
+// lazily) and grow later: the first fit then saw nothing. Refit whenever the canvas changes
+// size, until the user has moved the view.
+function followSize(v) {
+  if (!("ResizeObserver" in window)) return;
+  let last = "";
+  new ResizeObserver(() => {
+    const r = v.canvas.getBoundingClientRect();
+    const size = `${Math.round(r.width)}x${Math.round(r.height)}`;
+    if (size === last) return;
+    last = size;
+    if (!v.userMoved) v.fit();
+  }).observe(v.canvas);
 }
 
 function wireControls(v, data) {
@@ -302,6 +327,7 @@ function main() {
   v.select(null);
   wirePanZoom(v);
   wireControls(v, data);
+  followSize(v);
   window.__torchscope = hooks(v);
   window.__torchscope.firstRenderMs = performance.now();
   window.__torchscope.ready = true;

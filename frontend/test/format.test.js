@@ -21,6 +21,8 @@ test("shortenMiddle keeps the start and the distinguishing end", () => {
 
 test("numbers in SI and binary units", () => {
   assert.equal(fmtSI(272), "272");
+  assert.equal(fmtSI(0.04216), "0.0422");
+  assert.equal(fmtSI(12.345, "ms"), "12.3 ms");
   assert.equal(fmtSI(25600), "25.60 K");
   assert.equal(fmtSI(8.78e12, "MACs"), "8.78 TMACs");
   assert.equal(fmtBytes(1536), "1.50 KiB");

@@ -169,8 +169,7 @@ def profile(
 
     started = time.perf_counter()
     inner = model._orig_mod if is_compiled(model) and hasattr(model, "_orig_mod") else model
-    # random inputs draw no numbers from the caller's RNG; a traced forward in train mode
-    # would move BatchNorm statistics
+    # random inputs draw no numbers from the caller's RNG (trace keeps the model itself)
     with preserved(model):
         run_device, cast, args, kw = placed_inputs(model, inputs, kwargs, input_size, device, dtype)
         graph = trace(inner, *args, device=run_device, dtype=cast, **kw)
@@ -289,6 +288,7 @@ def report(
     *,
     run: str | Path | None = None,
     evaluation: Any = None,
+    profile: Any = None,
     checkpoint: str | Path | Sequence[str | Path] | None = None,
     title: str | None = None,
     input_size: Any = None,
@@ -310,6 +310,9 @@ def report(
             Monitor stored its summary.
         evaluation: an ``Evaluation`` from ``torchscope.evaluate``, or the path of its
             saved JSON (``Evaluation.to_json``/``save``).
+        profile: a ``Profile`` from ``torchscope.profile``, or the path of its JSON
+            (``Profile.to_json``), for the compute profile section; without one, the
+            profile a Monitor stored in ``run`` (``profile_at=``) is shown when there is one.
         checkpoint: a checkpoint whose weights the parameter section describes instead of
             the model's; two checkpoints ``(a, b)`` add their diff (statistics of ``b``).
         spectral: fit the spectral alpha of every weight matrix (seconds for GPT-2).
@@ -325,8 +328,10 @@ def report(
     from torchscope.render.report import Report
 
     checkpoints = _checkpoints(checkpoint)
-    if model is None and run is None and evaluation is None and not checkpoints:
-        raise ValueError("nothing to report: give a model, a checkpoint, a run or an evaluation")
+    if all(x is None for x in (model, run, evaluation, profile)) and not checkpoints:
+        raise ValueError(
+            "nothing to report: give a model, a checkpoint, a run, an evaluation or a profile"
+        )
     sources: dict[str, str] = {}
     notes: list[str] = []
     module, graph = _report_model(model, inputs, input_size, config, device, dtype, sources)
@@ -351,6 +356,7 @@ def report(
         else None,
         run=Path(run) if run is not None else None,
         evaluation=_evaluation_of(evaluation),
+        profile=_profile_of(profile),
         sources=sources,
         notes=notes,
     )
@@ -369,6 +375,19 @@ def _evaluation_of(evaluation: Any) -> Evaluation | None:
         data = json.loads((path / "evaluation.json" if path.is_dir() else path).read_text())
         return Evaluation.from_dict(data)
     raise TypeError(f"evaluation= takes an Evaluation or a JSON path, not {type(evaluation)}")
+
+
+def _profile_of(profile: Any) -> Profile | None:
+    """A Profile as given, or read back from its JSON file."""
+    import json
+
+    from torchscope.analysis.profile import Profile
+
+    if profile is None or isinstance(profile, Profile):
+        return profile
+    if isinstance(profile, str | Path):
+        return Profile.from_dict(json.loads(Path(profile).read_text()))
+    raise TypeError(f"profile= takes a Profile or a JSON path, not {type(profile)}")
 
 
 def _checkpoints(checkpoint: Any) -> list[str | Path]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from torchscope.model.graph import ModelGraph
+
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
@@ -35,7 +37,7 @@ class RepeatNet(nn.Module):
         return getattr(self, HOSTILE)(h).mean(dim=1)
 
 
-def repeat_net_graph() -> object:
+def repeat_net_graph() -> ModelGraph:
     """The traced ModelGraph of RepeatNet on a (2, 3, 10) input."""
     import torchscope
 

@@ -234,7 +234,7 @@ def test_the_appendix_defines_every_term_shown(full_html: str) -> None:
 def test_every_term_a_section_uses_has_a_definition() -> None:
     sources = "".join(
         Path(torchscope.__file__).parent.joinpath("render", f"report_{m}.py").read_text()
-        for m in ("overview", "model", "training", "evaluation")
+        for m in ("overview", "model", "training", "evaluation", "profile")
     )
     used = set(re.findall(r"page\.use\(([^)]*)\)", sources))
     terms = {t for call in used for t in re.findall(r'"([a-z_0-9]+)"', call)}

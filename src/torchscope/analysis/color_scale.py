@@ -14,7 +14,9 @@ from typing import Any
 
 __all__ = [
     "COLOR_BY",
+    "MEASURE_NAMES",
     "ColorScale",
+    "NamedValues",
     "check_color_by",
     "color_scale",
     "measure_of",
@@ -27,7 +29,23 @@ _MEASURES = {
     "activation": ("activation bytes", "activation_bytes"),
 }
 COLOR_BY = tuple(_MEASURES)
+MEASURE_NAMES = frozenset(name for name, _ in _MEASURES.values())  # else a mapping's title
 _MAX_MAPPING = 1_000_000  # more module names than any model has: refuse, do not loop
+
+
+class NamedValues(dict[str, float]):
+    """Module name → value, saying what the values are: the legend's title (``time (ms)``).
+
+    A plain mapping is titled ``value``.
+
+    Example:
+        >>> measure_of(NamedValues({"fc": 1.5}, "time (ms)"))
+        ('time (ms)', None)
+    """
+
+    def __init__(self, values: Mapping[str, float], name: str) -> None:
+        super().__init__(values)
+        self.name = name
 
 
 @dataclass
@@ -77,6 +95,8 @@ def color_scale(name: str, values: Iterable[float]) -> ColorScale | None:
 
 def measure_of(color_by: str | Mapping[str, float]) -> tuple[str, str | None]:
     """The legend's name for ``color_by`` and the node attribute to read (None: a mapping)."""
+    if isinstance(color_by, NamedValues):
+        return color_by.name, None
     if isinstance(color_by, Mapping):
         return "value", None
     return _MEASURES[color_by]
@@ -106,7 +126,7 @@ def check_color_by(color_by: Any) -> str | dict[str, float] | None:
                 )
             if math.isfinite(value):
                 values[key] = float(value)
-        return values
+        return NamedValues(values, color_by.name) if isinstance(color_by, NamedValues) else values
     shown = repr(color_by)
     raise ValueError(
         f"color_by must be one of {', '.join(COLOR_BY)} or a mapping of module name → "

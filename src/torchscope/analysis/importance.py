@@ -145,14 +145,15 @@ def taylor_importance(model: nn.Module, batch: Any, loss_fn: LossFn | None = Non
         (['bias', 'weight'], True)
     """
     from torchscope.capture.structure import unique_tensors
+    from torchscope.capture.untouched import untouched
 
     infos, _ = unique_tensors(model)
     named = dict(model.named_parameters(remove_duplicate=False))
     params = [(i.name, named[i.name]) for i in infos if not i.is_buffer and i.trainable]
     if not params:
         raise ValueError("the model has no trainable parameters to score")
-    devices = [p.device for _, p in params if p.device.type == "cuda"]
-    with torch.random.fork_rng(devices=sorted({d.index or 0 for d in devices})):
+    # a forward in train mode moves BatchNorm statistics: untouched puts them back
+    with untouched(model):
         loss = _loss(model, batch, loss_fn)
         grads = torch.autograd.grad(loss, [p for _, p in params], allow_unused=True)
     scores = []

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from torchscope._display import Displayable
+from torchscope.analysis.color_scale import NamedValues
 from torchscope.analysis.profile_attribution import attribute_step
 from torchscope.analysis.profile_modules import (
     NS_PER_MS,
@@ -94,9 +95,10 @@ class Profile(Displayable):
         ranked = sorted(self.modules, key=lambda m: m.self_ms, reverse=True)
         return [m for m in ranked[:k] if m.self_ms > 0]
 
-    def time_by_module(self) -> dict[str, float]:
-        """Module name → inclusive ms (forward + backward): ``draw(color_by=...)`` takes it."""
-        return {m.name: m.total_ms for m in self.modules}
+    def time_by_module(self) -> NamedValues:
+        """Module name → inclusive ms (forward + backward): ``draw(color_by=...)`` takes it,
+        and its legend says ``time (ms)``."""
+        return NamedValues({m.name: m.total_ms for m in self.modules}, "time (ms)")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (``--json``): totals, then ``modules``, ``rows``, ``top`` and ``ops``."""

@@ -31,6 +31,7 @@ from torchscope.capture.profile_live import StepProfiler, is_compiled, timed
 from torchscope.capture.profile_trace import Measurement, StepTrace
 from torchscope.capture.structure import unique_tensors
 from torchscope.capture.trace import _as_dtype, _model_device, random_inputs
+from torchscope.capture.untouched import untouched
 from torchscope.model.dtypes import dtype_name
 
 __all__ = ["is_compiled", "measure", "placed_inputs", "preserved"]
@@ -152,15 +153,10 @@ def preserved(model: nn.Module) -> Iterator[None]:
     grads = [(p, p.grad) for p in model.parameters()]
     for p, _ in grads:  # else the steps' backward would add into the caller's gradients
         p.grad = None
-    buffers = [(b, b.detach().clone()) for b in model.buffers() if b.device.type != "meta"]
-    devices = [torch.cuda.current_device()] if torch.cuda.is_initialized() else []
     try:
-        with torch.random.fork_rng(devices=devices), torch.enable_grad():
+        with untouched(model), torch.enable_grad():
             yield
     finally:
-        with torch.no_grad():
-            for buffer, saved in buffers:
-                buffer.copy_(saved)
         for p, grad in grads:
             p.grad = grad
 

@@ -13,8 +13,9 @@ from torch import nn
 from torchscope.capture.placement import Placement, move_inputs
 from torchscope.capture.recorder import AtenLevel, FunctionLevel, Recorder
 from torchscope.capture.structure import module_tree, unique_tensors
+from torchscope.capture.untouched import untouched
 from torchscope.errors import TraceError
-from torchscope.model.graph import CaptureFailure, ModelGraph, ModuleNode, TensorMeta
+from torchscope.model.graph import CaptureFailure, ModelGraph, ModuleNode, ParamInfo, TensorMeta
 
 __all__ = ["trace"]
 
@@ -48,17 +49,31 @@ def trace(
     target = torch.device(device) if device is not None else None
     run_device = target or _model_device(model)
     cast = _as_dtype(dtype)
-    if input_size is not None:
-        if args:
-            raise ValueError("give either positional inputs or input_size, not both")
-        args = tuple(random_inputs(input_size, run_device, cast))
-    args = move_inputs(args, target, cast)
-    kwargs = move_inputs(kwargs, target, cast)
-
+    if input_size is not None and args:
+        raise ValueError("give either positional inputs or input_size, not both")
     params, canonical = unique_tensors(model)
+    placement = Placement(model, canonical, target, cast)
+    # even with substitutes (another device or dtype) the buffers are kept: a buffer that
+    # needs no cast (BatchNorm's integer num_batches_tracked) shares its real storage
+    with untouched(model):
+        if input_size is not None:  # drawn inside the fork: the caller's RNG stays put
+            args = tuple(random_inputs(input_size, run_device, cast))
+        args = move_inputs(args, target, cast)
+        kwargs = move_inputs(kwargs, target, cast)
+        return _traced(model, params, placement, run_device, args, kwargs)
+
+
+def _traced(
+    model: nn.Module,
+    params: list[ParamInfo],
+    placement: Placement,
+    run_device: torch.device,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> ModelGraph:
+    """The forward pass under the recorder: the graph, or a TraceError with what it got."""
     modules = module_tree(model, params)
     nodes = {m.path: m for m in modules}
-    placement = Placement(model, canonical, target, cast)
     rec = Recorder(nodes, placement.by_id)
     graph = ModelGraph(
         model_type=type(model).__name__,
@@ -123,18 +138,17 @@ def _placed_tensors(model: nn.Module, placement: Placement) -> list[torch.Tensor
 
 @contextlib.contextmanager
 def _instrumented(model: nn.Module, rec: Recorder, device: str) -> Iterator[None]:
-    """Hooks and modes for one pass; everything removed and RNG restored afterwards."""
+    """Hooks and modes for one pass; everything removed afterwards (``untouched`` keeps the
+    RNG and buffers)."""
     handles = []
     for path, module in model.named_modules():
         handles.extend(rec.hook(module, path))
-    devices = [torch.cuda.current_device()] if torch.cuda.is_initialized() else []
     collecting = gc.isenabled()
     # The capture keeps every object it makes (ops, shapes): collections would only walk
     # them again and again (0.2 s of the 70B-shaped model's capture), finding no garbage.
     gc.disable()
     try:
         with (
-            torch.random.fork_rng(devices=devices),
             torch.enable_grad(),
             torch.autograd.graph.saved_tensors_hooks(rec.pack_saved, rec.unpack_saved),
             FunctionLevel(rec),

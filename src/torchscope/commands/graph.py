@@ -55,7 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--color-by",
         metavar="WHAT",
-        help="colour nodes by params, macs, activation, or FILE.json mapping module → value",
+        help="colour nodes by params, macs, activation, time (profiles training steps on the "
+        "CPU first), or FILE.json mapping module → value",
     )
     parser.add_argument(
         "--direction", choices=("TB", "LR"), default="TB", help="top-to-bottom or left-to-right"
@@ -63,30 +64,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", help="title drawn above the graph (default: the model class)")
 
 
+TIME = "time"
+PROFILE_WARMUP, PROFILE_REPEAT = 1, 3  # enough to rank modules by time, seconds for GPT-2
+
+
 def run(args: argparse.Namespace) -> int:
     from torchscope.errors import TraceError
 
     color_by = _color_by(args.color_by)
     try:
-        graph = _load_graph(args)
+        if color_by == TIME:
+            graph, color_by = _profiled_graph(args)
+        else:
+            graph = _load_graph(args)
     except TraceError as exc:  # draw what was captured; cli.main reports the error
         if exc.partial is not None:
-            _emit(exc.partial, color_by, args)
+            _emit(exc.partial, None if color_by == TIME else color_by, args)
         raise
     _emit(graph, color_by, args)
     return 0
 
 
 def _color_by(value: str | None) -> str | dict[str, float] | None:
-    """``params``/``macs``/``activation`` as given; anything else is a JSON mapping file."""
+    """``params``/``macs``/``activation``/``time`` as given; else a JSON mapping file."""
     from torchscope.analysis.visible_graph import COLOR_BY
 
-    if value is None or value in COLOR_BY:
+    if value is None or value in COLOR_BY or value == TIME:
         return value
     path = Path(value)
     if not path.is_file():
         raise ValueError(
-            f"--color-by takes {', '.join(COLOR_BY)} or a JSON file of module name → value; "
+            f"--color-by takes {', '.join(COLOR_BY)}, {TIME} or a JSON file of module name → "
+            f"value; "
             f"{value!r} is neither"
         )
     try:
@@ -120,6 +129,32 @@ def _load_graph(args: argparse.Namespace) -> Any:
     model, call_args, inputs = load_model_and_inputs(args)
     with error_console().status("tracing one forward pass…"):
         return trace(model, *call_args, **inputs)
+
+
+def _profiled_graph(args: argparse.Namespace) -> tuple[Any, dict[str, float]]:
+    """The graph of a profiled model and its modules' time (ms), for ``--color-by time``."""
+    from torchscope._api import profile
+    from torchscope.errors import UsageError
+
+    if args.spec.endswith(".json"):
+        raise UsageError("--color-by time measures the model: give a model SPEC, not a graph")
+    if args.device == "meta":
+        raise UsageError("--color-by time measures real steps: it cannot run a model on meta")
+    model, call_args, inputs = load_model_and_inputs(args)
+    device = inputs.pop("device", None) or "cpu"
+    steps = f"{PROFILE_WARMUP} warm-up and {PROFILE_REPEAT} profiled training steps"
+    error_console().print(
+        f"profiling {args.spec} on {device} to colour by time: {steps}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    with error_console().status("profiling training steps…"):
+        result = profile(
+            model, *call_args, device=device, warmup=PROFILE_WARMUP, repeat=PROFILE_REPEAT,
+            **inputs,
+        )  # fmt: skip
+    return result.graph, result.time_by_module()
 
 
 def _read_graph(path: Path) -> Any:

@@ -27,6 +27,8 @@ SOURCE_HELP = (
 
 __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
+PROFILE_WARMUP, PROFILE_REPEAT = 2, 5  # a report's profile: a few steps, seconds for GPT-2
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser, spec_help=SOURCE_HELP, optional=True)
@@ -45,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=path_arg,
         metavar="FILE",
         help="an evaluation saved by torchscope.evaluate (evaluation.json, or its folder)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="add a compute profile: the one the --run's Monitor stored (profile_at=), else "
+        f"{PROFILE_REPEAT} training steps of SPEC profiled on the CPU before writing",
     )
     parser.add_argument("--title", help="the report's title (default: the model's name)")
     parser.add_argument(
@@ -90,12 +98,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "nothing to report: give a SOURCE (model spec or checkpoint), --run or --evaluation"
         )
+    profiled = _profile(args, model, inputs.get("inputs"), options.get("dtype"))
     with status("building the report…"):
         result = report(
             model,
             **inputs,
             run=args.run,
             evaluation=args.evaluation,
+            profile=profiled,
             checkpoint=checkpoints or None,
             title=args.title,
             config=None,
@@ -116,3 +126,44 @@ def _model(args: argparse.Namespace) -> tuple[Any, tuple[Any, ...], dict[str, An
     from torchscope.commands._common import load_model_and_inputs
 
     return load_model_and_inputs(args, need_inputs=False)
+
+
+def _profile(args: argparse.Namespace, model: Any, inputs: Any, dtype: Any) -> Any:
+    """With --profile: None when the run stored a profile (the report shows that one), else
+    a profile of the spec's training steps on the CPU."""
+    from torchscope.errors import UsageError
+
+    if not args.profile or (args.run is not None and _run_has_profile(args.run)):
+        return None
+    if model is None:
+        raise UsageError(
+            "--profile measures a model: give a model SPEC, or a --run whose Monitor stored a "
+            "profile (Monitor(..., profile_at=STEP))"
+        )
+    if inputs is None:
+        raise UsageError("--profile runs the model: give its example inputs (--input-size …)")
+    if args.device == "meta":
+        raise UsageError("--profile measures real work: it cannot run a model built on meta")
+    from torchscope._api import profile
+    from torchscope.commands.profile import with_labels
+
+    positional = inputs if isinstance(inputs, tuple) else ()
+    keywords = inputs if isinstance(inputs, dict) else {}
+    if args.spec.startswith("hf:"):  # language models get labels: the step computes a loss
+        keywords = with_labels(model, keywords)
+    steps = f"{PROFILE_WARMUP} warm-up and {PROFILE_REPEAT} profiled training steps"
+    error_console().print(
+        f"profiling {args.spec} on the CPU: {steps}", highlight=False, markup=False
+    )
+    with status(f"profiling {args.spec}…"):
+        return profile(
+            model, *positional, device="cpu", dtype=dtype, warmup=PROFILE_WARMUP,
+            repeat=PROFILE_REPEAT, **keywords,
+        )  # fmt: skip
+
+
+def _run_has_profile(run_dir: str) -> bool:
+    from torchscope.store.reader import RunReader
+
+    with RunReader(run_dir) as reader:
+        return reader.meta_value("profile") is not None

@@ -7,7 +7,11 @@ from one traced forward pass.
 
 from __future__ import annotations
 
+import os
 import platform
+import re
+import shutil
+import subprocess
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -20,7 +24,17 @@ from torchscope.model.dtypes import dtype_name
 from torchscope.monitor._jobs import Writer
 from torchscope.monitor.distributed import world_size
 
-__all__ = ["environment", "model_summary", "open_writer", "param_device", "start_meta"]
+__all__ = [
+    "environment",
+    "git_state",
+    "model_summary",
+    "open_writer",
+    "param_device",
+    "start_meta",
+]
+
+GIT_TIMEOUT_S = 2.0  # a slow or hung git (a network file system) must not hold up training
+_COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
 
 
 def open_writer(
@@ -69,7 +83,45 @@ def environment(model: nn.Module) -> dict[str, Any]:
         env["device_name"] = torch.cuda.get_device_name(device)
     dtype = param.dtype if param is not None else None
     env["param_dtype"] = dtype_name(dtype) if dtype is not None else None
+    env.update(git_state())
     return env
+
+
+def git_state(cwd: str | Path | None = None) -> dict[str, Any]:
+    """``git_commit`` and ``git_dirty`` of the working directory's repository; ``{}`` when it
+    is not in one, git is missing, or git does not answer within ``GIT_TIMEOUT_S``.
+
+    ``git_dirty`` (tracked files changed since the commit) is left out when git cannot say.
+
+    Example:
+        >>> sorted(git_state("/"))  # not a repository: nothing recorded
+        []
+    """
+    commit = _git(["rev-parse", "--verify", "HEAD"], cwd)
+    if commit is None or not _COMMIT.fullmatch(commit.strip()):
+        return {}
+    state: dict[str, Any] = {"git_commit": commit.strip()}
+    changes = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
+    if changes is not None:
+        state["git_dirty"] = bool(changes.strip())
+    return state
+
+
+def _git(args: list[str], cwd: str | Path | None) -> str | None:
+    """git's output, or None when it fails, is missing or is too slow (never raises)."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    # no optional locks: `git status` must not write the index of the user's repository
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"}
+    try:
+        done = subprocess.run(
+            [git, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+            text=True, timeout=GIT_TIMEOUT_S, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError, UnicodeDecodeError):
+        return None
+    return done.stdout if done.returncode == 0 else None
 
 
 def start_meta(

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from html import escape
 
-from torchscope.analysis.color_scale import ColorScale
+from torchscope.analysis.color_scale import MEASURE_NAMES, ColorScale
 from torchscope.analysis.visible_graph import ViewCluster, ViewEdge, ViewNode, VisibleGraph
 from torchscope.errors import GraphvizNotFound
 from torchscope.model.graph import TensorMeta
@@ -237,8 +237,9 @@ def _module_label(node: ViewNode, ink: str, scale: ColorScale | None) -> str:
     )
     small = [node.settings] if node.settings else []
     small += figures(node.params, node.macs, node.repeat, node.calls)
-    if scale is not None and scale.name == "value" and node.value is not None:
-        small.append(f"value {_fmt_value(scale, node.value)}")
+    if scale is not None and scale.name not in MEASURE_NAMES and node.value is not None:
+        # a mapping's value (a built-in measure is among the figures already)
+        small.append(f"{scale.name} {_fmt_value(scale, node.value)}")
     if node.shapes:
         small.append("→ " + _shapes(node.shapes))
     small += [f"varies: {v}" for v in node.varies]

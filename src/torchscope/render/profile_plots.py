@@ -72,10 +72,12 @@ def layer_modules(p: Profile) -> list[ModuleProfile]:
     """The layers to chart: the copies of the longest folded run, else the top-level modules."""
     runs = [r for r in p.rows if r.repeat > 1 and not r.per_copy]
     by_name = {m.name: m for m in p.modules}
+    # a stored profile is outside data: a row naming no module is skipped, not a KeyError
     if runs:
         longest = max(runs, key=lambda r: r.repeat)
-        return [by_name[n] for n in longest.paths]
-    return [by_name[r.paths[0]] for r in p.rows if r.depth == 1]
+        return [by_name[n] for n in longest.paths if n in by_name]
+    firsts = [r.paths[0] for r in p.rows if r.depth == 1 and r.paths]
+    return [by_name[n] for n in firsts if n in by_name]
 
 
 def layer_time_figure(p: Profile) -> Figure:

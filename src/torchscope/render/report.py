@@ -1,11 +1,11 @@
 """Report: everything known about a model and its run, as one self-contained HTML file.
 
 ``torchscope.report(...)`` gathers the results (summary, drawing, parameter statistics,
-checkpoint diff, the run's store, an evaluation) into a ``Report``; ``Report.to_html()``
-lays them out as one page (``report_page``) that opens offline from ``file://`` and makes
-no network request, and ``.save("report.html")`` writes it. Any subset of the inputs
-gives the sections it can: a run alone gives training, configuration and, when the
-Monitor stored the model summary, the architecture.
+checkpoint diff, the run's store, an evaluation, a compute profile) into a ``Report``;
+``Report.to_html()`` lays them out as one page (``report_page``) that opens offline from
+``file://`` and makes no network request, and ``.save("report.html")`` writes it. Any
+subset of the inputs gives the sections it can: a run alone gives training, configuration
+and, when the Monitor stored them, the architecture and a compute profile.
 
 Example:
     >>> import torch, torchscope
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from torchscope.analysis.evaluation import Evaluation
     from torchscope.analysis.param_diff import ParamDiff
     from torchscope.analysis.param_report import ParamReport
+    from torchscope.analysis.profile import Profile
     from torchscope.analysis.summary import Summary
     from torchscope.render.graph_view import GraphView
 
@@ -38,6 +39,7 @@ SECTIONS = [
     ("parameters", "Parameters"),
     ("training", "Training"),
     ("evaluation", "Evaluation"),
+    ("profile", "Compute profile"),
     ("environment", "Configuration and environment"),
     ("appendix", "How to read this report"),
 ]
@@ -58,6 +60,7 @@ class Report(Displayable):
     diff: ParamDiff | None = None
     run: Path | None = None
     evaluation: Evaluation | None = None
+    profile: Profile | None = None
     sources: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -131,6 +134,11 @@ def _holds(report: Report, sid: str) -> str:
         "evaluation": [
             f"{report.evaluation.task}, {report.evaluation.samples} samples"
             if report.evaluation is not None
+            else "stored in the run"
+        ],
+        "profile": [
+            f"{report.profile.model}, step {report.profile.total_ms:.3g} ms"
+            if report.profile is not None
             else "stored in the run"
         ],
     }

@@ -203,6 +203,50 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
         "absolute error, and the coefficient of determination R² = 1 − "
         "SSres/SStot (1 is perfect, 0 is as good as predicting the mean).",
     ),
+    "profile_step": (
+        "Step time and time outside modules",
+        "The wall time of one training step (forward, and backward when profiled), the "
+        "median over the profiled steps ± its spread (the median absolute deviation); "
+        "data loading is left out. Time outside modules is the step's time not inside any "
+        "module's forward or backward: the loss computed outside the model, autograd's "
+        "engine, the optimizer step of a Monitor's profile.",
+    ),
+    "self_time": (
+        "Self and inclusive time",
+        "A module's inclusive time counts everything that ran while it was active, its "
+        "children included; its self time leaves out the time of its child modules. Self "
+        "times add up to the time inside modules; inclusive times nest and do not.",
+    ),
+    "achieved_flops": (
+        "Achieved FLOP/s",
+        "2 × the MACs a module (or the step) counted, divided by its measured time.",
+    ),
+    "intensity": (
+        "Arithmetic intensity",
+        "FLOPs per byte moved (FLOP/B): 2 × MACs over the bytes of a module's inputs, "
+        "weights and outputs, from the captured tensor sizes. Low intensity means the "
+        "module waits on memory; high means it waits on arithmetic.",
+    ),
+    "roofline": (
+        "Roofline",
+        "Achieved FLOP/s against arithmetic intensity on log-log axes. A device can reach "
+        "at most min(peak FLOP/s, intensity × memory bandwidth): the roof. A module left "
+        "of the ridge (where the two limits meet) is memory-bound, right of it "
+        "compute-bound; the distance below the roof is what is left to gain.",
+    ),
+    "mfu": (
+        "MFU (model FLOPs utilisation)",
+        "Achieved FLOP/s over the device's peak FLOP/s for the dtype (a table of current "
+        "GPUs, or peak_tflops= given): the share of the hardware's arithmetic the step "
+        "used. Not known on a CPU or an unlisted device.",
+    ),
+    "profile_memory": (
+        "Peak and kept memory",
+        "Peak: the most memory allocated, above where it started, while a module's forward "
+        "ran. Kept: what was still allocated when its forward ended, above where it "
+        "started: its outputs and the activations autograd saved for backward. Measured "
+        "by the profiler's memory records, not estimated.",
+    ),
 }
 
 _ALIASES = [

@@ -91,6 +91,12 @@ def metric_direction(name: str) -> str | None:
 
 
 def _git(meta: dict[str, Any]) -> str | None:
+    """The commit the Monitor recorded in the run's environment, else one a user set."""
+    from torchscope.render.run_text import git_commit_text
+
+    recorded = git_commit_text(meta.get("environment"))
+    if recorded is not None:
+        return recorded
     for key in ("git_commit", "git", "commit"):
         value = meta.get(key)
         if isinstance(value, dict):

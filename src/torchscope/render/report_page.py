@@ -1,9 +1,9 @@
 """The report page: sections laid out in one HTML document that needs nothing else.
 
 Each section is built by its own module (``report_overview``, ``report_model``,
-``report_training``, ``report_evaluation``, ``report_glossary``) into escaped HTML through
-the templates in ``templates/report/``; while they are built they hand their chart data,
-figures and the metrics they show to one ``Page``. The page then holds:
+``report_training``, ``report_evaluation``, ``report_profile``, ``report_glossary``) into
+escaped HTML through the templates in ``templates/report/``; while they are built they hand
+their chart data, figures and the metrics they show to one ``Page``. The page then holds:
 
 * the report's script and stylesheet (``frontend/src/report/``, built into
   ``render/assets/report.js``/``report.css``) and the graph viewer's page, inline;
@@ -172,6 +172,7 @@ def _builders() -> dict[str, Callable[[Report, Page], Markup | None]]:
         report_glossary,
         report_model,
         report_overview,
+        report_profile,
         report_training,
     )
 
@@ -181,6 +182,7 @@ def _builders() -> dict[str, Callable[[Report, Page], Markup | None]]:
         "parameters": report_model.parameters_section,
         "training": report_training.training_section,
         "evaluation": report_evaluation.evaluation_section,
+        "profile": report_profile.profile_section,
         "environment": report_overview.environment_section,
         "appendix": report_glossary.appendix_section,
     }
@@ -189,6 +191,7 @@ def _builders() -> dict[str, Callable[[Report, Page], Markup | None]]:
 def present_sections(report: Report) -> list[str]:
     """The ids of the sections ``report`` has data for, in page order."""
     from torchscope.render.report_evaluation import has_evaluation
+    from torchscope.render.report_profile import has_profile
 
     present = {
         "summary": True,
@@ -196,6 +199,7 @@ def present_sections(report: Report) -> list[str]:
         "parameters": report.params is not None or report.diff is not None,
         "training": report.run is not None,
         "evaluation": has_evaluation(report),
+        "profile": has_profile(report),
         "environment": True,
         "appendix": True,
     }

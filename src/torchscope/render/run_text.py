@@ -34,6 +34,7 @@ __all__ = [
     "Cell",
     "Section",
     "alert_texts",
+    "git_commit_text",
     "info_items",
     "overview_renderables",
     "overview_sections",
@@ -88,6 +89,9 @@ def info_items(o: dict[str, Any]) -> Iterator[tuple[str, str]]:
     env = o["environment"]
     if env:
         yield "environment", " · ".join(f"{k} {env[k]}" for k in _ENV_KEYS if k in env)
+    commit = git_commit_text(env)
+    if commit is not None:
+        yield "git commit", commit
     if o["monitor"]:
         yield "monitor", ", ".join(f"{k}={_value(v)}" for k, v in o["monitor"].items())
     model = o["model"]
@@ -100,6 +104,20 @@ def info_items(o: dict[str, Any]) -> Iterator[tuple[str, str]]:
         if isinstance(model.get("macs"), (int, float)):
             parts.append(f"{fmt_si(model['macs'])}MACs")
         yield "model", " · ".join(parts)
+
+
+def git_commit_text(env: Any) -> str | None:
+    """The commit a run's environment recorded, with ``(uncommitted changes)`` when the
+    working tree had them; None when none was recorded.
+
+    Example:
+        >>> git_commit_text({"git_commit": "3f2a9c1", "git_dirty": True})
+        '3f2a9c1 (uncommitted changes)'
+    """
+    commit = env.get("git_commit") if isinstance(env, dict) else None
+    if not isinstance(commit, str) or not commit:
+        return None
+    return commit + (" (uncommitted changes)" if env.get("git_dirty") is True else "")
 
 
 def _event_text(e: dict[str, Any]) -> str:
