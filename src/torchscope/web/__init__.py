@@ -3,7 +3,7 @@
 Importing ``torchscope`` never loads this package; ``torchscope serve`` and
 ``torchscope.serve()`` do. See ``app.py`` (routes), ``security.py`` (the gate every
 request passes), ``catalog.py`` (the index of runs), ``stream.py`` (live updates).
-``serve`` lives here rather than in ``_api.py`` because the dashboard is the layer above
+``serve`` lives here rather than in ``_api/`` because the dashboard is the layer above
 the public functions (pyproject's import contract).
 """
 
