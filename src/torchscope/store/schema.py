@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from torchscope.errors import StoreError
+from torchscope.store.filesystems import journal_mode_for
 
 __all__ = [
     "APPLICATION_ID",
@@ -125,14 +126,20 @@ def connect_writer(path: Path, *, started: float) -> tuple[sqlite3.Connection, i
 
     WAL mode with ``synchronous=NORMAL`` keeps every committed transaction across a crash of
     the writing process (SIGKILL included); only an OS crash or power loss can lose the last
-    commits. The schema, an upgrade of a schema-1 file and the new segment's row are written
-    in one transaction, so a reader never sees a half-made file. The connection is handed
-    to the writer thread, hence ``check_same_thread=False``.
+    commits. On a shared network filesystem the rollback journal is used instead, with
+    ``synchronous=FULL`` (see ``store/filesystems.py``). The schema, an upgrade of a
+    schema-1 file and the new segment's row are written in one transaction, so a reader
+    never sees a half-made file. The connection is handed to the writer thread, hence
+    ``check_same_thread=False``.
     """
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        if journal_mode_for(path.parent) == "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        else:  # a network filesystem: WAL's shared memory does not cross hosts
+            conn.execute("PRAGMA journal_mode=DELETE")
+            conn.execute("PRAGMA synchronous=FULL")
         conn.execute("BEGIN IMMEDIATE")
         version = _check_ours(conn, path, writing=True)
         for statement in _TABLES.split(";"):
@@ -179,12 +186,49 @@ def _table_names(conn: sqlite3.Connection) -> set[str]:
 def connect_read_only(path: Path) -> sqlite3.Connection:
     """Open a run file read-only; works while a writer is live and after it was killed.
 
-    ``mode=ro`` makes damage by reading impossible. Every way the file can fail to be a
-    readable run (not SQLite, truncated, a foreign database, a newer or incomplete schema)
-    raises ``StoreError`` naming the file.
+    ``mode=ro`` makes damage by reading impossible. (One exception, on network filesystems
+    only: the unfinished transaction a killed writer left in a rollback journal is rolled
+    back first, as the writer would on resume; see ``_roll_back_hot_journal``.) Every way
+    the file can fail to be a readable run (not SQLite, truncated, a foreign database, a
+    newer or incomplete schema) raises ``StoreError`` naming the file.
     """
     if not path.is_file():
         raise FileNotFoundError(f"no torchscope run store at {path}")
+    try:
+        return _open_read_only(path)
+    except StoreError as exc:
+        if not (_HOT_JOURNAL in str(exc) and _roll_back_hot_journal(path)):
+            raise
+    return _open_read_only(path)
+
+
+# SQLite's words for SQLITE_READONLY_ROLLBACK: a hot journal a read-only reader cannot undo
+_HOT_JOURNAL = "attempt to write a readonly database"
+
+
+def _roll_back_hot_journal(path: Path) -> bool:
+    """Undo the unfinished transaction a killed writer left in a rollback journal.
+
+    Only runs on a network filesystem (no WAL) after a writer was killed mid-commit: a
+    read-only connection cannot open such a file until someone rolls the journal back, which
+    is what the writer itself does on resume. Opening the file writable makes SQLite do just
+    that and nothing more (it writes the last committed pages back); False when the journal
+    is gone or the file cannot be written (then the error stands).
+    """
+    if not path.with_name(path.name + "-journal").is_file():
+        return False
+    try:
+        conn = sqlite3.connect(path, timeout=2.0)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return True
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA mmap_size={_READ_MMAP_BYTES}")

@@ -108,6 +108,13 @@ class RunWriter:
         self.errors: list[BaseException] = []
         started = time.time()
         self._conn, self.segment = _connect(self.path, started, resume)
+        self.journal_mode = str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
+        if self.journal_mode != "wal":
+            _log.warning(
+                "torchscope: %s is on a network filesystem; this run uses SQLite's rollback "
+                "journal (WAL needs shared memory on one host), so readers elsewhere see it",
+                self.logdir,
+            )
         utf8 = self._conn.execute("PRAGMA encoding").fetchone()[0] == "UTF-8"
         self._chunks = Chunks(self.segment, grow=utf8)  # see store/batch.py for why
         self._series_ids: dict[SeriesKey, int] = {
