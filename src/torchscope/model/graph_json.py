@@ -87,6 +87,7 @@ def graph_from_dict(data: Any) -> ModelGraph:
     )
     top.done({"schema_version", "_by_path"} | ({"calls"} if version < 2 else set()))
     _check_references(graph)
+    _check_tree(graph)
     return graph
 
 
@@ -156,8 +157,10 @@ class _Object:
     def counts(self, key: str) -> list[int]:
         items = self.items(key)
         for i, item in enumerate(items):
-            if not isinstance(item, int) or isinstance(item, bool) or item < 0:
+            if not isinstance(item, int) or isinstance(item, bool):
                 raise self._bad(f"{key}[{i}]", "a non-negative integer", item)
+            if item < 0:
+                raise GraphFormatError(f"{self._at(key)}[{i}] must not be negative, not {item}")
         return list(items)
 
     def objects(self, key: str) -> list[_Object]:
@@ -325,6 +328,32 @@ def _check_references(graph: ModelGraph) -> None:
                 raise GraphFormatError(
                     f"edges[{i}].{end} is {_shown(value)}, which is not a node of the graph "
                     "(op<N>, input<N> or output<N>)"
+                )
+
+
+def _check_tree(graph: ModelGraph) -> None:
+    """The modules form one tree in pre-order, as a capture writes them: each parent listed
+    before its children, depths counted from the root, children naming their parent. A
+    cycle (a module its own parent) or a depth of 10^9 sent the readers into endless loops.
+    """
+    if graph.modules[0].depth != 0:
+        raise GraphFormatError(f"modules[0].depth must be 0, not {graph.modules[0].depth}")
+    index = {m.path: i for i, m in enumerate(graph.modules)}
+    for i, m in enumerate(graph.modules[1:], start=1):
+        parent = index[m.parent] if m.parent is not None else -1
+        if not 0 <= parent < i:
+            raise GraphFormatError(
+                f"modules[{i}].parent must name a module listed before it, not {_shown(m.parent)}"
+            )
+        if m.depth != graph.modules[parent].depth + 1:
+            raise GraphFormatError(
+                f"modules[{i}].depth must be its parent's depth + 1, not {m.depth}"
+            )
+    for i, m in enumerate(graph.modules):
+        for child in m.children:
+            if graph.modules[index[child]].parent != m.path:
+                raise GraphFormatError(
+                    f"modules[{i}].children names {_shown(child)}, whose parent is another module"
                 )
 
 
