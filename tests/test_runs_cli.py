@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -74,6 +76,13 @@ def _write_sweep(root: Path) -> None:
             if i:
                 w.set_meta("wall_time_s", 75.0)
                 w.log_event(4, "nonfinite", {"module": "fc", "phase": "forward"})
+    _kill_after_writing(root / "lr0")
+
+
+def _kill_after_writing(run_dir: Path) -> None:
+    """The run as a killed process leaves it: no wall time (close() records one)."""
+    with contextlib.closing(sqlite3.connect(run_dir / "run.sqlite")) as db, db:
+        db.execute("DELETE FROM meta WHERE key = 'wall_time_s'")
 
 
 def test_runs_lists_several_runs_side_by_side(

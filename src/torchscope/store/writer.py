@@ -101,7 +101,8 @@ class RunWriter:
         self.path = self.logdir / RUN_FILENAME
         self.flush_interval = float(flush_interval)
         self.errors: list[BaseException] = []
-        started = time.time()
+        started = self._started = time.time()
+        self._timed = False  # whether the caller recorded the run's wall time itself
         self._conn, self.segment = _connect(self.path, started, resume)
         utf8 = self._conn.execute("PRAGMA encoding").fetchone()[0] == "UTF-8"
         self._chunks = Chunks(self.segment, grow=utf8)  # see store/batch.py for why
@@ -212,6 +213,7 @@ class RunWriter:
         """Record a JSON-able value under ``key``; a later value for the same key wins."""
         self._name(key, "metadata key")
         self._put("meta", (key, _json(value, key), time.time()))
+        self._timed = self._timed or key == "wall_time_s"
 
     def flush(self) -> None:
         """Block until everything queued so far is committed."""
@@ -227,6 +229,8 @@ class RunWriter:
             if os.getpid() != self._pid:  # a forked child: the thread and file are the parent's
                 self._closed = True
                 return
+            if not self._timed:  # else `runs` reads the run as never ended
+                self.set_meta("wall_time_s", time.time() - self._started)
             self._barrier(stop=True)
             self._thread.join()
             self._conn.close()
