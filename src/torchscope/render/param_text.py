@@ -262,7 +262,7 @@ def spectral_table(
     if spectral.skipped:
         names = ", ".join(f"{k} ({v})" for k, v in list(spectral.skipped.items())[:4])
         more = f" and {len(spectral.skipped) - 4} more" if len(spectral.skipped) > 4 else ""
-        yield Text(f"Skipped (spectral): {names}{more}")
+        yield safe_text(f"Skipped (spectral): {names}{more}")
 
 
 def importance_table(importance: Importance, width: int, top: int = 10) -> Iterator[Any]:
