@@ -140,7 +140,7 @@ class RunWriter:
             step = check_step(step)
         self._name(split, "split")
         t = time.time() if wall_time is None else _wall_time(wall_time)
-        checked = dict(values)
+        checked = dict(_mapping(values, "scalars"))
         known = self._names_ok
         for name, v in checked.items():
             if name not in known:
@@ -158,9 +158,9 @@ class RunWriter:
         checked = {
             self._name(layer, "layer name"): {
                 self._name(stat, "statistic name"): check_number(v, f"{kind} {stat!r} of {layer!r}")
-                for stat, v in layer_stats.items()
+                for stat, v in _mapping(layer_stats, f"{kind} statistics of {layer!r}").items()
             }
-            for layer, layer_stats in stats.items()
+            for layer, layer_stats in _mapping(stats, f"{kind} statistics").items()
         }
         self._put("layers", (step, kind, time.time(), checked))
 
@@ -372,6 +372,13 @@ def _run_meta(name: str | None, tags: Iterable[str], note: str | None) -> dict[s
     if note is not None:
         meta["note"] = check_note(note)
     return meta
+
+
+def _mapping(value: Any, what: str) -> Mapping[Any, Any]:
+    """``value`` if it is a dict-like mapping, else LogValueError (not a bare AttributeError)."""
+    if not isinstance(value, Mapping):
+        raise LogValueError(f"{what} must be a dict, not a {type(value).__name__}")
+    return value
 
 
 def _wall_time(t: Any) -> float:
