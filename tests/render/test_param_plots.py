@@ -130,6 +130,13 @@ def test_depth_profile_draws_statistics_near_the_float64_maximum() -> None:
     (ax,) = fig.axes[:1]
     assert ax.get_ylabel() == "std (×1e308)"
     assert ax.patches[0].get_height() == pytest.approx(report.tensor("w").std / 1e308)
+    # two L2 norms within a decade of 1e308: the log axis fell back to linear ticks, which
+    # overflowed too ("arange: cannot compute length")
+    near = {"a": torch.tensor([1e308, 2e307], dtype=torch.float64), "b": torch.tensor([9e307])}
+    report = inspect_params({k: v.double() for k, v in near.items()})
+    fig = depth_profile(report, metrics=("l2_norm",))
+    assert len(_png(fig)) > 1000
+    assert fig.axes[0].get_ylabel() == "L2 norm (log) (×1e308)"
 
 
 def test_a_metric_zero_everywhere_says_so_instead_of_an_empty_panel() -> None:

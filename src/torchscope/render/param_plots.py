@@ -202,6 +202,7 @@ def _profile_row(ax: Axes, x: np.ndarray, values: np.ndarray, shade: list, metri
     ax.set_ylabel(_PROFILE_LABELS.get(metric, metric), fontsize=8)
     ax.tick_params(axis="y", labelsize=7)
     finite = np.isfinite(values)
+    values = _scaled_axis(ax, values, finite)
     if metric in _LOG_METRICS:
         shown = finite & (values > 0)
         if shown.any():
@@ -212,7 +213,6 @@ def _profile_row(ax: Axes, x: np.ndarray, values: np.ndarray, shade: list, metri
             ax.text(0.01, 0.95, f"{int((values == 0).sum())} tensors at 0 not shown",
                     transform=ax.transAxes, fontsize=7, va="top", color="0.35")  # fmt: skip
         return
-    values = _scaled_axis(ax, values, finite)
     ax.bar(x, np.where(finite, values, 0.0), color=shade, width=0.85)
     if not (finite & (values != 0)).any():
         others = " other" if not finite.all() else ""
