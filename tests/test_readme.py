@@ -41,8 +41,11 @@ def test_monitor_snippet_accumulates_a_confusion_matrix_over_each_epoch(
     exec(_python_block("torchscope.Monitor("), names)  # every name it uses is defined above
 
     run = RunReader(tmp_path / "runs" / "exp1")
-    assert len(run.scalars("loss")) == 3 * 4  # 3 epochs of 4 batches
-    for epoch_end in (4, 8, 12):  # one matrix per epoch, over the whole validation set
+    assert run.scalars("loss").steps.tolist() == list(range(12))  # 3 epochs of 4 batches
+    # the Monitor's own statistics carry the loss's step numbers (the snippet once counted
+    # from 1, so its gradients and its losses were one step apart)
+    assert run.scalars("grad_norm").steps.tolist() == [0]
+    for epoch_end in (3, 7, 11):  # one matrix per epoch, over the whole validation set
         confusion = run.confusion("val", step=epoch_end)
         assert confusion is not None and int(confusion.matrix.sum()) == 32
     run.close()

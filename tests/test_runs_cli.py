@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,23 @@ def test_runs_prints_an_overview_per_run(
     assert re.search(r"steps +0 – 59\s", out) and re.search(r"steps +0 – 39\s", out)
     loss = next(ln.split() for ln in out.splitlines() if ln.split()[:2] == ["train", "loss"])
     assert loss[2] == "60" and float(loss[4]) == pytest.approx(a.train_loss[-1], rel=1e-3)
+
+
+def test_runs_tables_fit_the_width_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At --width 80 a 500-character scalar name squeezed the table's columns away: the
+    overview was laid out for 120 columns whatever the width."""
+    with RunWriter(tmp_path / "r") as w:
+        for s in range(3):
+            w.log_scalars(s, {"x" * 500: float(s), "loss": 1.0 / (s + 1)})
+    assert main(["runs", str(tmp_path / "r"), "--width", "80"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 80
+    header = next(ln for ln in lines if "points" in ln)
+    assert header.split() == ["split", "name", "points", "first", "last", "min", "max"]
+    row = next(ln.split() for ln in lines if ln.split()[:2] == ["train", "loss"])
+    assert row[2:] == ["3", "1", "0.3333", "0.3333", "1"]
 
 
 def test_runs_json_is_one_object_per_line(
@@ -74,6 +93,13 @@ def _write_sweep(root: Path) -> None:
             if i:
                 w.set_meta("wall_time_s", 75.0)
                 w.log_event(4, "nonfinite", {"module": "fc", "phase": "forward"})
+    _kill_after_writing(root / "lr0")
+
+
+def _kill_after_writing(run_dir: Path) -> None:
+    """The run as a killed process leaves it: no wall time (close() records one)."""
+    with contextlib.closing(sqlite3.connect(run_dir / "run.sqlite")) as db, db:
+        db.execute("DELETE FROM meta WHERE key = 'wall_time_s'")
 
 
 def test_runs_lists_several_runs_side_by_side(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -172,6 +173,32 @@ def test_dtype_and_shape_changes_are_listed() -> None:
     assert "retyped: w float32 → float16" in text and "reshaped: g [3] → [5]" in text
     # fp16 holds 1.0 exactly: no value changed, yet the dtype change keeps it from "identical"
     assert next(c for c in d.changes if c.name == "w").diff_norm == 0
+
+
+def test_names_matching_only_reshaped_tensors_compare_no_values() -> None:
+    """torch.save(randn(4, 4)) against torch.save(randn(3, 4, 5)) said "relative change = 0"
+    with no tensor compared."""
+    d = diff({"tensor": torch.randn(4, 4)}, {"tensor": torch.randn(3, 4, 5)})
+    assert not d.changes and not d.identical and math.isnan(d.rel_change)
+    assert d.verdict == "no values compared (1 reshaped)"
+    text = " ".join(str(d).split())
+    assert ": no values compared (1 reshaped)" in text and "relative change" not in text
+    assert json.loads(d.to_json())["rel_change"] is None
+
+
+def test_the_json_of_a_diff_is_strict() -> None:
+    """NaN norms and an infinite change (a is all zero) were written as NaN and Infinity."""
+    w = torch.ones(3)
+    w[0] = math.nan
+    d = diff({"w": w, "z": torch.zeros(2)}, {"w": w, "z": torch.ones(2)})
+    assert math.isinf(d.rel_change)
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in strict JSON")
+
+    data = json.loads(d.to_json(), parse_constant=refuse)
+    assert data["rel_change"] is None
+    assert {t["name"]: t["norm_a"] for t in data["tensors"]} == {"w": None, "z": 0.0}
 
 
 def test_sparse_tensors_are_skipped_not_crashed_on() -> None:

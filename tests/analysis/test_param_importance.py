@@ -74,3 +74,17 @@ def test_per_value_ranking_is_mean_magnitude_whatever_the_size() -> None:
     assert [r.name for r in imp.by_value()] == ["fc", "emb"]
     assert [r.per_value for r in imp.by_value()] == pytest.approx([0.5, 0.01])
     assert imp.to_dict()["layers"][0]["per_value"] == pytest.approx(0.01)
+
+
+def test_shares_of_scores_whose_sum_overflows_float64() -> None:
+    """Σ|w| of 1.2e308 and 0.9e308 summed to inf with no infinite score: the share of that
+    total ended in ZeroDivisionError (inspect_params on such weights raised it)."""
+    stats = [
+        describe_tensor("a", torch.tensor([1e308, 2e307], dtype=torch.float64)),
+        describe_tensor("b", torch.tensor([9e307], dtype=torch.float64)),
+    ]
+    imp = magnitude_importance(stats)
+    shares = {r.name: r.share for r in imp.tensors}
+    assert shares == pytest.approx({"a": 1.2 / 2.1, "b": 0.9 / 2.1})
+    ((layer, share),) = [(r.name, r.share) for r in imp.layers]  # both at the top level
+    assert layer == "" and share == pytest.approx(1.0)

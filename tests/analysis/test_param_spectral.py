@@ -221,3 +221,16 @@ def test_non_finite_weights_are_skipped_not_fitted() -> None:
     w = torch.randn(40, 30)
     w[3, 4] = float("nan")
     assert analyze_weight("w", w) == "non-finite values"
+
+
+def test_weights_whose_gram_matrix_overflows_float64_are_skipped_not_crashed() -> None:
+    """Finite float64 weights near 1.7e308 made numpy's eigvalsh raise LinAlgError."""
+    gen = torch.Generator().manual_seed(0)
+    w = torch.rand(60, 60, dtype=torch.float64, generator=gen) * 2 - 1  # in [-1, 1)
+    huge = w * 1.7e308
+    peak = float(huge.abs().max())
+    assert (
+        analyze_weight("w", huge) == f"values up to {peak:.3g}: their Gram matrix overflows float64"
+    )
+    f32 = analyze_weight("f32", (w * 3.4e38).float())  # float32's largest: squares fit float64
+    assert not isinstance(f32, str) and math.isfinite(f32.alpha)

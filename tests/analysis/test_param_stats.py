@@ -145,6 +145,8 @@ FLOAT_DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 def _extreme_cases(dtype: torch.dtype) -> dict[str, torch.Tensor]:
     fi = torch.finfo(dtype)
     big = fi.max * 0.9
+    zero = torch.zeros((), dtype=dtype)
+    least = torch.nextafter(zero, torch.ones((), dtype=dtype)).item()  # the smallest subnormal
     return {
         "min and max": torch.tensor([fi.min, fi.max], dtype=dtype),
         "±0.9 max": torch.tensor([-big, big, big, 0.5], dtype=dtype),
@@ -157,6 +159,10 @@ def _extreme_cases(dtype: torch.dtype) -> dict[str, torch.Tensor]:
         "rows of huge values": ((torch.rand(700, 800, dtype=torch.float64) * 2 - 1) * fi.max).to(
             dtype
         ),
+        # subnormal values: a range of a few 1e-45 once overflowed the histogram's scale
+        "smallest subnormals": torch.tensor([least, -least, 0.0], dtype=dtype),
+        "subnormals and tiny": torch.tensor([least, 3 * least, fi.tiny / 2, -fi.tiny], dtype=dtype),
+        "rows of subnormals": (torch.randint(-9, 10, (70, 80)) * least).to(dtype),
     }
 
 
@@ -185,11 +191,14 @@ def test_values_at_the_limits_of_every_float_dtype(dtype: torch.dtype) -> None:
         assert stats.mean_abs == pytest.approx(mean_abs, rel=rel), case
         assert stats.nan_count + stats.inf_count == values.size - finite.size, case
         assert sum(stats.hist) == finite.size and stats.zero_frac == np.mean(finite == 0), case
-        span = float(finite.max() / 2 - finite.min() / 2) * 2  # overflows to inf for float64
-        fine_bin = span / (64 * 1024) if math.isfinite(span) else 2 * float(finite.max()) / 65536
+        # in units of a power of two, so that neither a span past float64's max nor the
+        # bin width of subnormals (5e-324 / 65536 is 0) leaves the float range
+        unit = 2.0 ** (math.frexp(float(np.abs(finite).max()))[1] - 1) if finite.any() else 1.0
+        fine_bin = float(finite.max() / unit - finite.min() / unit) / (64 * 1024)
+        fine_bin += 5e-324 / unit  # a percentile is a float64: it cannot be finer than that
         for q in PERCENTILES:
-            expected = np.percentile(finite / 4, q) * 4
-            assert abs(stats.percentiles[f"p{q:g}"] - expected) <= fine_bin, (case, q)
+            expected = np.percentile(finite / unit, q)
+            assert abs(stats.percentiles[f"p{q:g}"] / unit - expected) <= fine_bin, (case, q)
     group = aggregate("all", [describe_tensor(k, t) for k, t in cases.items()])
     every = np.concatenate([t.double().numpy().ravel() for t in cases.values()])
     every = every[np.isfinite(every)]

@@ -43,7 +43,7 @@ CASES = [
     ("modules.0.total_params", "78", "modules[0].total_params must be an integer, not a string"),
     ("modules.0.total_params", True, "must be an integer, not a boolean"),
     ("modules.0.total_params", -5, "must not be negative"),
-    ("ops.0.macs", 7.5, "ops[0].macs must be an integer, not a float"),
+    ("ops.0.macs", 7.5, "ops[0].macs must be an integer, not 7.5"),
     ("ops.0.inputs.0.shape", ["2", "6"], "shape[0] must be a non-negative integer"),
     ("ops", {"0": {}}, "ops must be a list, not an object"),
     ("modules", [], "modules is empty"),
@@ -59,6 +59,12 @@ CASES = [
     ("schema_version", 999, "schema version 999 is not supported"),
     ("schema_version", "2", "schema_version must be an integer"),
     ("failure", [], "failure: expected a JSON object, got a list"),
+    ("ops.0.inputs.0.shape", [-1, 6], "shape[0] must be a non-negative integer, not -1"),
+    # the module tree: a cycle or a huge depth sent the readers into endless loops
+    ("modules.1.parent", "block", "modules[1].parent must name a module listed before it"),
+    ("modules.1.depth", 10**9, "modules[1].depth must be its parent's depth + 1, not 1000000000"),
+    ("modules.0.depth", 3, "modules[0].depth must be 0, not 3"),
+    ("modules.1.children", ["block"], "modules[1].children names 'block', whose parent is"),
 ]
 
 

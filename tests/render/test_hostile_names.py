@@ -106,12 +106,15 @@ def test_summary(width: int) -> None:
     _check_value(torchscope.summary(hostile_model(), input_size=(1, 4)), MODULE_NAMES, width)
 
 
+@pytest.mark.parametrize("spectral", [False, True])
 @pytest.mark.parametrize("width", [60, 120])
-def test_params_report(width: int) -> None:
+def test_params_report(width: int, spectral: bool) -> None:
     state = hostile_state()
     state["[red]FAKE OK[/red]"][0] = 0.0  # a health flag that names the tensor
-    report = torchscope.inspect_params(state)
+    report = torchscope.inspect_params(state, spectral=spectral)
     assert any(f.tensor == "[red]FAKE OK[/red]" for f in report.flags)
+    if spectral:  # every 4×3 weight is skipped, and the skip line names it
+        assert report.spectral is not None and len(report.spectral.skipped) == len(state)
     _check_value(report, TENSOR_NAMES, width)
 
 

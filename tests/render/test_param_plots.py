@@ -115,6 +115,34 @@ def test_depth_profile_dots_on_log_scales_and_bars_from_zero() -> None:
     assert zeros.get_xlabel() == "tensor (model order, 6 tensors)"
 
 
+def test_depth_profile_marks_a_nan_statistic_instead_of_leaving_a_gap() -> None:
+    weights = {f"l{i}.weight": torch.ones(4, 4) * (i + 1) for i in range(4)}
+    weights["l2.weight"][:] = float("nan")  # no finite value: std and L2 norm are NaN
+    report = inspect_params(weights)
+    fig = depth_profile(report, metrics=("l2_norm", "std"))
+    for ax in fig.axes[:2]:
+        (marks,) = [o for o in map(offsets, ax.collections) if o[:, 1].tolist() == [0.04]]
+        assert marks[:, 0].tolist() == [2]  # at l2.weight, in red
+        assert any(t.get_text() == "✕ 1 NaN/Inf, not drawn" for t in ax.texts)
+
+
+def test_depth_profile_draws_statistics_near_the_float64_maximum() -> None:
+    big = torch.finfo(torch.float64).max
+    report = inspect_params({"w": torch.tensor([[-big, big], [big, -big]], dtype=torch.float64)})
+    fig = depth_profile(report, metrics=("std",))
+    assert len(_png(fig)) > 1000  # matplotlib's tick arithmetic overflowed on 1.8e308
+    (ax,) = fig.axes[:1]
+    assert ax.get_ylabel() == "std (×1e308)"
+    assert rectangles(ax)[0].get_height() == pytest.approx(report.tensor("w").std / 1e308)
+    # two L2 norms within a decade of 1e308: the log axis fell back to linear ticks, which
+    # overflowed too ("arange: cannot compute length")
+    near = {"a": torch.tensor([1e308, 2e307], dtype=torch.float64), "b": torch.tensor([9e307])}
+    report = inspect_params({k: v.double() for k, v in near.items()})
+    fig = depth_profile(report, metrics=("l2_norm",))
+    assert len(_png(fig)) > 1000
+    assert fig.axes[0].get_ylabel() == "L2 norm (log) (×1e308)"
+
+
 def test_a_metric_zero_everywhere_says_so_instead_of_an_empty_panel() -> None:
     report = inspect_params(nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 8)))
     (ax,) = depth_profile(report, metrics=("zero_frac",)).axes[:1]

@@ -62,6 +62,23 @@ def test_long_names_keep_their_tail_at_80_columns() -> None:
     summary_invariant(text)
 
 
+class DecoderLayerWithARatherLongClassName(torch.nn.Sequential):
+    """A block whose type name is longer than an 80-column table has room for."""
+
+
+def test_rolled_blocks_keep_their_total_badge_at_80_columns() -> None:
+    """Issue 10: "×4 total" (the figures are the run's total) was cut to "…" at 80 columns;
+    the type gives way first."""
+    blocks = [DecoderLayerWithARatherLongClassName(torch.nn.Linear(8, 8)) for _ in range(4)]
+    model = torch.nn.Sequential()
+    model.add_module("layers", torch.nn.Sequential(*blocks))
+    text = plain_text(torchscope.summary(model, input_size=(1, 8), depth=2), width=80)
+    (row,) = [r for r in table_rows(text, "Module (type)") if "×4" in r]
+    assert row.split("[")[0].split() == ["layers.0-3", "(Dec…assName)", "×4", "total"]
+    assert all(len(line) <= 80 for line in text.splitlines())
+    summary_invariant(text)
+
+
 def test_html_escapes_model_strings() -> None:
     model = torch.nn.Sequential()
     model.add_module("<img src=x onerror=alert(1)>", torch.nn.Linear(2, 2))

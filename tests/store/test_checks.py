@@ -106,6 +106,12 @@ def test_every_logging_call_checks_its_steps_names_and_values(tmp_path: Path) ->
             (lambda: w.log_scalars(0, {"x": 10**400}), "not a float64 number"),
             (lambda: w.log_scalars(0, {"x": torch.ones(2)}), r"shape \(2,\), not one number"),
             (lambda: w.log_scalars(0, {"x": 1.0}, wall_time=math.nan), "wall_time nan"),
+            (lambda: w.log_scalars(0, 0.5), "scalars must be a dict"),  # type: ignore[arg-type]
+            (
+                lambda: w.log_layer_stats(0, "grad", {"fc": 1.0}),  # type: ignore[dict-item]
+                "grad statistics of 'fc' must be a dict, not a float",
+            ),
+            (lambda: w.log_layer_stats(0, "grad", [1.0]), "statistics must be a dict"),  # type: ignore[arg-type]
             (lambda: w.log_layer_stats(2.5, "grad", {"fc": {"norm": 1.0}}), "step 2.5"),  # type: ignore[arg-type]
             (lambda: w.log_layer_stats(0, bad, {"fc": {"norm": 1.0}}), "kind"),
             (lambda: w.log_layer_stats(0, "grad", {bad: {"norm": 1.0}}), "layer name"),

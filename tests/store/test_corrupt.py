@@ -98,6 +98,16 @@ _SQL_CASES: dict[str, tuple[str, str]] = {
     "point count is text": ("UPDATE chunks SET n = 'x' WHERE id = 1", "not an integer"),
     "segment is text": ("UPDATE chunks SET segment = 'x'", "segment"),
     "series name is a blob": ("UPDATE series SET name = x'00ff' WHERE id = 1", "blob, not text"),
+    # a series whose chunks are gone showed as 0 points (and crashed the gradient figure)
+    "chunks moved to no series": (
+        "UPDATE chunks SET series = 999",
+        r"scalar 'train'/'loss' has no points: its chunks are missing",
+    ),
+    # series of a family no torchscope writes were left out without a word
+    "series family unknown": (
+        "UPDATE series SET family = 'weird' WHERE id = 1",
+        r"a series of the unknown family 'weird'",
+    ),
     "histogram counts shortened": (
         "UPDATE histograms SET counts = substr(counts, 1, 8)",
         "2 edges for 1 counts|3 edges for 1 counts",

@@ -235,6 +235,18 @@ def test_find_runs(tmp_path: Path) -> None:
     assert find_runs(tmp_path / "a" / "run.sqlite") == [tmp_path / "a" / "run.sqlite"]
 
 
+def test_a_closed_writer_records_its_wall_time_unless_given(tmp_path: Path) -> None:
+    """`torchscope runs` read a closed RunWriter's run as "still running" (no wall time)."""
+    before = time.time()
+    with RunWriter(tmp_path / "a") as w:
+        w.log_scalars(0, {"loss": 1.0})
+    took = time.time() - before
+    assert 0 <= RunReader(tmp_path / "a").meta()["wall_time_s"] <= took
+    with RunWriter(tmp_path / "b") as w:
+        w.set_meta("wall_time_s", 12.5)  # the Monitor records its own
+    assert RunReader(tmp_path / "b").meta()["wall_time_s"] == 12.5
+
+
 def test_exit_without_close_commits_what_was_queued(tmp_path: Path) -> None:
     code = (
         "import sys\nfrom torchscope.store import RunWriter\n"

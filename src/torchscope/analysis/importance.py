@@ -83,11 +83,13 @@ def _ranked(
 ) -> Importance:
     share = _shares([s for _, s, _ in scores])
     tensors = [ImportanceRow(n, s, share(s), k) for n, s, k in scores]
-    by_layer: dict[str, tuple[float, int]] = {}
-    for name, score, numel in scores:
-        s, k = by_layer.get(name.rpartition(".")[0], (0.0, 0))
-        by_layer[name.rpartition(".")[0]] = (s + score, k + numel)
-    layers = [ImportanceRow(n, s, share(s), k) for n, (s, k) in by_layer.items()]
+    # a layer's share is the sum of its tensors' shares: its score alone may overflow to
+    # inf (Σ|w| past float64's max) while every tensor's is finite
+    by_layer: dict[str, tuple[float, float, int]] = {}
+    for row in tensors:
+        s, p, k = by_layer.get(row.name.rpartition(".")[0], (0.0, 0.0, 0))
+        by_layer[row.name.rpartition(".")[0]] = (s + row.score, p + row.share, k + row.numel)
+    layers = [ImportanceRow(n, s, p, k) for n, (s, p, k) in by_layer.items()]
     return Importance(
         method,
         sorted(tensors, key=lambda r: -r.score),
@@ -97,13 +99,15 @@ def _ranked(
 
 
 def _shares(scores: Sequence[float]) -> Callable[[float], float]:
-    """score → its share of the total (an infinite total, from weights near float64's
-    limits, is shared by the infinite scores alone)."""
-    total = sum(scores)
-    if math.isinf(total):
-        infinite = sum(math.isinf(s) for s in scores)
+    """score → its share of the total. Infinite scores share the whole between them; finite
+    ones are summed in units of the largest, so a total past float64's max (weights near
+    its limits) still gives each its share."""
+    infinite = sum(math.isinf(s) for s in scores)
+    if infinite:
         return lambda s: 1.0 / infinite if math.isinf(s) else 0.0
-    return lambda s: s / (total or 1.0)
+    top = max((abs(s) for s in scores if math.isfinite(s)), default=0.0) or 1.0
+    total = sum(s / top for s in scores if math.isfinite(s)) or 1.0
+    return lambda s: s / top / total
 
 
 def magnitude_importance(stats: Sequence[TensorStats]) -> Importance:

@@ -20,6 +20,7 @@ import torch
 
 from torchscope._display import Displayable
 from torchscope.analysis._chunked import Chunk, split_map
+from torchscope.analysis.eval_result import strict
 from torchscope.errors import NothingToCompare
 from torchscope.model.dtypes import dtype_name
 
@@ -110,7 +111,10 @@ class ParamDiff(Displayable):
 
     @property
     def rel_change(self) -> float:
-        """‖b − a‖ / ‖a‖ over every matched tensor."""
+        """‖b − a‖ / ‖a‖ over every matched tensor; NaN when no tensor's values were compared
+        (every name that matched changed shape or dtype, or is not floating point)."""
+        if not self.changes:
+            return math.nan
         diff = math.sqrt(sum(c.diff_norm**2 for c in self.changes))
         return _ratio(diff, math.sqrt(sum(c.norm_a**2 for c in self.changes)))
 
@@ -121,12 +125,22 @@ class ParamDiff(Displayable):
             c.diff_norm == 0 for c in self.changes
         )
 
+    @property
+    def verdict(self) -> str:
+        """``identical``, ``relative change …``, or why no value was compared."""
+        if self.identical:
+            return "identical"
+        if self.changes:
+            return f"relative change {self.rel_change:.4g}"
+        why = [f"{len(v)} {k}" for k, v in (("reshaped", self.reshaped),
+               ("retyped", self.retyped), ("skipped", self.skipped)) if v]  # fmt: skip
+        return "no values compared" + (f" ({', '.join(why)})" if why else "")
+
     def __repr__(self) -> str:
         """One line: a notebook or debugger must not dump every tensor's change."""
-        verdict = "identical" if self.identical else f"relative change {self.rel_change:.4g}"
         return (
             f"ParamDiff({self.a!r} → {self.b!r}: {len(self.changes)} tensors compared, "
-            f"{len(self.added)} added, {len(self.removed)} removed, {verdict})"
+            f"{len(self.added)} added, {len(self.removed)} removed, {self.verdict})"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,7 +160,8 @@ class ParamDiff(Displayable):
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        """Strict JSON: NaN and infinities (a tensor holding NaN, an all-zero ``a``) are null."""
+        return json.dumps(strict(self.to_dict()), indent=indent, allow_nan=False)
 
     def to_dataframe(self, level: str = "tensors") -> Any:
         """``tensors`` or ``modules`` as a pandas DataFrame, one row each."""

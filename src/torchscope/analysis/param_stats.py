@@ -202,9 +202,18 @@ def _finite_values(rows: torch.Tensor) -> tuple[torch.Tensor, int, int, float, f
 
 def _unit(magnitude: float, n: int, dtype: torch.dtype) -> float:
     """1, or the power of two that brings ``magnitude`` into [1, 2) when sums of ``n``
-    squared differences of values that large could overflow the dtype they are summed in."""
+    squared differences of values that large could overflow the dtype they are summed in.
+
+    Values so small that their squares underflow (subnormals among them) are scaled up
+    instead, as far as the smallest normal power of two allows (dividing by it stays
+    exact): their squares would read as 0 and the histogram's scale (bins / range) would
+    overflow to inf.
+    """
     summed = torch.float64 if dtype == torch.float64 else torch.float32
-    if magnitude <= math.sqrt(torch.finfo(summed).max / (8 * max(n, 1))):
+    info = torch.finfo(summed)
+    if 0 < magnitude < math.sqrt(info.tiny):
+        return 2.0 ** max(math.frexp(magnitude)[1] - 1, math.frexp(info.tiny)[1] - 1)
+    if magnitude <= math.sqrt(info.max / (8 * max(n, 1))):
         return 1.0
     return 2.0 ** (math.frexp(magnitude)[1] - 1)
 

@@ -46,6 +46,7 @@ ALPHA_RANGE = (2.0, 6.0)  # alpha below: over-trained; above: under-trained (Wei
 MIN_EVALS, MAX_EVALS, MAX_N = 8, 15_000, 50_000
 MIN_FIT_EVALS = 50  # fewer eigenvalues above 1e-5 than this: the fit is flagged unreliable
 _CONV2D_SCALE = 0.5  # eigenvalues of (√½·W)ᵀ(√½·W)
+_GRAM_LIMIT = float(np.finfo(np.float64).max) / 16  # the largest trace of WᵀW computed
 
 
 @dataclass
@@ -182,7 +183,13 @@ def analyze_weight(
         return f"N = {N} > {max_n}"
     if not bool(torch.isfinite(stack).all()):
         return "non-finite values"
-    evals = _stack_esd(stack, kind)
+    peak = float(stack.abs().max()) if stack.numel() else 0.0
+    if peak * peak * N * M > _GRAM_LIMIT:  # WᵀW or its trace would overflow: no convergence
+        return f"values up to {peak:.3g}: their Gram matrix overflows float64"
+    try:
+        evals = _stack_esd(stack, kind)
+    except (np.linalg.LinAlgError, RuntimeError) as exc:  # torch's eigvalsh raises RuntimeError
+        return f"eigenvalues not computed ({str(exc).splitlines()[0][:100]})"
     return _spectrum(name, kind, tuple(weight.shape), (N, M, rf), evals, fit_power_law(evals))
 
 

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     for i, o in enumerate(overviews):
         if i:
             out.print()
-        for renderable in overview_renderables(o):
+        for renderable in overview_renderables(o, out.width):
             out.print(renderable)
     return 0
 

@@ -89,6 +89,7 @@ def graph_from_dict(data: Any) -> ModelGraph:
     )
     top.done({"schema_version", "_by_path"} | ({"calls"} if version < 2 else set()))
     _check_references(graph)
+    _check_tree(graph)
     return graph
 
 
@@ -213,6 +214,8 @@ def _kind(value: Any) -> str:
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
     if value is None:
         return "null"
+    if type(value) in (int, float):  # a number is shown: "not -1" says more than "not a int"
+        return repr(value)[:40]
     return names.get(type(value), f"a {type(value).__name__}")
 
 
@@ -338,6 +341,32 @@ def _check_references(graph: ModelGraph) -> None:
                 raise GraphFormatError(
                     f"edges[{i}].{end} is {_shown(value)}, which is not a node of the graph "
                     "(op<N>, input<N> or output<N>)"
+                )
+
+
+def _check_tree(graph: ModelGraph) -> None:
+    """The modules form one tree in pre-order, as a capture writes them: each parent listed
+    before its children, depths counted from the root, children naming their parent. A
+    cycle (a module its own parent) or a depth of 10^9 sent the readers into endless loops.
+    """
+    if graph.modules[0].depth != 0:
+        raise GraphFormatError(f"modules[0].depth must be 0, not {graph.modules[0].depth}")
+    index = {m.path: i for i, m in enumerate(graph.modules)}
+    for i, m in enumerate(graph.modules[1:], start=1):
+        parent = index[m.parent] if m.parent is not None else -1
+        if not 0 <= parent < i:
+            raise GraphFormatError(
+                f"modules[{i}].parent must name a module listed before it, not {_shown(m.parent)}"
+            )
+        if m.depth != graph.modules[parent].depth + 1:
+            raise GraphFormatError(
+                f"modules[{i}].depth must be its parent's depth + 1, not {m.depth}"
+            )
+    for i, m in enumerate(graph.modules):
+        for child in m.children:
+            if graph.modules[index[child]].parent != m.path:
+                raise GraphFormatError(
+                    f"modules[{i}].children names {_shown(child)}, whose parent is another module"
                 )
 
 

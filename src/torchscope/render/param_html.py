@@ -96,7 +96,8 @@ def _flags(report: ParamReport) -> str:
 
 def diff_to_html(d: ParamDiff) -> str:
     """The verdict, what was added/removed/reshaped, and the most changed tensors."""
-    verdict = "identical" if d.identical else f"relative change ‖b−a‖/‖a‖ = {num(d.rel_change)}"
+    verdict = f"relative change ‖b−a‖/‖a‖ = {num(d.rel_change)}" if d.changes else d.verdict
+    verdict = "identical" if d.identical else verdict
     counts = (
         f"<p>{html_text(verdict)} · {len(d.changes)} tensors compared, {len(d.added)} added, "
         f"{len(d.removed)} removed, {len(d.reshaped)} reshaped</p>"

@@ -187,6 +187,7 @@ def depth_profile(
         for ax, metric in zip(axes, metrics):
             values = np.array([getattr(t, metric) for t in tensors], dtype=float)
             _profile_row(ax, x, values, shade, metric)
+            _mark_non_finite(ax, x, values)
         _depth_ticks(axes[-1], [t.name for t in tensors])
         axes[-1].set_xlabel(f"tensor (model order, {len(tensors)} tensors)")
         legend = [Patch(color=colors[0], label="weights (2+ dims)"),
@@ -201,6 +202,7 @@ def _profile_row(ax: Axes, x: np.ndarray, values: np.ndarray, shade: list, metri
     ax.set_ylabel(_PROFILE_LABELS.get(metric, metric), fontsize=8)
     ax.tick_params(axis="y", labelsize=7)
     finite = np.isfinite(values)
+    values = _scaled_axis(ax, values, finite)
     if metric in _LOG_METRICS:
         shown = finite & (values > 0)
         if shown.any():
@@ -213,10 +215,34 @@ def _profile_row(ax: Axes, x: np.ndarray, values: np.ndarray, shade: list, metri
         return
     ax.bar(x, np.where(finite, values, 0.0), color=shade, width=0.85)
     if not (finite & (values != 0)).any():
-        _note(ax, f"{_PROFILE_LABELS.get(metric, metric)}: 0 for every tensor")
+        others = " other" if not finite.all() else ""
+        _note(ax, f"{_PROFILE_LABELS.get(metric, metric)}: 0 for every{others} tensor")
         ax.set_ylim(0, 1)
     elif (values[finite] >= 0).all():
         ax.set_ylim(bottom=0)
+
+
+def _mark_non_finite(ax: Axes, x: np.ndarray, values: np.ndarray) -> None:
+    """A red ✕ at the foot of the axes where a tensor's value is NaN or Inf, and a note:
+    a missing bar or dot must not read as a small or absent value."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    ax.scatter(x[bad], np.full(int(bad.sum()), 0.04), marker="x", color="#c0392b", s=28,
+               transform=ax.get_xaxis_transform(), clip_on=False, zorder=5)  # fmt: skip
+    ax.text(0.99, 0.95, f"✕ {int(bad.sum())} NaN/Inf, not drawn", transform=ax.transAxes,
+            ha="right", va="top", fontsize=7, color="#c0392b")  # fmt: skip
+
+
+def _scaled_axis(ax: Axes, values: np.ndarray, finite: np.ndarray) -> np.ndarray:
+    """``values`` divided by a power of ten named on the axis when they come near float64's
+    maximum, where matplotlib's own tick arithmetic overflows (std 1.7e308 crashed it)."""
+    peak = float(np.abs(values[finite]).max(initial=0.0))
+    if peak < 1e300:
+        return values
+    exponent = math.floor(math.log10(peak))
+    ax.set_ylabel(f"{ax.get_ylabel()} (×1e{exponent})", fontsize=8)
+    return values / 10.0**exponent
 
 
 # --- heatmap ----------------------------------------------------------------------------

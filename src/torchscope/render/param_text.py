@@ -262,7 +262,7 @@ def spectral_table(
     if spectral.skipped:
         names = ", ".join(f"{k} ({v})" for k, v in list(spectral.skipped.items())[:4])
         more = f" and {len(spectral.skipped) - 4} more" if len(spectral.skipped) > 4 else ""
-        yield Text(f"Skipped (spectral): {names}{more}")
+        yield safe_text(f"Skipped (spectral): {names}{more}")
 
 
 def importance_table(importance: Importance, width: int, top: int = 10) -> Iterator[Any]:
@@ -310,8 +310,8 @@ def report_renderables(
 
 def diff_renderables(d: ParamDiff, width: int = 120, limit: int | None = MAX_ROWS) -> Iterator[Any]:
     """Title and totals, what was added/removed/reshaped, then tensors by largest change."""
-    verdict = "identical" if d.identical else f"relative change ‖b−a‖/‖a‖ = {num(d.rel_change)}"
-    yield safe_text(f"{d.a} → {d.b}: {verdict}", style="bold")
+    verdict = f"relative change ‖b−a‖/‖a‖ = {num(d.rel_change)}" if d.changes else d.verdict
+    yield safe_text(f"{d.a} → {d.b}: {'identical' if d.identical else verdict}", style="bold")
     for side, prefix in zip("AB", d.prefixes, strict=True):
         if prefix:
             yield safe_text(f"names of {side} compared without their prefix {prefix!r}")

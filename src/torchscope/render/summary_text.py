@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
@@ -39,14 +40,30 @@ def short_label(row: SummaryRow) -> str:
     return ".".join(row.label.split(".")[-keep:])
 
 
-_MIN_NAME = 8  # a name keeps at least this many cells; past that the type gives way
+_MIN_NAME = 8  # a name keeps at least this many cells
+_TYPE_CELLS = 10  # a type cut for room keeps this many; the badges are never cut
 
 
 def _label(row: SummaryRow, room: int) -> Text:
-    """Indent, name, type and badges in ``room`` cells: the name is cut in the middle."""
+    """Indent, name, type and badges in ``room`` cells: the name is cut in the middle down to
+    ``_MIN_NAME`` cells, then the type; the badges (×N, total/each, calls, tied) stay whole."""
     indent = "  " * row.depth
+    badges = _badges(row)
+    name = visible(short_label(row))
+    kind = visible(row.type)
+    avail = room - len(indent) - badges.cell_len - 3  # 3: the space and brackets of the type
+    if cell_len(name) + cell_len(kind) > avail:  # the type gives way first, to _TYPE_CELLS
+        floor = min(cell_len(kind), _TYPE_CELLS, avail - min(cell_len(name), _MIN_NAME))
+        keep = max(floor, avail - cell_len(name))
+        kind = shorten_middle(kind, keep) if keep >= 4 else ""  # "(…)" would say nothing
+    text = (Text(f" ({kind})", style="dim") if kind else Text()) + badges
+    fit = max(_MIN_NAME, room - len(indent) - text.cell_len)
+    return Text(indent + shorten_middle(name, fit)) + text
+
+
+def _badges(row: SummaryRow) -> Text:
+    """``×N``, whether the figures are a run's total or one copy's, calls, tied."""
     text = Text()
-    text.append(f" ({visible(row.type)})", style="dim")
     if row.repeat > 1:
         text.append(f" ×{row.repeat}", style="bold magenta")
     # Which figures are a run's total and which one copy's, as the graph labels them.
@@ -56,8 +73,7 @@ def _label(row: SummaryRow, room: int) -> Text:
         text.append(f" ({row.calls} calls)", style="yellow")
     if row.tied:
         text.append(" tied", style="cyan")
-    fit = max(_MIN_NAME, room - len(indent) - text.cell_len)
-    return Text(indent + shorten_middle(visible(short_label(row)), fit)) + text
+    return text
 
 
 _WIDE = 110  # below this width the table drops the % and Train columns and shortens counts

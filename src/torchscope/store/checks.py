@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import math
 import operator
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -160,6 +161,13 @@ def _short(value: Any, limit: int = 80) -> str:
     """``ascii(value)`` cut to ``limit`` characters: safe to print, bounded in size."""
     text = ascii(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_mapping(value: Any, what: str) -> Mapping[Any, Any]:
+    """``value`` if it is a dict-like mapping, else LogValueError (not a bare AttributeError)."""
+    if not isinstance(value, Mapping):
+        raise LogValueError(f"{what} must be a dict, not a {type(value).__name__}")
+    return value
 
 
 def check_wall_time(t: Any) -> float:

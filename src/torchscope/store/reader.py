@@ -54,6 +54,7 @@ class RunReader(Displayable):
         self._lock = threading.RLock()  # one connection, shared by a server's threads
         # schema 1 (before segments): every row is segment 0
         self._segment = "segment" if self._run(schema_version) >= 2 else "0"
+        self._check_families()
         # series id -> (last chunk id read, its points then, all points read): a live run is
         # re-read incrementally
         self._cache: dict[int, tuple[int, int, _Points]] = {}
@@ -282,6 +283,14 @@ class RunReader(Displayable):
     def _text(self, value: Any, what: str) -> str:
         return self._decode.text(value, what)
 
+    def _check_families(self) -> None:
+        """Every series is a scalar or layer statistic: a family no writer makes means a
+        damaged store, whose series would otherwise be left out without a word."""
+        for (family,) in self._query("SELECT DISTINCT family FROM series"):
+            known = self._text(family, "a series family")
+            if known != SCALAR_FAMILY and not known.startswith(LAYER_FAMILY_PREFIX):
+                raise self._decode.fail(f"a series of the unknown family {known[:80]!r}")
+
     def _series_id(self, family: str, scope: str, name: str) -> int | None:
         rows = self._query(
             "SELECT id FROM series WHERE family = ? AND scope = ? AND name = ?",
@@ -312,6 +321,8 @@ class RunReader(Displayable):
             skip = last_n
             if rows[0][1] == last_n and len(rows) == 1 and cached is not None:
                 return cached
+        if not rows and cached is None:  # a series is written with its first chunk
+            raise self._decode.fail(f"{label} has no points: its chunks are missing")
         arrays = self._decode.chunks(rows, label, with_walls)
         if rows and rows[0][1] < skip:
             raise self._decode.fail(f"chunk {last_id} of {label} lost points since it was read")

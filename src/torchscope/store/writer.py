@@ -35,6 +35,7 @@ from torchscope.store.checks import (
     STEP_MIN,
     check_counts,
     check_json,
+    check_mapping,
     check_name,
     check_note,
     check_number,
@@ -106,7 +107,8 @@ class RunWriter:
         self.path = self.logdir / RUN_FILENAME
         self.flush_interval = float(flush_interval)
         self.errors: list[BaseException] = []
-        started = time.time()
+        started = self._started = time.time()
+        self._timed = False  # whether the caller recorded the run's wall time itself
         self._conn, self.segment = _connect(self.path, started, resume)
         self.journal_mode = str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
         if self.journal_mode != "wal":
@@ -151,7 +153,7 @@ class RunWriter:
             step = check_step(step)
         self._name(split, "split")
         t = time.time() if wall_time is None else check_wall_time(wall_time)
-        checked = dict(values)
+        checked = dict(check_mapping(values, "scalars"))
         known = self._names_ok
         for name, v in checked.items():
             if name not in known:
@@ -169,9 +171,9 @@ class RunWriter:
         checked = {
             self._name(layer, "layer name"): {
                 self._name(stat, "statistic name"): check_number(v, f"{kind} {stat!r} of {layer!r}")
-                for stat, v in layer_stats.items()
+                for stat, v in check_mapping(layer_stats, f"{kind} statistics of {layer!r}").items()
             }
-            for layer, layer_stats in stats.items()
+            for layer, layer_stats in check_mapping(stats, f"{kind} statistics").items()
         }
         self._put("layers", (step, kind, time.time(), checked))
 
@@ -226,6 +228,7 @@ class RunWriter:
         """Record a JSON-able value under ``key``; a later value for the same key wins."""
         self._name(key, "metadata key")
         self._put("meta", (key, check_json(value, key), time.time()))
+        self._timed = self._timed or key == "wall_time_s"
 
     def flush(self) -> None:
         """Block until everything queued so far is committed."""
@@ -241,6 +244,8 @@ class RunWriter:
             if os.getpid() != self._pid:  # a forked child: the thread and file are the parent's
                 self._closed = True
                 return
+            if not self._timed:  # else `runs` reads the run as never ended
+                self.set_meta("wall_time_s", time.time() - self._started)
             # the run's end, so that readers (the dashboard's status) can tell a finished run
             # from a crashed one; a killed process never gets here
             now = time.time()
