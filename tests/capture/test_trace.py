@@ -212,3 +212,30 @@ def test_model_already_on_meta() -> None:
     assert g.device == "meta"
     assert g.total_macs == 8 * (1000 * 4000 + 4000 * 1000)
     assert math.isclose(g.saved_activation_bytes, 8 * 1000 * 4 + 8 * 4000 * 4)
+
+
+class _CastsThenAdds(nn.Module):
+    """A norm-like block: a no-op cast and a no-op ``contiguous`` of the input, an in-place
+    ReLU, then a residual read of the input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.to(torch.float32)  # the same tensor back: no aten op ran
+        h = self.fc(y.contiguous())
+        h = torch.relu_(h)  # in place: the same tensor back, changed
+        return h + x
+
+
+def test_a_call_that_gives_its_input_back_unchanged_makes_no_new_producer() -> None:
+    g = torchscope.trace(_CastsThenAdds(), input_size=(2, 4))
+    names = [op.name for op in g.ops]
+    assert names == ["to", "contiguous", "linear", "relu_", "add"]
+    edges = {(e.src, e.dst) for e in g.edges}
+    # the residual comes from the input, not out of the cast (or of contiguous)
+    assert ("input0", "op4") in edges and ("op0", "op4") not in edges
+    assert ("input0", "op2") in edges  # the linear reads the input itself
+    assert ("op3", "op4") in edges  # the in-place relu did make what the add reads
+    assert not any(src in ("op0", "op1") for src, _ in edges)

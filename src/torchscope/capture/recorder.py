@@ -274,7 +274,8 @@ class Recorder:
             return  # .shape, .size(), .dim(): no data flow worth a node
         op = pending.materialize(len(self.ops))
         node_id = f"op{op.id}"
-        for t in tensors_in((args, kwargs)):
+        inputs = tensors_in((args, kwargs))
+        for t in inputs:
             name = self.param_ids.get(id(t))
             if name is not None:
                 op.params.append(name)
@@ -284,9 +285,15 @@ class Recorder:
             src = self._producer(t)
             if src is not None:
                 self.edges.append(Edge(src, node_id, meta))
+        # A call that gives back its own input and ran no aten op (``x.to(x.dtype)``,
+        # ``contiguous()`` of a contiguous tensor) made nothing: the tensor's producer stays
+        # (else a residual read from a norm's input is drawn as coming out of the norm).
+        # An in-place call (``relu(x, inplace=True)``) runs an aten op and becomes producer.
+        unchanged = {id(t) for t in inputs} if not op.aten else set()
         for t in outs:
             op.outputs.append(tensor_meta(t))
-            self._set_producer(t, node_id)
+            if id(t) not in unchanged:
+                self._set_producer(t, node_id)
         self.ops.append(op)
 
     # ----- aten level
