@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import torchscope
 from torchscope.model.graph import ModelGraph
+
+
+def tiny_graph(spec: str, **config: Any) -> ModelGraph:
+    """``spec`` (``hf:GPT2LMHeadModel``) built from ``config``, traced on the meta device at
+    sequence length 16; skips the test without transformers."""
+    pytest.importorskip("transformers")
+    from torchscope.sources.spec import load_model
+
+    loaded = load_model(spec, config, device="meta", seq_len=16)
+    return torchscope.trace(loaded.model, *loaded.args, device="meta", **loaded.kwargs)
 
 
 def t5_graph() -> ModelGraph:

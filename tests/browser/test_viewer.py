@@ -224,6 +224,23 @@ def test_value_colouring_draws_a_scale_legend(
     assert p.problems == []
 
 
+def test_a_flatten_module_is_drawn_in_the_flow_as_in_the_svg(browser: Any, tmp_path: Path) -> None:
+    import torchscope
+    from torchscope.examples import DEMO_INPUT_SIZE, SimpleNet
+
+    path = tmp_path / "simplenet.html"
+    graph = torchscope.trace(SimpleNet(), input_size=DEMO_INPUT_SIZE)
+    path.write_text(graph_html.graph_to_html(graph), encoding="utf-8")
+    p = Page(browser, path)
+    edges = {(a, b) for _, _, a, b in p.page.evaluate("window.__torchscope.drawnEdges()")}
+    # flatten's one op is a view, hidden elsewhere; here it is the whole module: it stays,
+    # between the input and fc1, instead of dangling beside them
+    assert edges == {("args[0]", "flatten"), ("flatten", "fc1"), ("fc1", "relu"),
+                     ("relu", "fc2"), ("fc2", "tensor")}  # fmt: skip
+    p.page.close()
+    assert p.problems == []
+
+
 def test_identical_layers_share_one_cached_layout(page: Page) -> None:
     def layouts_after(action: str) -> int:
         before = page.page.evaluate("window.__torchscope.stats().layouts")

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 import torchscope
+from tests.hf_graphs import tiny_graph
 from tests.models import Stack
 from torchscope._api import draw
 from torchscope.analysis.visible_graph import ColorScale, visible_graph
@@ -141,22 +142,14 @@ def test_module_hierarchy_is_nested_clusters_down_to_depth() -> None:
     assert collapsed["by_name"]["m0"]["texts"][:3] == ["inner", "  ", "_Inner"]
 
 
-def _tiny_hf(spec: str, **config: Any) -> ModelGraph:
-    pytest.importorskip("transformers")
-    from torchscope.sources.spec import load_model
-
-    loaded = load_model(spec, config, device="meta", seq_len=16)
-    return torchscope.trace(loaded.model, *loaded.args, device="meta", **loaded.kwargs)
-
-
 @pytest.fixture(scope="module")
 def gpt2() -> ModelGraph:
-    return _tiny_hf("hf:GPT2LMHeadModel", n_layer=3, n_embd=32, n_head=2, vocab_size=100)
+    return tiny_graph("hf:GPT2LMHeadModel", n_layer=3, n_embd=32, n_head=2, vocab_size=100)
 
 
 @pytest.fixture(scope="module")
 def resnet() -> ModelGraph:
-    return _tiny_hf(
+    return tiny_graph(
         "hf:ResNetForImageClassification",
         embedding_size=8, hidden_sizes=[16, 32], depths=[3, 2], num_labels=10,
     )  # fmt: skip

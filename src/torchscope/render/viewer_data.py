@@ -240,6 +240,26 @@ class _Scopes:
             or trivial_op(op, graph.training)
             or tree.op_scope[op.id] in self.hidden_scopes
         }
+        self._keep_stand_ins()
+
+    def _keep_stand_ins(self) -> None:
+        """A shown module call whose every op is trivia keeps those ops visible.
+
+        The static graph draws such a call (``nn.Flatten``, a rotary embedding building its
+        tables) as a node with its edges; with all its ops hidden the viewer would draw the
+        same node with no edge at all, beside the data flowing past it.
+        """
+        visible: set[int] = set()  # scopes with a visible op in their subtree
+        for scope in reversed(self.tree.scopes):  # children come after their parents
+            if scope.index in self.hidden_scopes:
+                continue
+            if any(c in visible for c in scope.children) or any(
+                op not in self.hidden_ops for op in scope.ops
+            ):
+                visible.add(scope.index)
+            elif scope.index != 0 and scope.ops:
+                self.hidden_ops.difference_update(scope.ops)
+                visible.add(scope.index)
 
     def _trivial(self, scope: Scope) -> bool:
         module = self.graph.module(scope.path)
