@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,19 @@ def test_peak_tflops_gives_mfu(capsys: pytest.CaptureFixture[str]) -> None:
     out = json.loads(capsys.readouterr().out)
     assert out["peak"]["tflops"] == 1.0 and out["peak"]["source"] == "given"
     assert out["mfu"] == pytest.approx(out["achieved_flops"] / 1e12)
+
+
+def test_the_profiler_writes_nothing_of_its_own_on_stderr(tmp_path: Path) -> None:
+    # kineto's "USDT: profiler_start" lines go straight to file descriptor 2, so a fresh
+    # process is the only honest place to look for them
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "torchscope", "profile", "torch.nn:Linear", "--init",
+               "in_features=8", "out_features=8", "--input-size", "2,8", "--warmup", "1",
+               "--repeat", "2"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "KINETO_LOG_LEVEL"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Linear on cpu (float32)" in done.stdout
+    assert "profiler_start" not in done.stderr and "USDT" not in done.stderr

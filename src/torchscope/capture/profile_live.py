@@ -10,6 +10,7 @@ bracket a step (``torchscope::step``), timed on the host and, on CUDA, by CUDA e
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -132,6 +133,10 @@ class StepProfiler:
         """Profile while the block runs; the steps it marked are in ``traces`` afterwards."""
         from torch.profiler import ProfilerActivity, profile
 
+        # kineto prints "USDT: profiler_start/stop" lines on stderr at every recording, in
+        # the middle of our tables; only its top level is silent (its errors too, which the
+        # profile object reports anyway). Read once, at its first start; a set value wins.
+        os.environ.setdefault("KINETO_LOG_LEVEL", "6")
         activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.cuda else [])
         self.hooks.ranges = True
         try:
