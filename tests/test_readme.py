@@ -38,7 +38,7 @@ def test_monitor_snippet_accumulates_a_confusion_matrix_over_each_epoch(
         "train_loader": [(x[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16)],
         "val_loader": [(x[i : i + 10], y[i : i + 10]) for i in range(64, 96, 10)],  # 32 samples
     }
-    exec(_python_block("torchscope.Monitor("), names)  # every name it uses is defined above
+    exec(_python_block("mon.log_classification("), names)  # every name it uses is defined above
 
     run = RunReader(tmp_path / "runs" / "exp1")
     assert run.scalars("loss").steps.tolist() == list(range(12))  # 3 epochs of 4 batches
@@ -49,3 +49,50 @@ def test_monitor_snippet_accumulates_a_confusion_matrix_over_each_epoch(
         confusion = run.confusion("val", step=epoch_end)
         assert confusion is not None and int(confusion.matrix.sum()) == 32
     run.close()
+
+
+def test_evaluation_snippet_measures_the_whole_test_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torchscope
+
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    x, y = torch.randn(50, 4), torch.randint(0, 3, (50,))
+    model = nn.Linear(4, 3)
+    names = {
+        "torchscope": torchscope,
+        "model": model,
+        "test_loader": [(x[i : i + 16], y[i : i + 16]) for i in range(0, 50, 16)],
+        "loss_fn": nn.CrossEntropyLoss(),
+        "class_names": ["a", "b", "c"],
+    }
+    exec(_python_block("torchscope.evaluate("), names)
+    ev = names["ev"]
+    assert isinstance(ev, torchscope.Evaluation) and ev.samples == 50
+    predicted = model(x).argmax(1)
+    assert ev.metrics["accuracy"] == pytest.approx(float((predicted == y).float().mean()))
+    assert (tmp_path / "eval" / "evaluation.json").is_file()
+    assert len(list((tmp_path / "eval").glob("*.png"))) >= 3
+
+
+def test_profile_snippet_names_real_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torchscope
+
+    monkeypatch.chdir(tmp_path)
+    model = nn.Sequential()
+    model.add_module("encoder", nn.Sequential())
+    model.encoder.add_module("layer", nn.Sequential(nn.Linear(8, 8), nn.ReLU()))
+    names = {
+        "torchscope": torchscope,
+        "model": model,
+        "batch": torch.randn(4, 8),
+        "optimizer": torch.optim.SGD(model.parameters(), lr=0.1),
+    }
+    exec(_python_block("torchscope.profile("), names)
+    profile = names["p"]
+    assert profile.module("encoder.layer.0").macs == 4 * 8 * 8
+    assert profile.module("encoder.layer.0").forward_ms > 0
+    names["mon"].close()
