@@ -82,9 +82,7 @@ def test_profile_snippet_names_real_modules(
     import torchscope
 
     monkeypatch.chdir(tmp_path)
-    model = nn.Sequential()
-    model.add_module("encoder", nn.Sequential())
-    model.encoder.add_module("layer", nn.Sequential(nn.Linear(8, 8), nn.ReLU()))
+    model = _Encoded()
     names = {
         "torchscope": torchscope,
         "model": model,
@@ -92,7 +90,30 @@ def test_profile_snippet_names_real_modules(
         "optimizer": torch.optim.SGD(model.parameters(), lr=0.1),
     }
     exec(_python_block("torchscope.profile("), names)
-    profile = names["p"]
+    profile, monitor = names["p"], names["mon"]
+    assert isinstance(profile, torchscope.Profile) and isinstance(monitor, torchscope.Monitor)
     assert profile.module("encoder.layer.0").macs == 4 * 8 * 8
     assert profile.module("encoder.layer.0").forward_ms > 0
-    names["mon"].close()
+    monitor.close()
+
+
+class _Encoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Sequential(nn.Linear(8, 8), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.layer(x)
+        return out
+
+
+class _Encoded(nn.Module):
+    """A model with an ``encoder.layer`` module, as the README's profile snippet names."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = _Encoder()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.encoder(x)
+        return out

@@ -31,8 +31,8 @@ from tests.render.report_runs import (
     loss_at,
     write_run,
 )
+from torchscope.render.inline import embed_json
 from torchscope.render.report_glossary import DEFINITIONS, definition
-from torchscope.render.report_page import embed_json
 from torchscope.render.report_training import MAX_POINTS, bucket_max
 
 

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from torchscope.errors import ViewerBundleMissing
+from torchscope.render.inline import embed_json, frontend_bundle
 from torchscope.render.report import SECTIONS
 
 if TYPE_CHECKING:
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Page",
-    "embed_json",
     "present_sections",
     "report_page",
     "rounded",
@@ -49,24 +47,6 @@ __all__ = [
 
 _SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 SIGNIFICANT = 6  # digits kept of every number in chart data: charts need no more
-
-
-def embed_json(data: Any) -> str:
-    """JSON safe inside ``<script type="application/json">``: keys sorted, no ``<``, ``>``,
-    ``&`` or line separators left to end the element or confuse a parser.
-
-    Example:
-        >>> embed_json({"b": "</script>", "a": 1})
-        '{"a":1,"b":"\\\\u003c/script\\\\u003e"}'
-    """
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
 
 
 def rounded(x: float) -> float | None:
@@ -135,22 +115,6 @@ def _environment() -> Environment:
     return env
 
 
-def _bundle() -> tuple[str, str]:
-    """The built report script and stylesheet from the package's assets folder."""
-    from importlib.resources import files
-
-    assets = files("torchscope.render").joinpath("assets")
-    try:
-        js = assets.joinpath("report.js").read_text(encoding="utf-8")
-        css = assets.joinpath("report.css").read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
-        raise ViewerBundleMissing(
-            "the report's frontend bundle is not built: run `make frontend` (or `make "
-            "install`) in the torchscope source tree, which needs node and npm"
-        ) from None
-    return js.replace("</script", "<\\/script"), css.replace("</style", "<\\/style")
-
-
 def _hash(script: str) -> str:
     digest = hashlib.sha256(script.encode("utf-8")).digest()
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
@@ -212,7 +176,7 @@ def report_page(report: Report) -> str:
     from torchscope.render.report_overview import provenance
     from torchscope.render.report_training import open_run
 
-    js, css = _bundle()
+    js, css = frontend_bundle("report", "report")
     page = Page(_environment())
     builders = _builders()
     with open_run(report.run) as run:
