@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { scale, niceTicks, logTicks, extent, below, nearest } from "../src/report/scale.js";
 import { fmt, fmtStep, fmtRange } from "../src/report/numbers.js";
-import { ramp, dashOf, colour, PALETTE } from "../src/report/colours.js";
+import { ramp, dashOf, color, PALETTE } from "../src/report/colors.js";
 import { runs } from "../src/report/lines.js";
 
 test("a linear scale maps and inverts", () => {
@@ -72,5 +72,5 @@ test("colours: viridis ends, solid train lines, a palette that wraps", () => {
   assert.equal(dashOf(undefined), null);
   assert.equal(dashOf("val"), "7 4");
   assert.equal(dashOf("holdout"), "9 3 2 3");
-  assert.equal(colour(PALETTE.length + 1), PALETTE[1]);
+  assert.equal(color(PALETTE.length + 1), PALETTE[1]);
 });

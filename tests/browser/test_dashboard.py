@@ -237,7 +237,7 @@ def test_every_page_shows_its_panels(tmp_path: Path, dash: Callable[..., Dash]) 
     d.goto("model", run=run_id(d, "model"))
     assert d.page.locator("[data-testid=summary-row]").count() >= 2
     assert d.page.locator("[data-testid=graph] .ts-n").count() >= 2
-    coloured = d.js("document.querySelector('.ts-model').dataset.colouredModules")
+    coloured = d.js("document.querySelector('.ts-model').dataset.coloredModules")
     assert coloured == "1"  # module "0", from its two parameters
     assert d.problems == []
 

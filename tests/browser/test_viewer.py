@@ -205,7 +205,7 @@ def test_expand_all_then_reset(page: Page, graph: ModelGraph) -> None:
     assert "blocks.0-3" in page.labels()
 
 
-def test_value_colouring_draws_a_scale_legend(
+def test_value_coloring_draws_a_scale_legend(
     browser: Any, graph: ModelGraph, tmp_path: Path
 ) -> None:
     path = tmp_path / "macs.html"

@@ -119,7 +119,7 @@ def test_op_kinds_and_module_kinds(graph: ModelGraph) -> None:
     assert kinds["blocks.0.act"] == names["activation"]
 
 
-def test_colour_by_macs_gives_positions_on_one_scale(graph: ModelGraph) -> None:
+def test_color_by_macs_gives_positions_on_one_scale(graph: ModelGraph) -> None:
     from torchscope.analysis.color_scale import color_scale
     from torchscope.analysis.scopes import call_scopes
 
@@ -140,14 +140,14 @@ def test_colour_by_macs_gives_positions_on_one_scale(graph: ModelGraph) -> None:
     assert [op["cv"] for op in data["ops"]] == [float(op.macs) for op in graph.ops]
 
 
-def test_colour_by_params_counts_parameters_each_op_uses(graph: ModelGraph) -> None:
+def test_color_by_params_counts_parameters_each_op_uses(graph: ModelGraph) -> None:
     data = viewer_data(graph, color_by="params")
     linear = next(op for op in data["ops"] if op["n"] == "linear")
     assert linear["cv"] == 16 * 16 + 16
     assert next(op for op in data["ops"] if op["n"] == "gelu")["cv"] == 0
 
 
-def test_colour_by_mapping_reaches_ops_of_that_module(graph: ModelGraph) -> None:
+def test_color_by_mapping_reaches_ops_of_that_module(graph: ModelGraph) -> None:
     data = viewer_data(graph, color_by={"blocks.1.fc": 0.5, "stem": 2.0, "nan": math.nan})
     values = {data["modules"][s["m"]]["p"]: s.get("cv") for s in data["scopes"]}
     assert values["blocks.1.fc"] == 0.5 and values["stem"] == 2.0 and values["blocks.0"] is None
@@ -157,7 +157,7 @@ def test_colour_by_mapping_reaches_ops_of_that_module(graph: ModelGraph) -> None
     assert (data["legend"]["min"], data["legend"]["max"]) == (0.5, 2.0)
 
 
-def test_unknown_colour_name_is_refused(graph: ModelGraph) -> None:
+def test_unknown_color_name_is_refused(graph: ModelGraph) -> None:
     with pytest.raises(ValueError, match="color_by must be one of"):
         viewer_data(graph, color_by="flops-per-watt")
 

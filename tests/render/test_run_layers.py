@@ -79,7 +79,7 @@ def test_dead_fractions_only_layers_that_have_them(sample: SampleRun) -> None:
     np.testing.assert_allclose(_line(ax, LAYERS[1]), 0.2)
 
 
-def test_many_layers_get_a_colour_bar_not_a_legend(tmp_path: Path) -> None:
+def test_many_layers_get_a_color_bar_not_a_legend(tmp_path: Path) -> None:
     with RunWriter(tmp_path) as w:
         for s in range(3):
             w.log_layer_stats(s, "update_ratio", {f"l{i}": {"ratio": 1e-3} for i in range(30)})

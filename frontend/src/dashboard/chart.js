@@ -17,7 +17,7 @@ const MARK = "#d9480f";
 export class Chart {
   constructor(metric, ctx) {
     this.metric = metric;
-    this.ctx = ctx; // { runName(id), colour(id), onZoom(lo, hi), csv(run, split) }
+    this.ctx = ctx; // { runName(id), color(id), onZoom(lo, hi), csv(run, split) }
     this.series = [];
     this.opts = {};
     this.u = null;
@@ -91,11 +91,11 @@ export class Chart {
     const smooth = this.opts.smooth > 0;
     const series = [{ label: axis }];
     for (const c of cols) {
-      const colour = this.ctx.colour(c.s.run);
+      const color = this.ctx.color(c.s.run);
       const faint = smooth && c.kind === "last";
       series.push({
         label: `${this.ctx.runName(c.s.run)} ${c.s.split}${c.k ? ` (resumed ${c.k})` : ""}${c.kind === "smooth" ? " smoothed" : ""}`,
-        stroke: faint ? withAlpha(colour, 0.3) : colour,
+        stroke: faint ? withAlpha(color, 0.3) : color,
         width: c.kind === "smooth" ? 1.8 : faint ? 1 : 1.4,
         dash: SPLIT_DASH[c.s.split] ?? [10, 3, 2, 3],
         spanGaps: false,
@@ -170,7 +170,7 @@ export class Chart {
     for (const c of this.cols || []) {
       if (c.kind !== "last") continue;
       const { x, min, max, cnt } = c.seg;
-      ctx.strokeStyle = withAlpha(this.ctx.colour(c.s.run), this.opts.smooth > 0 ? 0.25 : 0.55);
+      ctx.strokeStyle = withAlpha(this.ctx.color(c.s.run), this.opts.smooth > 0 ? 0.25 : 0.55);
       ctx.lineWidth = devicePixelRatio || 1;
       ctx.beginPath();
       for (let i = 0; i < x.length; i++) {
@@ -264,10 +264,10 @@ export class Chart {
       const sm = this.cols[ci + 1];
       if (sm && sm.kind === "smooth" && sm.s === c.s && sm.k === c.k && sm.y[i] !== null) text += ` · smoothed ${fmtValue(sm.y[i])}`;
       this.readout.append(el("span", { class: "ts-ri" },
-        el("i", { class: "ts-sw", dataset: { colour: this.ctx.colour(c.s.run) } }),
+        el("i", { class: "ts-sw", dataset: { color: this.ctx.color(c.s.run) } }),
         `${this.ctx.runName(c.s.run)} ${c.s.split}${c.k ? ` ↻${c.k}` : ""}: `, el("b", { text })));
     });
-    for (const sw of this.readout.querySelectorAll(".ts-sw")) sw.style.background = sw.dataset.colour;
+    for (const sw of this.readout.querySelectorAll(".ts-sw")) sw.style.background = sw.dataset.color;
   }
 
   toggleCSV() {

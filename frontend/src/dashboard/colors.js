@@ -7,7 +7,7 @@ const PALETTE = [
   "#fd8d3c", "#74c476", "#ad494a", "#a55194",
 ];
 
-export function runColours(runs) {
+export function runColors(runs) {
   const order = [...runs].sort((a, b) => (a.start_time ?? 0) - (b.start_time ?? 0) || (a.id < b.id ? -1 : 1));
   const map = new Map();
   order.forEach((r, i) => map.set(r.id, PALETTE[i % PALETTE.length]));

@@ -58,7 +58,7 @@ export class Heatmap {
   }
 
   // The graph viewer's ramp (the one colour scale for values), the step it would pick.
-  colourOf(v) {
+  colorOf(v) {
     const [a, b] = this.range;
     if (!(b > a)) return colorFor(this.legendRamp, 0).fill; // one value throughout: the light end
     return colorFor(this.legendRamp, colorPosition(v, a, b, this.log)).fill;
@@ -94,7 +94,7 @@ export class Heatmap {
       }
       for (let j = 0; j < d.from.length; j++) {
         const v = d.max[i][j];
-        ctx.fillStyle = bad.has(i * 1e6 + j) ? BAD : v === null ? EMPTY : this.colourOf(v);
+        ctx.fillStyle = bad.has(i * 1e6 + j) ? BAD : v === null ? EMPTY : this.colorOf(v);
         const x0 = Math.floor(LABEL_W + j * g.colW), x1 = Math.floor(LABEL_W + (j + 1) * g.colW);
         ctx.fillRect(x0, y, Math.max(1, x1 - x0), g.rowH);
       }

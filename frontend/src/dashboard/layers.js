@@ -127,7 +127,7 @@ export class LayersPage {
     this.dist.append(el("p", { class: "ts-hint", text: matching.length ? `Histograms of ${layer}.` : "A spread of the stored tensors; click a layer to see its own." }), charts);
     for (const [kind, name] of picked) {
       const { body } = await getJSON("api/histograms", { run: this.run, kind, name });
-      charts.append(bandsChart(body, this.app.colour(this.run)));
+      charts.append(bandsChart(body, this.app.color(this.run)));
     }
   }
 
@@ -157,7 +157,7 @@ function spread(list, most) {
 }
 
 // Percentile bands over steps: min–max, 7–93%, 16–84%, 31–69% shaded, the median drawn.
-function bandsChart(h, colour) {
+function bandsChart(h, color) {
   const box = el("section", { class: "ts-chart", dataset: { testid: "distribution", metric: `${h.kind}:${h.name}` } },
     el("header", {}, el("h3", { class: "ts-chart-title", text: `${h.kind} · ${h.name}` }),
       el("span", { class: "ts-count", text: `${fmtInt(h.steps.length)} of ${fmtInt(h.snapshots)} snapshots` })));
@@ -166,10 +166,10 @@ function bandsChart(h, colour) {
   const cols = h.percentiles.map((_, k) => h.bands.map((b) => b[k]));
   const data = [h.steps.length === 1 ? [h.steps[0] - 0.5, h.steps[0] + 0.5] : h.steps, ...cols.map((c) => (h.steps.length === 1 ? [c[0], c[0]] : c))];
   const series = [{}, ...h.percentiles.map((p, k) => ({
-    label: `p${p}`, stroke: k === (n - 1) / 2 ? colour : "transparent", width: k === (n - 1) / 2 ? 1.6 : 0, points: { show: false },
+    label: `p${p}`, stroke: k === (n - 1) / 2 ? color : "transparent", width: k === (n - 1) / 2 ? 1.6 : 0, points: { show: false },
   }))];
   const bands = [];
-  for (let k = 0; k < (n - 1) / 2; k++) bands.push({ series: [n - k, k + 1], fill: withAlpha(colour, 0.12 + 0.12 * k) });
+  for (let k = 0; k < (n - 1) / 2; k++) bands.push({ series: [n - k, k + 1], fill: withAlpha(color, 0.12 + 0.12 * k) });
   const holder = el("div", { class: "ts-plot" });
   box.append(holder);
   requestAnimationFrame(() => new uPlot({

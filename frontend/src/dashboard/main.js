@@ -2,7 +2,7 @@
 // and the selection, the URL state, and the tab's one event stream that keeps it all live.
 // `document.documentElement.dataset.ready` becomes "1" once the first view is painted.
 import { getJSON, Stream } from "./api.js";
-import { runColours } from "./colors.js";
+import { runColors } from "./colors.js";
 import { el, clear, afterPaint } from "./dom.js";
 import { State } from "./state.js";
 import { AUTO_RUNS, RunList, RunsPage } from "./runs.js";
@@ -19,7 +19,7 @@ class App {
     this.state = new State((changed) => this.stateChanged(changed));
     this.runs = [];
     this.runById = new Map();
-    this.colours = new Map();
+    this.colors = new Map();
     this.selected = [];
     this.autoSelect = true;
     this.generation = "";
@@ -46,8 +46,8 @@ class App {
     window.addEventListener("resize", () => { clearTimeout(this.resizeTimer); this.resizeTimer = setTimeout(() => this.page()?.resize?.(), 200); });
   }
 
-  colour(id) {
-    return this.colours.get(id) || "#7f7f7f";
+  color(id) {
+    return this.colors.get(id) || "#7f7f7f";
   }
 
   lastStep(r) {
@@ -57,7 +57,7 @@ class App {
   setRuns(list) {
     this.runs = list;
     this.runById = new Map(list.map((r) => [r.id, r]));
-    this.colours = runColours(list);
+    this.colors = runColors(list);
   }
 
   // The selection: explicit ids from the URL, or the latest runs (new runs join).
@@ -142,7 +142,7 @@ class App {
       else this.runs[this.runs.indexOf(old)] = p;
       this.runById.set(p.id, p);
     }
-    if (added) this.colours = runColours(this.runs);
+    if (added) this.colors = runColors(this.runs);
     const before = this.selected.join(",");
     this.selected = this.computeSelection();
     this.list.render();

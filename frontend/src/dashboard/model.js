@@ -84,7 +84,7 @@ export class ModelPage {
       values.set(path, Math.max(values.get(path) ?? -Infinity, v));
     }
     this.graph.setValues(values, h.title);
-    this.el.dataset.colouredModules = String(values.size);
+    this.el.dataset.coloredModules = String(values.size);
   }
 
   heatPicked(layer, col) {

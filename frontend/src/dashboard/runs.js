@@ -86,7 +86,7 @@ export class RunList {
     row.status.className = `ts-status ts-${r.status}`;
     row.step.textContent = step === null || step === undefined ? "" : `step ${fmtInt(step)}`;
     row.box.checked = this.app.selected.includes(r.id);
-    row.sw.style.background = this.app.colour(r.id);
+    row.sw.style.background = this.app.color(r.id);
   }
 
   // A live step for one run (from stream rows): only its row is touched.
@@ -135,7 +135,7 @@ export class RunsPage {
     const app = this.app;
     const box = el("input", { type: "checkbox", checked: app.selected.includes(r.id), "aria-label": `select run ${r.name}`, onchange: () => app.toggleRun(r.id, box.checked) });
     const sw = el("i", { class: "ts-sw" });
-    sw.style.background = app.colour(r.id);
+    sw.style.background = app.color(r.id);
     const tags = r.tags.length ? el("span", { class: "ts-tags" }, ...r.tags.map((t) => el("span", { class: "ts-tag", text: t }))) : null;
     return el("tr", { dataset: { testid: "run-table-row", run: r.name } },
       el("td", {}, box),

@@ -77,7 +77,7 @@ export class ScalarsPage {
     const app = this.app;
     return new Chart(name, {
       runName: (id) => app.runById.get(id)?.name ?? id,
-      colour: (id) => app.colour(id),
+      color: (id) => app.color(id),
       onZoom: (lo, hi) => app.state.set({ lo: lo === null ? "" : lo, hi: hi === null ? "" : hi }),
       csv: csvURL,
     });

@@ -20,9 +20,9 @@ export function chartSVG(chart) {
   out.push(axes(u, width, height));
   out.push(`<clipPath id="c"><rect width="${width}" height="${height}"/></clipPath><g clip-path="url(#c)">`);
   for (const c of chart.cols) {
-    const colour = chart.ctx.colour(c.s.run);
+    const color = chart.ctx.color(c.s.run);
     const faint = chart.opts.smooth > 0 && c.kind === "last";
-    const stroke = faint ? withAlpha(colour, 0.3) : colour;
+    const stroke = faint ? withAlpha(color, 0.3) : color;
     let d = "", pen = false;
     for (let i = 0; i < c.x.length; i++) {
       const y = c.y[i];
@@ -39,7 +39,7 @@ export function chartSVG(chart) {
       if (cnt[i] > 1 && min[i] !== null && max[i] !== null) r += `M${X(c.x[i]).toFixed(1)} ${Y(min[i]).toFixed(1)}V${Y(max[i]).toFixed(1)}`;
       if (nf[i]) out.push(`<text x="${X(c.x[i]).toFixed(1)}" y="${height - 4}" fill="#d9480f" text-anchor="middle">${nf[i][1] ? "▲" : nf[i][2] ? "▼" : "×"}</text>`);
     }
-    if (r) out.push(`<path d="${r}" stroke="${withAlpha(colour, 0.55)}" stroke-width="1"/>`);
+    if (r) out.push(`<path d="${r}" stroke="${withAlpha(color, 0.55)}" stroke-width="1"/>`);
   }
   out.push("</g></g></svg>");
   return out.join("\n");

@@ -5,7 +5,7 @@
 // hovering a cell writes its layer, steps and value into the readout.
 import { el, svg, clear, pointer } from "./dom.js";
 import { fmt, fmtRange, fmtStep } from "./numbers.js";
-import { ramp, RAMP_CSS } from "./colours.js";
+import { ramp, RAMP_CSS } from "./colors.js";
 import { niceTicks } from "./scale.js";
 
 const LABEL_W = 210;
@@ -33,7 +33,7 @@ export class Heatmap {
     this.draw();
   }
 
-  colourOf(v) {
+  colorOf(v) {
     if (v === null) return EMPTY;
     const [a, b] = this.range;
     const t = this.spec.log ? (v > 0 ? (Math.log10(v) - a) / (b - a || 1) : 0) : (v - a) / (b - a || 1);
@@ -51,7 +51,7 @@ export class Heatmap {
     const img = ctx.createImageData(this.canvas.width, this.canvas.height);
     for (let r = 0; r < rows.length; r++) {
       for (let c = 0; c < cols; c++) {
-        const [R, G, B] = this.colourOf(values[r][c]);
+        const [R, G, B] = this.colorOf(values[r][c]);
         const k = 4 * (r * cols + c);
         img.data[k] = R; img.data[k + 1] = G; img.data[k + 2] = B; img.data[k + 3] = 255;
       }

@@ -7,7 +7,7 @@
 import { el, svg, clear, pointer } from "./dom.js";
 import { fmt, fmtRange, fmtStep } from "./numbers.js";
 import { scale, niceTicks, logTicks, extent, nearest } from "./scale.js";
-import { colour, dashOf, MARK_COLOURS } from "./colours.js";
+import { color, dashOf, MARK_COLORS } from "./colors.js";
 
 const HEIGHT = 250;
 const M = { left: 62, right: 14, top: 10, bottom: 34 };
@@ -39,8 +39,8 @@ export class LineChart {
     for (const s of this.spec.series) {
       const sw = svg("svg", { width: 26, height: 10, class: "ts-swatch" },
         s.line === false
-          ? svg("circle", { cx: 13, cy: 5, r: 3.5, fill: colour(s.colour) })
-          : svg("line", { x1: 1, y1: 5, x2: 25, y2: 5, stroke: colour(s.colour), "stroke-width": 2, "stroke-dasharray": dashOf(s.dash) }));
+          ? svg("circle", { cx: 13, cy: 5, r: 3.5, fill: color(s.color) })
+          : svg("line", { x1: 1, y1: 5, x2: 25, y2: 5, stroke: color(s.color), "stroke-width": 2, "stroke-dasharray": dashOf(s.dash) }));
       this.legend.append(el("span", { class: "ts-legend-item" }, sw, el("span", { text: s.name })));
     }
     if (this.spec.band) this.legend.append(el("span", { class: "ts-legend-item ts-band-key", text: this.spec.band_label || "band" }));
@@ -101,7 +101,7 @@ export class LineChart {
     }
     for (const m of this.spec.marks || []) {
       const a = X(m.x), b = Math.max(X(m.x2), a + 2);
-      body.append(svg("rect", { x: a - 1, y: M.top, width: b - a + 2, height: H - M.top - M.bottom, fill: MARK_COLOURS[m.kind] || MARK_COLOURS.nonfinite, "fill-opacity": 0.18 }, svg("title", { text: m.text })));
+      body.append(svg("rect", { x: a - 1, y: M.top, width: b - a + 2, height: H - M.top - M.bottom, fill: MARK_COLORS[m.kind] || MARK_COLORS.nonfinite, "fill-opacity": 0.18 }, svg("title", { text: m.text })));
     }
     for (const s of this.spec.series) body.append(this.seriesGroup(s, X, Y));
     root.append(body);
@@ -137,7 +137,7 @@ export class LineChart {
   }
 
   seriesGroup(s, X, Y) {
-    const c = colour(s.colour);
+    const c = color(s.color);
     const g = svg("g", {});
     const ok = (v) => v !== null && v !== undefined && (!this.log || v > 0);
     if (s.lo) {
@@ -203,8 +203,8 @@ export class LineChart {
     }
     for (const { s, i } of hits) {
       const y = s.y[i];
-      if (y !== null && (!this.log || y > 0)) this.guide.append(svg("circle", { cx: this.X(s.x[i]), cy: this.Y(y), r: 4.5, fill: "none", stroke: colour(s.colour), "stroke-width": 2 }));
-      this.readout.append(el("span", { class: "ts-read" }, el("i", { class: "ts-dot", style: `background:${colour(s.colour)}` }), this.describe(s, i)));
+      if (y !== null && (!this.log || y > 0)) this.guide.append(svg("circle", { cx: this.X(s.x[i]), cy: this.Y(y), r: 4.5, fill: "none", stroke: color(s.color), "stroke-width": 2 }));
+      this.readout.append(el("span", { class: "ts-read" }, el("i", { class: "ts-dot", style: `background:${color(s.color)}` }), this.describe(s, i)));
     }
   }
 

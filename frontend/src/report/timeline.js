@@ -4,7 +4,7 @@
 import { el, svg, clear } from "./dom.js";
 import { fmtStep } from "./numbers.js";
 import { scale, niceTicks } from "./scale.js";
-import { MARK_COLOURS } from "./colours.js";
+import { MARK_COLORS } from "./colors.js";
 
 const ROW = 20;
 const LEFT = 230;
@@ -15,7 +15,7 @@ export class Timeline {
     this.plot = el("div", { class: "ts-plot" });
     this.readout = el("div", { class: "ts-readout", "aria-live": "polite" });
     const keys = el("div", { class: "ts-legend-line" }, ...Object.entries({ nonfinite: "non-finite", exploding: "exploding", vanishing: "vanishing", event: "monitor event" })
-      .map(([k, label]) => el("span", { class: "ts-legend-item" }, el("i", { class: "ts-dot", style: `background:${MARK_COLOURS[k]}` }), label)));
+      .map(([k, label]) => el("span", { class: "ts-legend-item" }, el("i", { class: "ts-dot", style: `background:${MARK_COLORS[k]}` }), label)));
     root.append(el("div", { class: "ts-chart-head" }, el("span", { class: "ts-chart-title", text: "Health timeline" })), this.plot, keys, this.readout);
     this.draw();
   }
@@ -33,7 +33,7 @@ export class Timeline {
       root.append(svg("line", { class: "ts-grid", x1: LEFT, x2: W - 14, y1: y + ROW / 2, y2: y + ROW / 2 }));
       for (const m of row.spells) {
         const a = X(m.x), b = Math.max(X(m.x2), a + 3);
-        const bar = svg("rect", { x: a - 1.5, y: y + 3, width: b - a + 3, height: ROW - 6, rx: 2, fill: MARK_COLOURS[m.kind] || MARK_COLOURS.nonfinite }, svg("title", { text: m.text }));
+        const bar = svg("rect", { x: a - 1.5, y: y + 3, width: b - a + 3, height: ROW - 6, rx: 2, fill: MARK_COLORS[m.kind] || MARK_COLORS.nonfinite }, svg("title", { text: m.text }));
         bar.addEventListener("mouseenter", () => this.say(m.text));
         root.append(bar);
       }
@@ -41,7 +41,7 @@ export class Timeline {
     const bottom = 8 + Math.max(1, rows.length) * ROW;
     for (const e of events) {
       const x = X(e.x);
-      const line = svg("line", { x1: x, x2: x, y1: 4, y2: bottom, stroke: MARK_COLOURS.event, "stroke-width": 2, "stroke-dasharray": "5 3" }, svg("title", { text: `step ${fmtStep(e.x)}: ${e.text}` }));
+      const line = svg("line", { x1: x, x2: x, y1: 4, y2: bottom, stroke: MARK_COLORS.event, "stroke-width": 2, "stroke-dasharray": "5 3" }, svg("title", { text: `step ${fmtStep(e.x)}: ${e.text}` }));
       line.addEventListener("mouseenter", () => this.say(`step ${fmtStep(e.x)}: ${e.text}`));
       root.append(line);
     }

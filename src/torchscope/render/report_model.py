@@ -255,10 +255,10 @@ def _alpha_chart(spectral: SpectralReport, page: Page) -> str:
     outside = [(i, x) for i, x in fitted if x.warning]
     inside = [(i, x) for i, x in fitted if not x.warning]
 
-    def points(name: str, members: list[tuple[int, Any]], colour: int) -> dict[str, Any]:
+    def points(name: str, members: list[tuple[int, Any]], color: int) -> dict[str, Any]:
         return {
             "name": name,
-            "colour": colour,
+            "color": color,
             "points": True,
             "line": False,
             "x": [i for i, _ in members],

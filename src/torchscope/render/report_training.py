@@ -99,7 +99,7 @@ def _curves(run: RunReader, page: Page) -> tuple[list[dict[str, str]], list[str]
         for split in _split_order(splits.get(name, [])):
             s = run.scalars(name, split=split, buckets=MAX_POINTS)
             decimated |= s.decimated
-            series.append(_series_data(s, split, _split_colour(split, names=splits)))
+            series.append(_series_data(s, split, _split_color(split, names=splits)))
             raw = run.scalars(name, split=split)
             marks += [
                 _spell_mark(sp, f"{split} {name}")
@@ -130,7 +130,7 @@ def _split_order(splits: list[str]) -> list[str]:
     return sorted(splits, key=lambda s: (_SPLIT_ORDER.get(s, 3), s))
 
 
-def _split_colour(split: str, names: dict[str, list[str]]) -> int:
+def _split_color(split: str, names: dict[str, list[str]]) -> int:
     """One colour per split on every chart: train, val, test first, then the others."""
     if split in _SPLIT_ORDER:
         return _SPLIT_ORDER[split]
@@ -138,10 +138,10 @@ def _split_colour(split: str, names: dict[str, list[str]]) -> int:
     return 3 + others.index(split)
 
 
-def _series_data(s: Any, split: str, colour: int) -> dict[str, Any]:
+def _series_data(s: Any, split: str, color: int) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": split,
-        "colour": colour,
+        "color": color,
         "dash": split,
         "x": s.steps.tolist(),
         "y": rounded_list(s.values),

@@ -2,7 +2,7 @@
 // figures of the same page use it too), a dash per split, and a viridis ramp for heatmaps.
 export const PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"];
 export const DASHES = { train: null, val: "7 4", validation: "7 4", test: "2 3", other: "9 3 2 3" };
-export const MARK_COLOURS = { nonfinite: "#dc143c", exploding: "#ff8c00", vanishing: "#4169e1", event: "#dc143c" };
+export const MARK_COLORS = { nonfinite: "#dc143c", exploding: "#ff8c00", vanishing: "#4169e1", event: "#dc143c" };
 
 // The dash pattern of a split's line: solid for train (and for series without a split).
 export function dashOf(split) {
@@ -10,7 +10,7 @@ export function dashOf(split) {
   return split in DASHES ? DASHES[split] : DASHES.other;
 }
 
-export function colour(i) {
+export function color(i) {
   return PALETTE[((i || 0) % PALETTE.length + PALETTE.length) % PALETTE.length];
 }
 
