@@ -128,3 +128,13 @@ def test_nan_weights_fail_the_command(tmp_path: Path, capsys: pytest.CaptureFixt
     assert captured.err == "error: 1 tensor(s) hold NaN or Inf values (see the health flags)\n"
     save_file({"ok": torch.ones(4, 4)}, str(path))
     assert main(["params", str(path)]) == 0
+
+
+def test_a_bare_tensor_is_one_tensor_in_the_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bare.pt"
+    torch.save(torch.ones(4, 4), path)
+    assert main(["params", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "16 in 1 tensor (float32" in out and "1 tensors" not in out

@@ -169,7 +169,8 @@ def _totals(report: ParamReport) -> Table:
     for s in report.tensors:
         nbytes[s.dtype] = nbytes.get(s.dtype, 0) + s.numel * dtype_bytes(s.dtype)
     dtypes = ", ".join(f"{k} {fmt_bytes(v)}" for k, v in sorted(nbytes.items()))
-    values = f"{fmt_count(t.numel)} in {t.tensors} tensors ({dtypes or '-'})"
+    tensors = f"{t.tensors} tensor{'s' if t.tensors != 1 else ''}"
+    values = f"{fmt_count(t.numel)} in {tensors} ({dtypes or '-'})"
     grid.add_row("Values", safe_text(values))  # dtype names come from the checkpoint
     grid.add_row("Mean ± std", f"{num(t.mean)} ± {num(t.std)}   range [{num(t.min)}, {num(t.max)}]")
     grid.add_row("|w|, L2", f"mean |w| {num(t.mean_abs)}, L2 norm {num(t.l2_norm)}")
