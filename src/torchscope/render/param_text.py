@@ -17,7 +17,7 @@ from rich.text import Text
 
 from torchscope.model.dtypes import dtype_bytes
 from torchscope.render.safe_text import safe_text, shorten_names, visible
-from torchscope.render.units import fmt_bytes, fmt_count
+from torchscope.render.units import fmt_bytes, fmt_count, plural
 
 if TYPE_CHECKING:
     from torchscope.analysis.importance import Importance
@@ -169,8 +169,7 @@ def _totals(report: ParamReport) -> Table:
     for s in report.tensors:
         nbytes[s.dtype] = nbytes.get(s.dtype, 0) + s.numel * dtype_bytes(s.dtype)
     dtypes = ", ".join(f"{k} {fmt_bytes(v)}" for k, v in sorted(nbytes.items()))
-    tensors = f"{t.tensors} tensor{'s' if t.tensors != 1 else ''}"
-    values = f"{fmt_count(t.numel)} in {tensors} ({dtypes or '-'})"
+    values = f"{fmt_count(t.numel)} in {t.tensors} {plural(t.tensors, 'tensor')} ({dtypes or '-'})"
     grid.add_row("Values", safe_text(values))  # dtype names come from the checkpoint
     grid.add_row("Mean ± std", f"{num(t.mean)} ± {num(t.std)}   range [{num(t.min)}, {num(t.max)}]")
     grid.add_row("|w|, L2", f"mean |w| {num(t.mean_abs)}, L2 norm {num(t.l2_norm)}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from torchscope.render.profile_text import fmt_ms, roll_up_line
-from torchscope.render.units import fmt_bytes, fmt_si
+from torchscope.render.units import fmt_bytes, fmt_si, plural
 
 if TYPE_CHECKING:
     from markupsafe import Markup
@@ -97,7 +97,7 @@ def _where(p: Profile, origin: str) -> str:
     what = "forward + backward" if p.backward else "forward only"
     return (
         f"{p.model} on {p.device_name or p.device} ({p.dtype}), {what}, median of "
-        f"{p.repeat:,} profiled step{'s' if p.repeat != 1 else ''}; {origin}."
+        f"{p.repeat:,} profiled {plural(p.repeat, 'step')}; {origin}."
     )
 
 

@@ -33,6 +33,7 @@ from torchscope.render.run_marks import (
     health_marks,
     write_segments,
 )
+from torchscope.render.units import plural
 from torchscope.store.reader import decimate
 from torchscope.store.records import Series
 
@@ -96,7 +97,7 @@ def _auto_weight(n: int) -> float:
 
 def _points_label(raw: Series) -> str:
     n = len(raw)
-    return f"{n:,} pt{'s' if n != 1 else ''}, {steps_text(raw.steps.tolist())}"
+    return f"{n:,} {plural(n, 'pt')}, {steps_text(raw.steps.tolist())}"
 
 
 def _draw_segment(ax: Axes, s: Series, color: Any, style: tuple[Any, str], **line: Any) -> None:

@@ -21,6 +21,7 @@ from torchscope.render.run_common import (
     step_axis,
     steps_text,
 )
+from torchscope.render.units import plural
 from torchscope.store.reader import RunReader
 from torchscope.store.records import Histogram
 
@@ -191,7 +192,7 @@ def distributions(
         run_name = figure_text(reader.name, NAME_CHARS)
         fig.suptitle(
             f"{title} distributions · {run_name} · {steps_text(steps)}, "
-            f"{len(steps)} snapshot{'s' if len(steps) != 1 else ''} · {shown}"
+            f"{len(steps)} {plural(len(steps), 'snapshot')} · {shown}"
         )
     return fig
 

@@ -11,6 +11,7 @@ import numpy as np
 from torchscope.render.figures import figure, figure_note, figure_text, theme
 from torchscope.render.run_common import NAME_CHARS, Run, reader_of, step_axis, steps_text
 from torchscope.render.run_marks import draw_health, health_marks
+from torchscope.render.units import plural
 from torchscope.store.reader import RunReader
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def _layer_ticks(ax: Axes, layers: Sequence[str], max_ticks: int = 40) -> None:
 
 def _title(what: str, reader: RunReader, m: LayerMatrix) -> str:
     """What the figure shows, of which run, over which steps and how many layers."""
-    layers = f"{len(m.layers)} layer{'s' if len(m.layers) != 1 else ''}"
+    layers = f"{len(m.layers)} {plural(len(m.layers), 'layer')}"
     run_name = figure_text(reader.name, NAME_CHARS)
     return f"{what} · {run_name} · {steps_text(m.steps.tolist())} · {layers}"
 

@@ -26,7 +26,7 @@ from rich.text import Text
 from torchscope._display import TEXT_WIDTH
 from torchscope.render.run_overview import run_overview
 from torchscope.render.safe_text import safe_text, shorten_names, visible
-from torchscope.render.units import fmt_bytes, fmt_count, fmt_si
+from torchscope.render.units import fmt_bytes, fmt_count, fmt_si, plural
 from torchscope.store.reader import RunReader
 
 __all__ = [
@@ -132,7 +132,7 @@ def _event_text(e: dict[str, Any]) -> str:
 
 def _histogram_text(r: dict[str, Any]) -> str:
     span = "" if r["first_step"] is None else f", steps {r['first_step']} – {r['last_step']}"
-    return f"{r['snapshots']} snapshot{'s' if r['snapshots'] != 1 else ''}{span}"
+    return f"{r['snapshots']} {plural(r['snapshots'], 'snapshot')}{span}"
 
 
 # A table cell: its text and a look ("" plain, "last" highlighted value, "bad" alarm);

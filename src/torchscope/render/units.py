@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["fmt_bytes", "fmt_count", "fmt_si"]
+__all__ = ["fmt_bytes", "fmt_count", "fmt_si", "plural"]
 
 
 def fmt_count(n: int) -> str:
@@ -24,3 +24,13 @@ def fmt_bytes(n: float) -> str:
         if abs(n) >= factor:
             return f"{n / factor:.2f} {prefix}"
     return f"{n:.0f} B"
+
+
+def plural(n: int, noun: str) -> str:
+    """``noun`` as it reads after the count ``n``: with an ``s`` unless ``n`` is 1.
+
+    Example:
+        >>> f"1 {plural(1, 'tensor')}, 3 {plural(3, 'layer')}"
+        '1 tensor, 3 layers'
+    """
+    return noun if n == 1 else f"{noun}s"
